@@ -1,0 +1,59 @@
+# The two set-up commands: `make run` and `make test`. Everything else is a helper.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DATA_DIR ?= ./data
+export DATA_DIR
+
+.PHONY: run test install install-test assets tracker dashboard system-packages lint format bench clean
+
+run: install assets
+	$(BIN)/footfall migrate
+	$(BIN)/footfall serve
+
+test: install-test assets system-packages
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test
+
+assets: tracker dashboard
+
+tracker:
+	@if [ -f tracker/package.json ]; then \
+		(cd tracker && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build); \
+	fi
+
+dashboard:
+	@if [ -f frontend/package.json ]; then \
+		(cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build); \
+	fi
+
+# Debian packages the tests drive for real (chromium, nginx); installed only when missing.
+system-packages:
+	@bash scripts/system-packages.sh
+
+lint:
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+format:
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+clean:
+	rm -rf $(VENV) tracker/node_modules frontend/node_modules src/footfall/web/static/tracker

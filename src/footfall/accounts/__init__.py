@@ -1,0 +1,1 @@
+"""Users, passwords, memberships and API keys."""

@@ -1,0 +1,56 @@
+"""Creating and finding users."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from footfall.accounts.errors import Conflict, DomainError, NotFound
+from footfall.accounts.passwords import (
+    MAX_PASSWORD_LENGTH,
+    MIN_PASSWORD_LENGTH,
+    hash_password,
+    verify_password,
+)
+from footfall.meta.models import User
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def normalise_email(email: str) -> str:
+    email = (email or "").strip().lower()
+    if len(email) > 320 or not _EMAIL.match(email):
+        raise DomainError(f"{email!r} is not a valid email address", field="email")
+    return email
+
+
+def create_user(db: Session, email: str, password: str, name: str = "") -> User:
+    email = normalise_email(email)
+    if not MIN_PASSWORD_LENGTH <= len(password or "") <= MAX_PASSWORD_LENGTH:
+        raise DomainError(f"password must be at least {MIN_PASSWORD_LENGTH} characters", field="password")
+    if db.scalar(select(User.id).where(User.email == email)) is not None:
+        raise Conflict(f"a user with email {email} already exists", field="email")
+    user = User(email=email, name=(name or "").strip()[:200], password_hash=hash_password(password))
+    db.add(user)
+    db.flush()
+    return user
+
+
+def get_user_by_email(db: Session, email: str) -> User:
+    user = db.scalar(select(User).where(User.email == (email or "").strip().lower()))
+    if user is None:
+        raise NotFound(f"no user with email {email}", field="email")
+    return user
+
+
+def authenticate(db: Session, email: str, password: str) -> User | None:
+    user = db.scalar(select(User).where(User.email == (email or "").strip().lower()))
+    if user is None or not verify_password(user.password_hash, password):
+        return None
+    return user
+
+
+def count_users(db: Session) -> int:
+    return db.scalar(select(func.count()).select_from(User)) or 0

@@ -1,0 +1,41 @@
+"""The ASGI application: wiring of routes, middleware and the services they share."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute, Route
+
+from footfall.config import Settings
+from footfall.services import Services, open_services
+from footfall.web.health import health
+
+log = logging.getLogger("footfall")
+
+
+def routes() -> list[BaseRoute]:
+    return [Route("/api/health", health, methods=["GET"])]
+
+
+def create_app(settings: Settings, services: Services | None = None) -> Starlette:
+    """The application. Pass `services` to share already-open stores (tests do)."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        owned = services is None
+        app.state.services = services or open_services(settings, run_migrations=True)
+        log.info("footfall ready on %s", settings.base_url)
+        try:
+            yield
+        finally:
+            if owned:
+                app.state.services.close()
+
+    app = Starlette(routes=routes(), lifespan=lifespan)
+    app.state.settings = settings
+    if services is not None:
+        app.state.services = services
+    return app

@@ -1,0 +1,173 @@
+"""The `footfall` command: a thin layer of click commands over the library."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+from sqlalchemy.exc import SQLAlchemyError
+
+from footfall.accounts.apikeys import create_api_key
+from footfall.accounts.errors import DomainError
+from footfall.accounts.users import create_user, get_user_by_email
+from footfall.config import ConfigError, Settings, load_settings
+from footfall.events.store import EventStoreError
+from footfall.meta.db import session_scope
+from footfall.services import Services, open_services
+from footfall.sites.sites import create_site, list_sites
+
+
+class CliError(click.ClickException):
+    def show(self, file: Any = None) -> None:
+        click.echo(f"footfall: error: {self.format_message()}", err=True)
+
+
+class FootfallGroup(click.Group):
+    """Turns every expected failure into one line on stderr and exit status 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (ConfigError, DomainError, EventStoreError) as error:
+            raise CliError(str(error)) from None
+        except SQLAlchemyError as error:
+            first = str(error.orig if hasattr(error, "orig") and error.orig else error)
+            raise CliError(f"metadata store: {first.strip().splitlines()[0]}") from None
+
+
+def _settings() -> Settings:
+    return load_settings()
+
+
+@contextmanager
+def _services(with_events: bool = False) -> Iterator[Services]:
+    services = open_services(_settings(), with_events=with_events, run_migrations=True)
+    try:
+        yield services
+    finally:
+        services.close()
+
+
+@click.group(cls=FootfallGroup)
+@click.version_option(package_name="footfall")
+def cli() -> None:
+    """footfall: privacy-first web analytics that speaks Plausible's protocol."""
+
+
+@cli.command()
+@click.option("--host", default=None, help="Address to listen on (default: LISTEN_IP).")
+@click.option("--port", type=int, default=None, help="Port to listen on (default: HTTP_PORT).")
+def serve(host: str | None, port: int | None) -> None:
+    """Serve the tracker, ingestion, dashboard and APIs."""
+    import uvicorn
+
+    from footfall.app import create_app
+    from footfall.logs import configure_logging
+
+    settings = _settings()
+    configure_logging(settings.log_level)
+    # Fail here, in one line, if the stores cannot be opened (a second process on chDB, say).
+    services = open_services(settings, run_migrations=True)
+    app = create_app(settings, services)
+    try:
+        uvicorn.run(
+            app,
+            host=host or settings.listen_ip,
+            port=port or settings.http_port,
+            loop="uvloop",
+            http="httptools",
+            log_level=settings.log_level,
+            proxy_headers=False,
+            server_header=False,
+            access_log=settings.log_level == "debug",
+        )
+    finally:
+        services.close()
+
+
+@cli.command()
+def migrate() -> None:
+    """Create or upgrade the metadata and event schemas."""
+    with _services(with_events=True) as services:
+        from footfall.events.store import schema_version
+        from footfall.meta.db import current_revision
+
+        click.echo(
+            f"metadata ({services.engine.dialect.name}) at revision {current_revision(services.engine)}; "
+            f"events at schema version {schema_version(services.events)}"
+        )
+
+
+@cli.group()
+def user() -> None:
+    """Manage user accounts."""
+
+
+@user.command("create")
+@click.option("--email", required=True)
+@click.option("--password", required=True)
+@click.option("--name", default="")
+@click.option("--superuser", is_flag=True, help="May see and manage every site.")
+def user_create(email: str, password: str, name: str, superuser: bool) -> None:
+    """Create a user."""
+    with _services() as services, session_scope(services.sessions) as db:
+        created = create_user(db, email, password, name)
+        created.is_superuser = superuser
+        click.echo(f"created user {created.email} (id {created.id})")
+
+
+@cli.group()
+def site() -> None:
+    """Manage tracked sites."""
+
+
+@site.command("create")
+@click.argument("domain")
+@click.option("--timezone", default="Etc/UTC", show_default=True)
+@click.option("--owner", "owner_email", default=None, help="Email of the owning user.")
+def site_create(domain: str, timezone: str, owner_email: str | None) -> None:
+    """Create a site to track DOMAIN."""
+    with _services() as services, session_scope(services.sessions) as db:
+        owner = get_user_by_email(db, owner_email) if owner_email else None
+        created = create_site(db, domain, timezone, owner)
+        click.echo(f"created site {created.domain} ({created.timezone})")
+
+
+@site.command("list")
+def site_list() -> None:
+    """List every site."""
+    with _services() as services, session_scope(services.sessions) as db:
+        sites = list_sites(db)
+        if not sites:
+            click.echo("no sites yet; create one with: footfall site create example.com")
+            return
+        width = max(len(s.domain) for s in sites)
+        for s in sites:
+            click.echo(f"{s.domain:<{width}}  {s.timezone:<20}  created {s.created_at:%Y-%m-%d}")
+
+
+@cli.group()
+def apikey() -> None:
+    """Manage Stats API keys."""
+
+
+@apikey.command("create")
+@click.option("--email", required=True, help="The user the key acts for.")
+@click.option("--name", default="default")
+def apikey_create(email: str, name: str) -> None:
+    """Create an API key and print it once."""
+    with _services() as services, session_scope(services.sessions) as db:
+        owner = get_user_by_email(db, email)
+        raw, _key = create_api_key(db, owner, name)
+    click.echo(raw)
+    click.echo("store it now: it is not shown again", err=True)
+
+
+def main() -> None:
+    try:
+        cli(standalone_mode=True)
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,252 @@
+"""Settings read from the environment once, at start, and validated.
+
+Names follow Plausible Community Edition where one exists, so an existing
+Plausible `.env` keeps working. A bad value raises `ConfigError` naming the
+variable; the CLI turns it into one line and a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+WAL_SYNC_MODES = ("none", "group", "always")
+REGISTRATION_MODES = ("false", "true", "invite_only")
+DEFAULT_TRUSTED_PROXIES = (
+    "127.0.0.0/8",
+    "::1/128",
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "fc00::/7",
+)
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; `variable` names it."""
+
+    def __init__(self, variable: str, message: str) -> None:
+        super().__init__(f"{variable}: {message}")
+        self.variable = variable
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str | None
+    port: int
+    ssl: bool
+    username: str | None
+    password: str | None
+    retries: int
+    mailer_email: str
+    mailer_name: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    base_url: str
+    secret_key_base: str
+    database_url: str
+    clickhouse_url: str | None
+    disable_registration: str
+    listen_ip: str
+    http_port: int
+    log_level: str
+    smtp: SmtpSettings
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+    ip_geolocation_db: Path | None
+    redis_url: str | None
+    wal_sync: str
+    wal_max_bytes: int
+    flush_interval_ms: int
+    flush_batch_size: int
+    max_body_bytes: int
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def embedded_events(self) -> bool:
+        return self.clickhouse_url is None
+
+    @property
+    def events_dir(self) -> Path:
+        return self.data_dir / "events"
+
+    @property
+    def wal_dir(self) -> Path:
+        return self.data_dir / "wal"
+
+
+def _get(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name)
+    if value is None:
+        return None
+    value = value.strip()
+    return value or None
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = _get(env, name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(name, f"must be an integer, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(name, f"must be between {low} and {high}, got {value}")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = _get(env, name)
+    if raw is None:
+        return default
+    lowered = raw.lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(name, f"must be true or false, got {raw!r}")
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
+    raw = _get(env, name)
+    if raw is None:
+        return default
+    if raw.lower() not in choices:
+        raise ConfigError(name, f"must be one of {', '.join(choices)}, got {raw!r}")
+    return raw.lower()
+
+
+def _base_url(env: Mapping[str, str], port: int) -> str:
+    raw = _get(env, "BASE_URL") or f"http://localhost:{port}"
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(
+            "BASE_URL", f"must be an http(s) URL such as https://stats.example.com, got {raw!r}"
+        )
+    return raw.rstrip("/")
+
+
+def _database_url(env: Mapping[str, str], data_dir: Path) -> str:
+    raw = _get(env, "DATABASE_URL")
+    if raw is None:
+        return f"sqlite:///{data_dir / 'footfall.db'}"
+    scheme = raw.split(":", 1)[0].lower()
+    if scheme in ("postgres", "postgresql", "postgresql+psycopg"):
+        return "postgresql+psycopg:" + raw.split(":", 1)[1]
+    if scheme == "sqlite":
+        return raw
+    raise ConfigError(
+        "DATABASE_URL",
+        f"must be a postgres://, postgresql:// or sqlite:/// URL, got scheme {scheme!r}",
+    )
+
+
+def _clickhouse_url(env: Mapping[str, str]) -> str | None:
+    raw = _get(env, "CLICKHOUSE_DATABASE_URL")
+    if raw is None:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https", "clickhouse") or not parts.hostname:
+        raise ConfigError(
+            "CLICKHOUSE_DATABASE_URL",
+            f"must look like http://user:pass@host:8123/database, got {raw!r}",
+        )
+    return raw
+
+
+def _secret_key(env: Mapping[str, str], data_dir: Path, create: bool) -> str:
+    raw = _get(env, "SECRET_KEY_BASE")
+    if raw is not None:
+        if len(raw) < 32:
+            raise ConfigError(
+                "SECRET_KEY_BASE", "must be at least 32 characters (try: openssl rand -base64 48)"
+            )
+        return raw
+    path = data_dir / "secret_key"
+    if path.exists():
+        value = path.read_text().strip()
+        if len(value) >= 32:
+            return value
+    if not create:
+        return secrets.token_urlsafe(48)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value + "\n")
+    return value
+
+
+def _networks(env: Mapping[str, str], name: str, default: tuple[str, ...]):
+    raw = _get(env, name)
+    items = default if raw is None else tuple(p.strip() for p in raw.split(",") if p.strip())
+    networks = []
+    for item in items:
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ConfigError(name, f"{item!r} is not an IP address or CIDR range") from None
+    return tuple(networks)
+
+
+def load_settings(env: Mapping[str, str] | None = None, *, create_secret: bool = True) -> Settings:
+    """Read and validate every setting. Raises ConfigError on the first bad one."""
+    env = os.environ if env is None else env
+    data_dir = Path(_get(env, "DATA_DIR") or "./data").expanduser().resolve()
+    if data_dir.exists() and not data_dir.is_dir():
+        raise ConfigError("DATA_DIR", f"{data_dir} exists and is not a directory")
+    http_port = _int(env, "HTTP_PORT", 8000, 1, 65535)
+    listen_ip = _get(env, "LISTEN_IP") or "127.0.0.1"
+    try:
+        ipaddress.ip_address(listen_ip)
+    except ValueError:
+        raise ConfigError("LISTEN_IP", f"must be an IP address such as 0.0.0.0, got {listen_ip!r}") from None
+    geo = _get(env, "IP_GEOLOCATION_DB")
+    geo_path = Path(geo).expanduser() if geo else None
+    if geo_path is not None and not geo_path.is_file():
+        raise ConfigError("IP_GEOLOCATION_DB", f"no such file: {geo_path}")
+    redis_url = _get(env, "REDIS_URL")
+    if redis_url is not None and urlsplit(redis_url).scheme not in ("redis", "rediss", "unix"):
+        raise ConfigError("REDIS_URL", f"must be a redis:// URL, got {redis_url!r}")
+    mailer_email = _get(env, "MAILER_EMAIL") or "footfall@" + (
+        urlsplit(_get(env, "BASE_URL") or "http://localhost").hostname or "localhost"
+    )
+    smtp = SmtpSettings(
+        host=_get(env, "SMTP_HOST_ADDR"),
+        port=_int(env, "SMTP_HOST_PORT", 25, 1, 65535),
+        ssl=_bool(env, "SMTP_HOST_SSL_ENABLED", False),
+        username=_get(env, "SMTP_USER_NAME"),
+        password=_get(env, "SMTP_USER_PWD"),
+        retries=_int(env, "SMTP_RETRIES", 2, 0, 100),
+        mailer_email=mailer_email,
+        mailer_name=_get(env, "MAILER_NAME") or "footfall",
+    )
+    return Settings(
+        data_dir=data_dir,
+        base_url=_base_url(env, http_port),
+        secret_key_base=_secret_key(env, data_dir, create_secret),
+        database_url=_database_url(env, data_dir),
+        clickhouse_url=_clickhouse_url(env),
+        disable_registration=_choice(env, "DISABLE_REGISTRATION", "false", REGISTRATION_MODES),
+        listen_ip=listen_ip,
+        http_port=http_port,
+        log_level=_choice(env, "LOG_LEVEL", "info", LOG_LEVELS),
+        smtp=smtp,
+        trusted_proxies=_networks(env, "TRUSTED_PROXIES", DEFAULT_TRUSTED_PROXIES),
+        ip_geolocation_db=geo_path,
+        redis_url=redis_url,
+        wal_sync=_choice(env, "WAL_SYNC", "group", WAL_SYNC_MODES),
+        wal_max_bytes=_int(env, "WAL_MAX_BYTES", 1024 * 1024 * 1024, 1024 * 1024, 2**50),
+        flush_interval_ms=_int(env, "FLUSH_INTERVAL_MS", 1000, 10, 600_000),
+        flush_batch_size=_int(env, "FLUSH_BATCH_SIZE", 10_000, 1, 1_000_000),
+        max_body_bytes=_int(env, "MAX_BODY_BYTES", 64 * 1024, 1024, 16 * 1024 * 1024),
+    )

@@ -1,0 +1,1 @@
+"""ClickHouse side of footfall: event schema, migrations and the two connectors."""

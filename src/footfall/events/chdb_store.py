@@ -1,0 +1,216 @@
+"""The embedded event store: ClickHouse in-process through chDB, files under DATA_DIR.
+
+Only one process can open a chDB data path, and one chDB session must not run
+two statements at once (bound parameters are session state), so every call
+takes a lock. A running query releases the interpreter lock, so the event loop
+keeps serving while a query or a flush runs in a worker thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import os
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pyarrow as pa
+
+from footfall.events.store import EventStoreError, EventStoreLocked, QueryResult
+
+DEFAULT_DATABASE = "footfall"
+
+
+@contextlib.contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """chDB prints its own start-up errors on fd 2; we report them in one line instead."""
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def _arrow_type(clickhouse_type: str) -> pa.DataType:
+    """The Arrow type to hand chDB for a column of the given ClickHouse type."""
+    t = clickhouse_type
+    if t.startswith("LowCardinality("):
+        t = t[len("LowCardinality(") : -1]
+    if t.startswith("Nullable("):
+        t = t[len("Nullable(") : -1]
+    if t.startswith("Array("):
+        return pa.list_(_arrow_type(t[len("Array(") : -1]))
+    if t.startswith("DateTime64"):
+        return pa.timestamp("ms", tz="UTC")
+    if t.startswith("DateTime"):
+        return pa.timestamp("s", tz="UTC")
+    if t == "Date":
+        return pa.date32()
+    if t.startswith("Decimal"):
+        inner = t[t.index("(") + 1 : -1].split(",")
+        return pa.decimal128(int(inner[0]), int(inner[1]))
+    simple = {
+        "UInt8": pa.uint8(),
+        "UInt16": pa.uint16(),
+        "UInt32": pa.uint32(),
+        "UInt64": pa.uint64(),
+        "Int8": pa.int8(),
+        "Int16": pa.int16(),
+        "Int32": pa.int32(),
+        "Int64": pa.int64(),
+        "Float32": pa.float32(),
+        "Float64": pa.float64(),
+        "Bool": pa.bool_(),
+    }
+    return simple.get(t, pa.string())
+
+
+def _column(values: Sequence[Any], arrow_type: pa.DataType) -> pa.Array:
+    if pa.types.is_timestamp(arrow_type):
+        values = [_as_utc(v) for v in values]
+    elif pa.types.is_decimal(arrow_type):
+        values = [None if v is None else Decimal(str(v)) for v in values]
+    return pa.array(values, type=arrow_type)
+
+
+def _as_utc(value: Any) -> Any:
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, UTC)
+    return value
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _converter(clickhouse_type: str) -> Callable[[Any], Any]:
+    """Turns a JSONCompact value of the given type into the Python value
+    clickhouse-connect would return (naive datetimes, Decimal, int)."""
+    t = clickhouse_type
+    if t.startswith("LowCardinality("):
+        t = t[len("LowCardinality(") : -1]
+    if t.startswith("Nullable("):
+        inner = _converter(t[len("Nullable(") : -1])
+        return lambda v: None if v is None else inner(v)
+    if t.startswith("Array("):
+        item = _converter(t[len("Array(") : -1])
+        if item is _identity:
+            return _identity
+        return lambda v: [item(x) for x in v]
+    if t.startswith("DateTime64"):
+        return lambda v: datetime.fromisoformat(v)
+    if t.startswith("DateTime"):
+        return lambda v: datetime.strptime(v, "%Y-%m-%d %H:%M:%S")
+    if t in ("Date", "Date32"):
+        return lambda v: date.fromisoformat(v)
+    if t.startswith("Decimal"):
+        return lambda v: Decimal(str(v))
+    if t in ("Int64", "UInt64", "Int128", "UInt128", "Int256", "UInt256"):
+        return int
+    if t.startswith("Float"):
+        return lambda v: float(v) if isinstance(v, str) else v
+    return _identity
+
+
+class ChdbStore:
+    """EventStore on chDB. `path` is the data directory it owns."""
+
+    def __init__(self, path: Path, database: str = DEFAULT_DATABASE) -> None:
+        from chdb import session as chdb_session
+
+        self.path = Path(path)
+        self.database = database
+        self.path.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._column_types: dict[str, dict[str, pa.DataType]] = {}
+        try:
+            with _quiet_stderr():
+                self._session = chdb_session.Session(str(self.path))
+        except Exception as error:
+            if "EmbeddedServer" in str(error) or "lock" in str(error).lower():
+                raise EventStoreLocked(
+                    f"the embedded event store {self.path} is open in another footfall process "
+                    "(is `footfall serve` running?); stop that process first, or run this "
+                    "command through it"
+                ) from None
+            raise EventStoreError(f"cannot open the embedded event store {self.path}: {error}") from None
+
+    def scoped(self, database: str) -> ChdbStore:
+        """The same engine and lock, another database (tests use one per test)."""
+        view = copy.copy(self)
+        view.database = database
+        view._column_types = {}
+        return view
+
+    def _sql(self, sql: str) -> str:
+        return sql.replace("{db}", self.database)
+
+    def _run(self, sql: str, fmt: str, params: Mapping[str, Any] | None) -> Any:
+        try:
+            with self._lock:
+                return self._session.query(self._sql(sql), fmt, params=dict(params or {}))
+        except Exception as error:
+            raise EventStoreError(str(error).strip().splitlines()[0]) from error
+
+    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> QueryResult:
+        data = self._run(sql, "JSONCompact", params).bytes()
+        if not data:
+            return QueryResult([], [])
+        document = orjson.loads(data)
+        meta = document["meta"]
+        converters = [_converter(column["type"]) for column in meta]
+        rows = [
+            tuple(convert(value) for convert, value in zip(converters, row, strict=True))
+            for row in document["data"]
+        ]
+        return QueryResult([column["name"] for column in meta], rows)
+
+    def command(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
+        self._run(sql, "CSV", params)
+
+    def _types(self, table: str) -> dict[str, pa.DataType]:
+        if table not in self._column_types:
+            result = self.query(
+                "SELECT name, type FROM system.columns WHERE database = {d:String} AND table = {t:String}",
+                {"d": self.database, "t": table},
+            )
+            if not result.rows:
+                raise EventStoreError(f"no table {self.database}.{table}; run `footfall migrate`")
+            self._column_types[table] = {name: _arrow_type(kind) for name, kind in result.rows}
+        return self._column_types[table]
+
+    def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> int:
+        if not rows:
+            return 0
+        types = self._types(table)
+        by_column = list(zip(*rows, strict=True))
+        # chDB's Python() table function finds `batch` in this frame by name.
+        batch = pa.table(  # noqa: F841
+            {name: _column(values, types[name]) for name, values in zip(columns, by_column, strict=True)}
+        )
+        quoted = ", ".join(f"`{name}`" for name in columns)
+        sql = f"INSERT INTO {self.database}.{table} ({quoted}) SELECT {quoted} FROM Python(batch)"
+        try:
+            with self._lock:
+                self._session.query(sql)
+        except Exception as error:
+            raise EventStoreError(str(error).strip().splitlines()[0]) from error
+        return len(rows)
+
+    def ping(self) -> None:
+        self._run("SELECT 1", "CSV", None)
+
+    def close(self) -> None:
+        with self._lock:
+            self._session.close()

@@ -1,0 +1,69 @@
+"""The event store on a ClickHouse server, through clickhouse-connect (HTTP).
+
+Kept thin on purpose: the SQL is the same as the embedded store's, only the
+transport differs. Covered by contract tests when CLICKHOUSE_TEST_URL is set.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from footfall.events.store import EventStoreError, QueryResult
+
+
+class ClickHouseServerStore:
+    def __init__(self, url: str) -> None:
+        import clickhouse_connect
+
+        parts = urlsplit(url)
+        self.database = (parts.path or "/").strip("/") or "footfall"
+        secure = parts.scheme == "https"
+        self._lock = threading.Lock()
+        try:
+            self._client = clickhouse_connect.get_client(
+                host=parts.hostname,
+                port=parts.port or (8443 if secure else 8123),
+                username=unquote(parts.username or "default"),
+                password=unquote(parts.password or ""),
+                secure=secure,
+                autogenerate_session_id=False,
+            )
+        except Exception as error:
+            raise EventStoreError(f"cannot reach ClickHouse at {parts.hostname}: {error}") from None
+
+    def _sql(self, sql: str) -> str:
+        return sql.replace("{db}", self.database)
+
+    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> QueryResult:
+        try:
+            with self._lock:
+                result = self._client.query(self._sql(sql), parameters=dict(params or {}))
+        except Exception as error:
+            raise EventStoreError(str(error).strip().splitlines()[0]) from error
+        return QueryResult(list(result.column_names), [tuple(r) for r in result.result_rows])
+
+    def command(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
+        try:
+            with self._lock:
+                self._client.command(self._sql(sql), parameters=dict(params or {}))
+        except Exception as error:
+            raise EventStoreError(str(error).strip().splitlines()[0]) from error
+
+    def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> int:
+        if not rows:
+            return 0
+        try:
+            with self._lock:
+                self._client.insert(table, rows, column_names=list(columns), database=self.database)
+        except Exception as error:
+            raise EventStoreError(str(error).strip().splitlines()[0]) from error
+        return len(rows)
+
+    def ping(self) -> None:
+        self.query("SELECT 1")
+
+    def close(self) -> None:
+        self._client.close()

@@ -1,0 +1,1 @@
+"""Outgoing mail: SMTP, templates, reports."""

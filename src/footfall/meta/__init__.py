@@ -1,0 +1,1 @@
+"""The metadata store: accounts, sites, goals, keys and salts (SQLite or PostgreSQL)."""

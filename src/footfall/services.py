@@ -1,0 +1,49 @@
+"""The long-lived parts of a running footfall, opened once and passed to whoever needs them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from footfall.config import Settings
+from footfall.events.store import EventStore, migrate_events, open_event_store
+from footfall.meta.db import make_engine, make_sessionmaker, migrate
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    events: EventStore | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def close(self) -> None:
+        if self.events is not None:
+            self.events.close()
+            self.events = None
+        self.engine.dispose()
+
+
+def open_metadata(settings: Settings) -> Services:
+    engine = make_engine(settings.database_url)
+    return Services(settings=settings, engine=engine, sessions=make_sessionmaker(engine))
+
+
+def open_services(settings: Settings, *, with_events: bool = True, run_migrations: bool = False) -> Services:
+    """Open the metadata store and (unless told not to) the event store."""
+    services = open_metadata(settings)
+    try:
+        if run_migrations:
+            migrate(services.engine)
+        if with_events:
+            services.events = open_event_store(settings)
+            if run_migrations:
+                migrate_events(services.events)
+    except BaseException:
+        services.close()
+        raise
+    return services

@@ -1,0 +1,1 @@
+"""Sites, goals, funnels and shared links."""

@@ -1,0 +1,82 @@
+"""Creating, finding and listing sites, and who may see them."""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from footfall.accounts.errors import Conflict, DomainError, NotFound
+from footfall.meta.models import Membership, Role, Site, User
+
+_LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
+_ZONES = frozenset(zoneinfo.available_timezones())
+
+
+def normalise_domain(raw: str) -> str:
+    """`https://www.Example.com/` -> `example.com`; rejects anything that is not a hostname.
+
+    A path is allowed after the host (Plausible allows `example.com/blog`)."""
+    text = (raw or "").strip().lower()
+    if "://" in text:
+        parts = urlsplit(text)
+        text = (parts.hostname or "") + parts.path
+    text = text.rstrip("/")
+    if text.startswith("www."):
+        text = text[4:]
+    host, _, path = text.partition("/")
+    labels = host.split(".")
+    if not host or len(host) > 253 or not all(_LABEL.match(label) for label in labels):
+        raise DomainError(f"{raw!r} is not a valid domain such as example.com", field="domain")
+    if path and not re.match(r"^[a-z0-9._~!$&'()*+,;=:@%/-]+$", path):
+        raise DomainError(f"{raw!r} has an invalid path after the domain", field="domain")
+    return text
+
+
+def validate_timezone(name: str) -> str:
+    name = (name or "").strip() or "Etc/UTC"
+    if name == "UTC":
+        return "Etc/UTC"
+    if name not in _ZONES:
+        raise DomainError(f"{name!r} is not an IANA time zone such as Europe/Berlin", field="timezone")
+    return name
+
+
+def create_site(db: Session, domain: str, timezone: str = "Etc/UTC", owner: User | None = None) -> Site:
+    domain = normalise_domain(domain)
+    timezone = validate_timezone(timezone)
+    if db.scalar(select(Site.id).where(Site.domain == domain)) is not None:
+        raise Conflict(f"site {domain} already exists", field="domain")
+    site = Site(domain=domain, timezone=timezone)
+    db.add(site)
+    db.flush()
+    if owner is not None:
+        db.add(Membership(site_id=site.id, user_id=owner.id, role=Role.owner))
+        db.flush()
+    return site
+
+
+def get_site(db: Session, domain: str) -> Site:
+    site = db.scalar(select(Site).where(Site.domain == normalise_domain(domain)))
+    if site is None:
+        raise NotFound(f"no site {domain}", field="site_id")
+    return site
+
+
+def list_sites(db: Session, user: User | None = None) -> list[Site]:
+    """Every site, or those `user` is a member of (all of them for a superuser)."""
+    query = select(Site).order_by(Site.domain)
+    if user is not None and not user.is_superuser:
+        query = query.join(Membership).where(Membership.user_id == user.id)
+    return list(db.scalars(query))
+
+
+def role_of(db: Session, user: User, site: Site) -> Role | None:
+    if user.is_superuser:
+        return Role.owner
+    return db.scalar(
+        select(Membership.role).where(Membership.site_id == site.id, Membership.user_id == user.id)
+    )

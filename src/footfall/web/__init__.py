@@ -1,0 +1,1 @@
+"""HTTP handlers for pages and JSON."""

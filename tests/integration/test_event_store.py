@@ -1,0 +1,118 @@
+"""The event store on ClickHouse's own engine (chDB): DDL, batch insert, read-back."""
+
+from datetime import datetime
+from decimal import Decimal
+
+import pytest
+
+from footfall.events.schema import EVENTS_COLUMNS, SESSIONS_COLUMNS, latest_version
+from footfall.events.store import EventStoreError, migrate_events, schema_version
+
+
+def _event(i: int, **overrides):
+    row = dict.fromkeys(EVENTS_COLUMNS, "")
+    row.update(
+        timestamp=datetime(2026, 11, 1, 12, 0, i % 60),
+        site_id=1,
+        user_id=1000 + i % 7,
+        session_id=5000 + i % 7,
+        name="pageview",
+        hostname="example.com",
+        pathname=f"/page/{i % 13}",
+        country_code="DE",
+        **{"meta.key": [], "meta.value": []},
+        revenue_source_amount=None,
+        revenue_reporting_amount=None,
+        interactive=1,
+        scroll_depth=0,
+        engagement_time=0,
+    )
+    row.update(overrides)
+    return tuple(row[c] for c in EVENTS_COLUMNS)
+
+
+def test_migrations_are_recorded_and_idempotent(event_store) -> None:
+    assert schema_version(event_store) == latest_version()
+    assert migrate_events(event_store) == []
+    tables = {r[0] for r in event_store.query("SHOW TABLES FROM {db}").rows}
+    assert {"events", "sessions", "schema_migrations"} <= tables
+
+
+def test_a_batch_of_thousands_of_events_is_one_insert_and_reads_back(event_store) -> None:
+    rows = [_event(i) for i in range(20_000)]
+    rows.append(
+        _event(
+            99_999,
+            name="Purchase",
+            pathname="/checkout",
+            **{"meta.key": ["plan", "coupon"], "meta.value": ["pro", "BF26"]},
+            revenue_source_amount=Decimal("19.99"),
+            revenue_source_currency="EUR",
+        )
+    )
+    assert event_store.insert("events", EVENTS_COLUMNS, rows) == 20_001
+    result = event_store.query(
+        "SELECT count() AS events, uniq(user_id) AS visitors, uniqExact(pathname) AS pages "
+        "FROM {db}.events WHERE site_id = {site:UInt64}",
+        {"site": 1},
+    )
+    assert result.dicts() == [{"events": 20_001, "visitors": 7, "pages": 14}]
+    purchase = event_store.query(
+        "SELECT timestamp, `meta.key`, `meta.value`, revenue_source_amount, revenue_source_currency "
+        "FROM {db}.events WHERE name = {name:String}",
+        {"name": "Purchase"},
+    ).rows
+    assert purchase == [
+        (datetime(2026, 11, 1, 12, 0, 39), ["plan", "coupon"], ["pro", "BF26"], Decimal("19.990"), "EUR")
+    ]
+
+
+def test_sessions_collapse_exactly_with_sign(event_store) -> None:
+    base = dict.fromkeys(SESSIONS_COLUMNS, "")
+    base.update(
+        session_id=1,
+        site_id=1,
+        user_id=9,
+        start=datetime(2026, 11, 1, 10, 0),
+        timestamp=datetime(2026, 11, 1, 10, 0),
+        pageviews=1,
+        events=1,
+        duration=0,
+        is_bounce=1,
+        **{"entry_meta.key": [], "entry_meta.value": []},
+    )
+    first = {**base, "sign": 1, "version": 1}
+    cancel = {**first, "sign": -1}
+    second = {
+        **base,
+        "sign": 1,
+        "version": 2,
+        "pageviews": 2,
+        "events": 2,
+        "is_bounce": 0,
+        "duration": 60,
+        "timestamp": datetime(2026, 11, 1, 10, 1),
+    }
+    event_store.insert("sessions", SESSIONS_COLUMNS, [tuple(first[c] for c in SESSIONS_COLUMNS)])
+    event_store.insert(
+        "sessions", SESSIONS_COLUMNS, [tuple(r[c] for c in SESSIONS_COLUMNS) for r in (cancel, second)]
+    )
+    totals = event_store.query(
+        "SELECT sum(sign) AS visits, sum(sign * pageviews) AS pageviews, "
+        "sum(sign * is_bounce) AS bounces, sum(sign * duration) AS duration FROM {db}.sessions"
+    ).dicts()
+    assert totals == [{"visits": 1, "pageviews": 2, "bounces": 0, "duration": 60}]
+
+
+def test_values_are_bound_parameters_not_spliced_sql(event_store) -> None:
+    event_store.insert("events", EVENTS_COLUMNS, [_event(1, pathname="/a'; DROP TABLE x; --")])
+    found = event_store.query(
+        "SELECT count() FROM {db}.events WHERE pathname = {p:String}", {"p": "/a'; DROP TABLE x; --"}
+    )
+    assert found.scalar() == 1
+
+
+def test_bad_sql_raises_a_one_line_store_error(event_store) -> None:
+    with pytest.raises(EventStoreError) as raised:
+        event_store.query("SELECT nope FROM {db}.events")
+    assert "\n" not in str(raised.value) and "nope" in str(raised.value)
