@@ -13,6 +13,7 @@ run: install assets
 	$(BIN)/footfall serve
 
 test: install-test assets system-packages
+	npm --prefix tracker test --silent
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 $(BIN)/python:

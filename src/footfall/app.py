@@ -12,12 +12,13 @@ from starlette.routing import BaseRoute, Route
 from footfall.config import Settings
 from footfall.services import Services, open_services
 from footfall.web.health import health
+from footfall.web.tracker import tracker_routes
 
 log = logging.getLogger("footfall")
 
 
 def routes() -> list[BaseRoute]:
-    return [Route("/api/health", health, methods=["GET"])]
+    return [Route("/api/health", health, methods=["GET"]), *tracker_routes()]
 
 
 def create_app(settings: Settings, services: Services | None = None) -> Starlette:
