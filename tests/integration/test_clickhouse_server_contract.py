@@ -1,0 +1,54 @@
+"""Contract tests of the ClickHouse server connector.
+
+No modern ClickHouse server can run on the development machines, so these run only
+when CLICKHOUSE_TEST_URL points at one (e.g. http://default:@127.0.0.1:8123/footfall_test);
+the SQL itself is covered on ClickHouse's own engine through chDB in test_event_store.py.
+"""
+
+import os
+import uuid
+from datetime import datetime
+
+import pytest
+
+from footfall.events.schema import EVENTS_COLUMNS
+from footfall.events.store import migrate_events, schema_version
+
+URL = os.environ.get("CLICKHOUSE_TEST_URL")
+pytestmark = pytest.mark.skipif(not URL, reason="CLICKHOUSE_TEST_URL is not set")
+
+
+@pytest.fixture
+def server_store():
+    from footfall.events.clickhouse_store import ClickHouseServerStore
+
+    base = URL.rsplit("/", 1)[0]
+    store = ClickHouseServerStore(f"{base}/footfall_contract_{uuid.uuid4().hex[:8]}")
+    migrate_events(store)
+    yield store
+    store.command("DROP DATABASE IF EXISTS {db}")
+    store.close()
+
+
+def test_same_migrations_insert_and_bound_query_as_chdb(server_store) -> None:
+    assert schema_version(server_store) >= 1
+    row = dict.fromkeys(EVENTS_COLUMNS, "")
+    row.update(
+        timestamp=datetime(2026, 11, 1, 12),
+        site_id=1,
+        user_id=2,
+        session_id=3,
+        name="pageview",
+        pathname="/x",
+        **{"meta.key": [], "meta.value": []},
+        revenue_source_amount=None,
+        revenue_reporting_amount=None,
+        interactive=1,
+        scroll_depth=0,
+        engagement_time=0,
+    )
+    server_store.insert("events", EVENTS_COLUMNS, [tuple(row[c] for c in EVENTS_COLUMNS)] * 3)
+    count = server_store.query(
+        "SELECT count() FROM {db}.events WHERE pathname = {p:String}", {"p": "/x"}
+    ).scalar()
+    assert count == 3
