@@ -190,7 +190,13 @@ class ChdbStore:
             self._column_types[table] = {name: _arrow_type(kind) for name, kind in result.rows}
         return self._column_types[table]
 
-    def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> int:
+    def insert(
+        self,
+        table: str,
+        columns: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+        settings: Mapping[str, Any] | None = None,
+    ) -> int:
         if not rows:
             return 0
         types = self._types(table)
@@ -200,10 +206,15 @@ class ChdbStore:
             {name: _column(values, types[name]) for name, values in zip(columns, by_column, strict=True)}
         )
         quoted = ", ".join(f"`{name}`" for name in columns)
-        sql = f"INSERT INTO {self.database}.{table} ({quoted}) SELECT {quoted} FROM Python(batch)"
+        setting_sql = ""
+        if settings:
+            setting_sql = " SETTINGS " + ", ".join(f"{name} = {{s_{name}:String}}" for name in settings)
+        sql = (
+            f"INSERT INTO {self.database}.{table} ({quoted}){setting_sql} SELECT {quoted} FROM Python(batch)"
+        )
         try:
             with self._lock:
-                self._session.query(sql)
+                self._session.query(sql, params={f"s_{k}": str(v) for k, v in (settings or {}).items()})
         except Exception as error:
             raise EventStoreError(str(error).strip().splitlines()[0]) from error
         return len(rows)

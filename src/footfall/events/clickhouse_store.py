@@ -52,12 +52,20 @@ class ClickHouseServerStore:
         except Exception as error:
             raise EventStoreError(str(error).strip().splitlines()[0]) from error
 
-    def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> int:
+    def insert(
+        self,
+        table: str,
+        columns: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+        settings: Mapping[str, Any] | None = None,
+    ) -> int:
         if not rows:
             return 0
         try:
             with self._lock:
-                self._client.insert(table, rows, column_names=list(columns), database=self.database)
+                self._client.insert(
+                    table, rows, column_names=list(columns), database=self.database, settings=settings
+                )
         except Exception as error:
             raise EventStoreError(str(error).strip().splitlines()[0]) from error
         return len(rows)

@@ -44,8 +44,15 @@ class EventStore(Protocol):
     def command(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
         """Run a statement that returns nothing (DDL, INSERT ... SELECT)."""
 
-    def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> int:
-        """Insert many rows in one statement; returns the number inserted."""
+    def insert(
+        self,
+        table: str,
+        columns: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+        settings: Mapping[str, Any] | None = None,
+    ) -> int:
+        """Insert many rows in one statement; returns the number inserted. `settings` are
+        ClickHouse query settings (the write buffer passes `insert_deduplication_token`)."""
 
     def ping(self) -> None: ...
 

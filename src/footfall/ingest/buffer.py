@@ -1,0 +1,475 @@
+"""The durable write buffer: a write-ahead log on disk, flushed to the event store in batches.
+
+Why it is shaped this way
+-------------------------
+An event is acknowledged (`202`) only after its rows are in the log: `os.write` has
+returned, so the kernel holds the bytes and a crash of the process (`kill -9`) loses
+nothing. `WAL_SYNC` decides what a crash of the machine can lose:
+
+* `none`   - no fsync; survives a process crash, a machine crash may lose the last
+             few seconds the kernel had not written back.
+* `group`  - (default) the `202` waits for an `fdatasync` that covers it; one sync
+             every few milliseconds serves every request that arrived meanwhile.
+* `always` - one `fdatasync` per request before it is answered; slowest.
+
+A background thread takes batches from the head of the log (by size, `FLUSH_BATCH_SIZE`
+rows, or by time, `FLUSH_INTERVAL_MS`) and inserts them into `events` and `sessions`.
+chDB and clickhouse-connect release the interpreter lock while they work, and the web
+thread only ever waits on this module's lock for a list append, so requests keep being
+answered during a flush.
+
+Exactly once across crashes
+---------------------------
+The log is a numbered series of segment files of framed records
+(`length, crc32, msgpack payload`). A `checkpoint` file says how far the log is stored.
+For each batch the flusher:
+
+1. writes the batch's range (segment, start, end) to the checkpoint as `pending`;
+2. inserts its events, then its sessions, each with an `insert_deduplication_token`
+   derived from the log's id and that range;
+3. writes the checkpoint again with `committed` moved to the batch's end and no
+   `pending`; segments wholly before it are deleted.
+
+A crash before 1 replays the records as new batches; between 1 and 3 the restarted
+server re-sends exactly the `pending` range with the same tokens, so ClickHouse drops
+whichever insert had already landed (the tables keep a deduplication window for this:
+`non_replicated_deduplication_window`, set by `ensure_deduplication`; replicated tables
+deduplicate by default); after 3 nothing is replayed. A record torn by a crash in the
+middle of `os.write` was never acknowledged and is ignored. While the store is
+unreachable the flusher retries the same batch with backoff and the log keeps growing up
+to `WAL_MAX_BYTES`; past that `has_room()` is false and the handler answers `503` with
+`Retry-After`. On start the log is replayed; on shutdown it is flushed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import secrets
+import struct
+import threading
+import time
+import zlib
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from footfall.events.schema import EVENTS_COLUMNS, SESSIONS_COLUMNS
+from footfall.events.store import EventStore, EventStoreError
+from footfall.ingest import metrics
+
+log = logging.getLogger("footfall.ingest")
+
+HEADER = struct.Struct("<II")  # payload length, crc32 of payload
+SEGMENT_BYTES = 64 * 1024 * 1024
+DEDUPLICATION_WINDOW = 1000
+RETRY_AFTER_SECONDS = 10
+SYNC_MODES = ("none", "group", "always")
+
+
+def ensure_deduplication(store: EventStore) -> None:
+    """Let the tables recognise a re-sent batch by its token (see the module docstring)."""
+    for table in ("events", "sessions"):
+        store.command(
+            f"ALTER TABLE {{db}}.{table} MODIFY SETTING non_replicated_deduplication_window = "
+            f"{DEDUPLICATION_WINDOW}"
+        )
+
+
+@dataclass(slots=True)
+class _Entry:
+    seq: int
+    segment: int
+    start: int
+    end: int
+    events: list[Any]
+    sessions: list[Any]
+
+    @property
+    def rows(self) -> int:
+        return len(self.events) + len(self.sessions)
+
+
+def _segment_path(directory: Path, number: int) -> Path:
+    return directory / f"{number:012d}.wal"
+
+
+def read_segment(path: Path, start: int) -> list[tuple[int, int, bytes]]:
+    """(start, end, payload) of every whole record from `start`; stops at a torn tail."""
+    data = path.read_bytes()
+    records = []
+    offset = start
+    while offset + HEADER.size <= len(data):
+        length, crc = HEADER.unpack_from(data, offset)
+        end = offset + HEADER.size + length
+        if end > len(data):
+            break
+        payload = data[offset + HEADER.size : end]
+        if zlib.crc32(payload) != crc:
+            break
+        records.append((offset, end, payload))
+        offset = end
+    return records
+
+
+class WriteAheadBuffer:
+    def __init__(
+        self,
+        store: EventStore,
+        directory: Path,
+        *,
+        sync: str = "group",
+        max_bytes: int = 1 << 30,
+        flush_interval: float = 1.0,
+        batch_size: int = 10_000,
+        segment_bytes: int = SEGMENT_BYTES,
+    ) -> None:
+        if sync not in SYNC_MODES:
+            raise ValueError(f"sync must be one of {SYNC_MODES}")
+        self.store = store
+        self.directory = Path(directory)
+        self.sync = sync
+        self.max_bytes = max_bytes
+        self.flush_interval = flush_interval
+        self.batch_size = batch_size
+        self.segment_bytes = segment_bytes
+        self._encoder = msgspec.msgpack.Encoder()
+        self._decoder = msgspec.msgpack.Decoder()
+
+        self._lock = threading.Lock()  # writer fd, offsets, queue, counters
+        self._fd_lock = threading.Lock()  # an fd is not closed while it is being synced
+        self._queue: deque[_Entry] = deque()
+        self._fd = -1
+        self._segment = 0
+        self._offset = 0
+        self._seq = 0
+        self._pending_bytes = 0
+        self._pending_rows = 0
+        self._wal_id = ""
+        self._committed: tuple[int, int] = (0, 0)
+        self._replay_range: tuple[int, int, int] | None = None
+
+        self._wake = threading.Event()
+        self._stopping = False
+        self._flusher: threading.Thread | None = None
+        self._stored_seq = 0
+        self._stored = threading.Condition()
+        self.store_available = True
+
+        self._synced_seq = 0
+        self._sync_cond = threading.Condition()
+        self._sync_waiters: list[tuple[int, asyncio.Future[None], asyncio.AbstractEventLoop]] = []
+        self._syncer: threading.Thread | None = None
+
+    # -- life cycle -------------------------------------------------------------------
+
+    def open(self) -> int:
+        """Read the checkpoint, queue every record not yet stored, open a new segment.
+        Returns the number of records queued for replay."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        checkpoint = self._read_checkpoint()
+        self._wal_id = checkpoint["wal_id"]
+        self._committed = (checkpoint["segment"], checkpoint["offset"])
+        pending = checkpoint.get("pending")
+        self._replay_range = tuple(pending) if pending else None  # type: ignore[assignment]
+        segments = sorted(int(p.stem) for p in self.directory.glob("*.wal") if p.stem.isdigit())
+        replayed = 0
+        for number in segments:
+            path = _segment_path(self.directory, number)
+            if number < self._committed[0]:
+                path.unlink(missing_ok=True)
+                continue
+            start = self._committed[1] if number == self._committed[0] else 0
+            for begin, end, payload in read_segment(path, start):
+                events, sessions = self._decoder.decode(payload)
+                self._seq += 1
+                self._queue.append(_Entry(self._seq, number, begin, end, events, sessions))
+                self._pending_bytes += end - begin
+                self._pending_rows += len(events) + len(sessions)
+                replayed += 1
+        self._stored_seq = 0
+        self._synced_seq = self._seq
+        self._segment = max([*segments, self._committed[0]]) + 1
+        self._open_segment()
+        metrics.WAL_PENDING_BYTES.set(self._pending_bytes)
+        if replayed:
+            log.info("write-ahead log: replaying %d records not yet stored", replayed)
+        return replayed
+
+    def start(self) -> None:
+        if self._fd < 0:
+            self.open()
+        self._flusher = threading.Thread(target=self._flush_loop, name="footfall-flusher", daemon=True)
+        self._flusher.start()
+        if self.sync == "group":
+            self._syncer = threading.Thread(target=self._sync_loop, name="footfall-wal-sync", daemon=True)
+            self._syncer.start()
+        if self._queue:
+            self._wake.set()
+
+    def stop(self, timeout: float = 30.0) -> bool:
+        """Flush what is queued (waiting at most `timeout` seconds) and stop. Returns
+        whether everything was stored; what was not stays in the log for the next start."""
+        done = self.flush(timeout)
+        self._stopping = True
+        self._wake.set()
+        with self._sync_cond:
+            self._sync_cond.notify_all()
+        for thread in (self._flusher, self._syncer):
+            if thread is not None:
+                thread.join(timeout=5)
+        with self._lock, self._fd_lock:
+            if self._fd >= 0:
+                if self.sync != "none":
+                    os.fsync(self._fd)
+                os.close(self._fd)
+                self._fd = -1
+        return done
+
+    # -- the write side (called from the event loop) -----------------------------------
+
+    def has_room(self) -> bool:
+        return self._pending_bytes < self.max_bytes
+
+    @property
+    def pending_rows(self) -> int:
+        return self._pending_rows
+
+    def append(self, events: list[Any], sessions: list[Any]) -> int:
+        """Write one record to the log; returns its sequence number. When this returns
+        the record survives a crash of the process (and, with WAL_SYNC=always, of the machine)."""
+        payload = self._encoder.encode((events, sessions))
+        record = HEADER.pack(len(payload), zlib.crc32(payload)) + payload
+        with self._lock:
+            if self._offset > 0 and self._offset + len(record) > self.segment_bytes:
+                self._rotate()
+            view = memoryview(record)
+            while view:
+                written = os.write(self._fd, view)
+                view = view[written:]
+            start = self._offset
+            self._offset += len(record)
+            self._seq += 1
+            seq = self._seq
+            self._queue.append(_Entry(seq, self._segment, start, self._offset, events, sessions))
+            self._pending_bytes += len(record)
+            self._pending_rows += len(events) + len(sessions)
+            if self.sync == "always":
+                os.fdatasync(self._fd)
+                self._synced_seq = seq
+        if self._pending_rows >= self.batch_size:
+            self._wake.set()
+        return seq
+
+    async def wait_durable(self, seq: int) -> None:
+        """With WAL_SYNC=group, wait until an fdatasync has covered record `seq`."""
+        if self.sync != "group" or self._synced_seq >= seq:
+            return
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        with self._sync_cond:
+            self._sync_waiters.append((seq, future, loop))
+            self._sync_cond.notify()
+        await future
+
+    def _open_segment(self) -> None:
+        path = _segment_path(self.directory, self._segment)
+        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        self._offset = os.fstat(self._fd).st_size
+        if self.sync != "none":
+            _fsync_directory(self.directory)
+
+    def _rotate(self) -> None:
+        with self._fd_lock:
+            if self.sync != "none":
+                os.fdatasync(self._fd)
+            os.close(self._fd)
+            self._segment += 1
+            self._open_segment()
+
+    def _sync_loop(self) -> None:
+        while True:
+            with self._sync_cond:
+                while not self._sync_waiters and not self._stopping:
+                    self._sync_cond.wait()
+                if self._stopping and not self._sync_waiters:
+                    return
+            with self._lock:
+                seq = self._seq
+            with self._fd_lock:
+                if self._fd >= 0:
+                    os.fdatasync(self._fd)
+            self._synced_seq = seq
+            with self._sync_cond:
+                ready = [w for w in self._sync_waiters if w[0] <= seq]
+                self._sync_waiters = [w for w in self._sync_waiters if w[0] > seq]
+            by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
+            for _, future, loop in ready:
+                by_loop.setdefault(loop, []).append(future)
+            for loop, futures in by_loop.items():
+                with contextlib.suppress(RuntimeError):  # the loop has closed
+                    loop.call_soon_threadsafe(_resolve_all, futures)
+
+    # -- the store side (the flusher thread) ----------------------------------------------
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Ask for everything appended so far to be stored; wait for it (or `timeout`)."""
+        with self._lock:
+            target = self._queue[-1].seq if self._queue else 0
+        if target == 0:
+            return True
+        if self._flusher is None or not self._flusher.is_alive():
+            return self._flush_available(deadline=None if timeout is None else time.monotonic() + timeout)
+        self._wake.set()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._stored:
+            while self._stored_seq < target:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return False
+                self._stored.wait(remaining if remaining is not None else 1.0)
+                self._wake.set()
+        return True
+
+    def _flush_loop(self) -> None:
+        while not self._stopping:
+            self._wake.wait(self.flush_interval)
+            self._wake.clear()
+            if self._stopping:
+                break
+            self._flush_available(deadline=None)
+
+    def _flush_available(self, deadline: float | None) -> bool:
+        """Store every queued batch, retrying with backoff while the store is down."""
+        backoff = 0.05
+        while True:
+            batch = self._take_batch()
+            if not batch:
+                return True
+            try:
+                self._store_batch(batch)
+                backoff = 0.05
+                if not self.store_available:
+                    log.info("event store reachable again; flushing the write-ahead log")
+                self.store_available = True
+            except (EventStoreError, OSError) as error:
+                metrics.FLUSH_FAILURES.inc()
+                if self.store_available:
+                    log.warning(
+                        "cannot write to the event store (%s); retrying, events kept in the log", error
+                    )
+                self.store_available = False
+                if self._stopping or (deadline is not None and time.monotonic() + backoff > deadline):
+                    return False
+                self._wake.wait(backoff)
+                self._wake.clear()
+                backoff = min(backoff * 2, 5.0)
+
+    def _take_batch(self) -> list[_Entry]:
+        with self._lock:
+            if not self._queue:
+                return []
+            batch: list[_Entry] = []
+            rows = 0
+            if self._replay_range is not None:
+                segment, start, end = self._replay_range
+                for entry in self._queue:
+                    if entry.segment != segment or entry.end > end:
+                        break
+                    batch.append(entry)
+                if batch and batch[0].start == start and batch[-1].end == end:
+                    return batch
+                # The pending range is not what the log holds (never inserted): start afresh.
+                self._replay_range = None
+                batch = []
+            segment = self._queue[0].segment
+            for entry in self._queue:
+                if entry.segment != segment or (batch and rows + entry.rows > self.batch_size):
+                    break
+                batch.append(entry)
+                rows += entry.rows
+            return batch
+
+    def _store_batch(self, batch: list[_Entry]) -> None:
+        segment, start, end = batch[0].segment, batch[0].start, batch[-1].end
+        self._write_checkpoint(pending=(segment, start, end))
+        token = f"{self._wal_id}-{segment}-{start}-{end}"
+        events = [row for entry in batch for row in entry.events]
+        sessions = [row for entry in batch for row in entry.sessions]
+        if events:
+            self.store.insert(
+                "events", EVENTS_COLUMNS, events, settings={"insert_deduplication_token": token + "e"}
+            )
+        if sessions:
+            self.store.insert(
+                "sessions", SESSIONS_COLUMNS, sessions, settings={"insert_deduplication_token": token + "s"}
+            )
+        metrics.FLUSHED_ROWS.labels("events").inc(len(events))
+        metrics.FLUSHED_ROWS.labels("sessions").inc(len(sessions))
+        self._committed = (segment, end)
+        self._replay_range = None
+        self._write_checkpoint(pending=None)
+        with self._lock:
+            for _ in batch:
+                entry = self._queue.popleft()
+                self._pending_bytes -= entry.end - entry.start
+                self._pending_rows -= entry.rows
+            current = self._segment
+        metrics.WAL_PENDING_BYTES.set(self._pending_bytes)
+        for path in self.directory.glob("*.wal"):
+            if path.stem.isdigit() and int(path.stem) < segment and int(path.stem) != current:
+                path.unlink(missing_ok=True)
+        with self._stored:
+            self._stored_seq = batch[-1].seq
+            self._stored.notify_all()
+
+    # -- the checkpoint -----------------------------------------------------------------
+
+    def _read_checkpoint(self) -> dict[str, Any]:
+        path = self.directory / "checkpoint.json"
+        if path.exists():
+            return json.loads(path.read_text())
+        checkpoint = {"wal_id": secrets.token_hex(8), "segment": 0, "offset": 0, "pending": None}
+        self._wal_id = checkpoint["wal_id"]
+        self._write_checkpoint(pending=None, fresh=checkpoint)
+        return checkpoint
+
+    def _write_checkpoint(
+        self, pending: tuple[int, int, int] | None, fresh: dict[str, Any] | None = None
+    ) -> None:
+        document = fresh or {
+            "wal_id": self._wal_id,
+            "segment": self._committed[0],
+            "offset": self._committed[1],
+            "pending": list(pending) if pending else None,
+        }
+        path = self.directory / "checkpoint.json"
+        temporary = path.with_suffix(".tmp")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, json.dumps(document).encode())
+            if self.sync != "none":
+                os.fdatasync(fd)
+        finally:
+            os.close(fd)
+        os.replace(temporary, path)
+
+
+def _resolve_all(futures: list[asyncio.Future[None]]) -> None:
+    for future in futures:
+        if not future.done():
+            future.set_result(None)
+
+
+def _fsync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,101 @@
+"""Daily salts and the visitor id: who is the same visitor today, without knowing who.
+
+visitor id = keyed BLAKE2b-64 of (user agent, IP, site domain, root domain of the page's
+host) with the UTC day's random salt as the key. Salts live in the metadata store (so
+every replica agrees), one per UTC day; the live server keeps today's and yesterday's
+(a visit that spans midnight is found under yesterday's id) and deletes older ones, after
+which nobody, footfall included, can link an id to an address. Neither the IP nor the
+user agent is stored anywhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import threading
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+
+from publicsuffixlist import PublicSuffixList
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from footfall.meta.models import Salt
+
+_psl = PublicSuffixList()
+
+
+@lru_cache(maxsize=8192)
+def root_domain(hostname: str) -> str:
+    """`blog.example.co.uk` -> `example.co.uk`; an IP or unknown suffix stays as it is."""
+    if not hostname or hostname == "(none)":
+        return "(none)"
+    if hostname.replace(".", "").isdigit() or ":" in hostname:
+        return hostname
+    return _psl.privatesuffix(hostname) or hostname
+
+
+def visitor_id(salt: bytes, user_agent: str, ip: str, domain: str, hostname: str) -> int:
+    """A 64-bit id, stable for one visitor on one site for one salt (UTC day)."""
+    digest = hashlib.blake2b(
+        "\x00".join((user_agent, ip, domain, root_domain(hostname))).encode("utf-8", "surrogatepass"),
+        key=salt,
+        digest_size=8,
+    ).digest()
+    return int.from_bytes(digest, "big") or 1
+
+
+class Salts:
+    """Today's and yesterday's salts, read from (and created in) the metadata store.
+
+    Cached in memory: a salt never changes once written, and a replica that races
+    another to create a day's salt adopts whichever was written first."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+        self._cache: dict[date, bytes] = {}
+        self._lock = threading.Lock()
+
+    def for_day(self, day: date, create: bool = True) -> bytes | None:
+        salt = self._cache.get(day)
+        if salt is not None:
+            return salt
+        with self._lock:
+            salt = self._cache.get(day) or self._load(day)
+            if salt is None and create:
+                salt = self._create(day)
+            if salt is not None:
+                self._cache[day] = salt
+            return salt
+
+    def current_and_previous(self, now: datetime) -> tuple[bytes, bytes | None]:
+        today = now.date()
+        return self.for_day(today), self.for_day(today - timedelta(days=1), create=False)
+
+    def rotate(self, today: date) -> None:
+        """Make sure today's salt exists; delete those older than yesterday (live server only)."""
+        self.for_day(today)
+        oldest_kept = today - timedelta(days=1)
+        with self._lock, self._sessions() as db:
+            db.execute(delete(Salt).where(Salt.day < oldest_kept))
+            db.commit()
+            for day in [d for d in self._cache if d < oldest_kept]:
+                del self._cache[day]
+
+    def _load(self, day: date) -> bytes | None:
+        with self._sessions() as db:
+            return db.scalar(select(Salt.salt).where(Salt.day == day))
+
+    def _create(self, day: date) -> bytes:
+        salt = secrets.token_bytes(32)
+        try:
+            with self._sessions() as db:
+                db.add(Salt(day=day, salt=salt))
+                db.commit()
+        except IntegrityError:
+            existing = self._load(day)
+            if existing is None:
+                raise
+            return existing
+        return salt

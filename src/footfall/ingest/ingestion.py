@@ -1,0 +1,72 @@
+"""The write path of one running footfall, assembled once from its settings and services.
+
+`ingestion_for(services)` returns it (creating it on first use): the pipeline with its
+caches (sites, salts, visits, user agents, locations), the client IP resolver and,
+while the server runs, the write-ahead buffer.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from footfall.ingest.buffer import WriteAheadBuffer, ensure_deduplication
+from footfall.ingest.client_ip import ClientIpResolver
+from footfall.ingest.geo import Geolocator
+from footfall.ingest.pipeline import Pipeline
+from footfall.ingest.sessions import MemorySessionCache, RedisSessionCache, SessionCache, SessionTracker
+from footfall.services import Services
+
+log = logging.getLogger("footfall.ingest")
+
+
+class Ingestion:
+    def __init__(self, services: Services, session_cache: SessionCache | None = None) -> None:
+        settings = services.settings
+        self.services = services
+        if session_cache is None:
+            session_cache = (
+                RedisSessionCache(settings.redis_url) if settings.redis_url else MemorySessionCache()
+            )
+        self.session_cache = session_cache
+        self.geolocator = Geolocator(settings.ip_geolocation_db)
+        self.pipeline = Pipeline(services.sessions, SessionTracker(session_cache), self.geolocator)
+        self.client_ip = ClientIpResolver(settings.trusted_proxies)
+        self.max_body_bytes = settings.max_body_bytes
+        self.buffer: WriteAheadBuffer | None = None
+
+    def start_buffer(self) -> WriteAheadBuffer:
+        """Replay the write-ahead log and start flushing (the server calls this at start)."""
+        settings = self.services.settings
+        if self.services.events is None:
+            raise RuntimeError("the event store is not open")
+        ensure_deduplication(self.services.events)
+        self.buffer = WriteAheadBuffer(
+            self.services.events,
+            settings.wal_dir,
+            sync=settings.wal_sync,
+            max_bytes=settings.wal_max_bytes,
+            flush_interval=settings.flush_interval_ms / 1000,
+            batch_size=settings.flush_batch_size,
+        )
+        self.buffer.start()
+        self.pipeline.salts.rotate(datetime.now(UTC).date())
+        return self.buffer
+
+    def stop_buffer(self) -> None:
+        if self.buffer is not None:
+            if not self.buffer.stop():
+                log.warning("event store unreachable at shutdown; unflushed events stay in the log")
+            self.buffer = None
+
+    def close(self) -> None:
+        self.stop_buffer()
+        self.session_cache.close()
+        self.geolocator.close()
+
+
+def ingestion_for(services: Services) -> Ingestion:
+    ingestion = services.extras.get("ingestion")
+    if ingestion is None:
+        ingestion = services.extras["ingestion"] = Ingestion(services)
+    return ingestion

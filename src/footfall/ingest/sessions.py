@@ -1,0 +1,309 @@
+"""Visits: which session an event belongs to, and the session rows to write.
+
+A visit ends after 30 minutes without an event, measured by event timestamps. Each
+change to a visit is written to the `sessions` table (a VersionedCollapsingMergeTree) as
+a cancelling row (sign -1, the previous state and version) plus the new state (sign +1,
+version + 1), so `sum(sign)`-style queries are exact before and after merges.
+
+Rules, as Plausible's: a visit starts on any event but `engagement` (an engagement with
+no open visit is dropped); entry and exit pages follow pageviews; a visit stops being a
+bounce at its second pageview or first interactive custom event; `engagement` keeps the
+visit alive without writing a session row; the first event's source, UTM, device and
+location describe the visit.
+
+The cache of open visits has two implementations behind `SessionCache`: in-process
+(one server) and Redis (several replicas share visits; the read-modify-write is an
+optimistic WATCH/MULTI transaction, so two replicas never fork a visit).
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Protocol
+
+import msgspec
+
+from footfall.events.schema import SESSIONS_COLUMNS
+
+SESSION_TIMEOUT_SECONDS = 30 * 60
+
+
+class SessionState(msgspec.Struct, array_like=True):
+    session_id: int
+    version: int
+    site_id: int
+    user_id: int
+    hostname: str
+    start: int  # unix seconds
+    timestamp: int
+    entry_page: str
+    exit_page: str
+    exit_page_hostname: str
+    pageviews: int
+    events: int
+    duration: int
+    is_bounce: int
+    referrer: str
+    referrer_source: str
+    channel: str
+    utm_medium: str
+    utm_source: str
+    utm_campaign: str
+    utm_content: str
+    utm_term: str
+    country_code: str
+    region: str
+    city: str
+    screen_size: str
+    browser: str
+    browser_version: str
+    operating_system: str
+    operating_system_version: str
+    entry_meta_keys: list[str]
+    entry_meta_values: list[str]
+
+    def row(self, sign: int) -> tuple[Any, ...]:
+        """The `sessions` row, in SESSIONS_COLUMNS order."""
+        return (
+            self.session_id,
+            sign,
+            self.version,
+            self.site_id,
+            self.user_id,
+            self.hostname,
+            self.start,
+            self.timestamp,
+            self.entry_page,
+            self.exit_page,
+            self.exit_page_hostname,
+            self.pageviews,
+            self.events,
+            self.duration,
+            self.is_bounce,
+            self.referrer,
+            self.referrer_source,
+            self.channel,
+            self.utm_medium,
+            self.utm_source,
+            self.utm_campaign,
+            self.utm_content,
+            self.utm_term,
+            self.country_code,
+            self.region,
+            self.city,
+            self.screen_size,
+            self.browser,
+            self.browser_version,
+            self.operating_system,
+            self.operating_system_version,
+            self.entry_meta_keys,
+            self.entry_meta_values,
+        )
+
+
+assert len(SessionState.__struct_fields__) == len(SESSIONS_COLUMNS) - 1  # all but sign
+
+
+class SessionEvent(msgspec.Struct):
+    """What sessions need to know about one enriched event."""
+
+    site_id: int
+    user_id: int
+    previous_user_id: int | None
+    timestamp: int
+    name: str
+    interactive: bool
+    hostname: str
+    pathname: str
+    attributes: dict[str, Any]  # referrer, source, UTM, device, location of this event
+    meta_keys: list[str]
+    meta_values: list[str]
+
+
+Update = Callable[[SessionState | None], SessionState | None]
+
+
+class SessionCache(Protocol):
+    def update(self, keys: list[tuple[int, int]], change: Update, now: int) -> SessionState | None:
+        """Atomically: find the first open visit under `keys`, apply `change`, store what
+        it returns under the last key, and return it."""
+
+    def close(self) -> None: ...
+
+
+def _open(state: SessionState | None, now: int) -> SessionState | None:
+    if state is None or now - state.timestamp > SESSION_TIMEOUT_SECONDS:
+        return None
+    return state
+
+
+class MemorySessionCache:
+    """Open visits in this process, expiring by event time; bounded, least recent evicted."""
+
+    def __init__(self, max_entries: int = 1_000_000) -> None:
+        self._entries: OrderedDict[tuple[int, int], SessionState] = OrderedDict()
+        self._lock = threading.Lock()
+        self._max = max_entries
+
+    def update(self, keys: list[tuple[int, int]], change: Update, now: int) -> SessionState | None:
+        with self._lock:
+            found = None
+            for key in keys:
+                found = _open(self._entries.get(key), now)
+                if found is not None:
+                    break
+            result = change(found)
+            if result is not None:
+                key = keys[0]
+                self._entries[key] = result
+                self._entries.move_to_end(key)
+                while len(self._entries) > self._max:
+                    self._entries.popitem(last=False)
+            return result
+
+    def close(self) -> None:
+        self._entries.clear()
+
+
+class RedisSessionCache:
+    """Open visits in Redis, shared by every replica; keys expire 30 minutes after last use."""
+
+    def __init__(self, url: str, prefix: str = "footfall:session:") -> None:
+        import redis
+
+        self._client = redis.Redis.from_url(url)
+        self._prefix = prefix
+        self._encoder = msgspec.msgpack.Encoder()
+        self._decoder = msgspec.msgpack.Decoder(SessionState)
+
+    def _key(self, key: tuple[int, int]) -> str:
+        return f"{self._prefix}{key[0]}:{key[1]}"
+
+    def update(self, keys: list[tuple[int, int]], change: Update, now: int) -> SessionState | None:
+        import redis
+
+        names = [self._key(key) for key in keys]
+        while True:
+            with self._client.pipeline() as pipe:
+                try:
+                    pipe.watch(*names)
+                    found = None
+                    for raw in pipe.mget(names):
+                        found = _open(self._decoder.decode(raw), now) if raw else None
+                        if found is not None:
+                            break
+                    result = change(found)
+                    pipe.multi()
+                    if result is not None:
+                        pipe.set(names[0], self._encoder.encode(result), ex=SESSION_TIMEOUT_SECONDS + 60)
+                    pipe.execute()
+                    return result
+                except redis.WatchError:
+                    continue
+
+    def close(self) -> None:
+        self._client.close()
+
+
+class SessionTracker:
+    """Applies events to visits; returns the session rows each event produces."""
+
+    def __init__(self, cache: SessionCache) -> None:
+        self.cache = cache
+
+    def on_event(self, event: SessionEvent) -> tuple[SessionState | None, list[tuple[Any, ...]]]:
+        """(the visit the event belongs to, session rows to write). The visit is None for
+        an engagement without an open visit, which the caller drops."""
+        rows: list[tuple[Any, ...]] = []
+        keys = [(event.site_id, event.user_id)]
+        if event.previous_user_id is not None and event.previous_user_id != event.user_id:
+            keys.append((event.site_id, event.previous_user_id))
+
+        def change(found: SessionState | None) -> SessionState | None:
+            rows.clear()
+            if event.name == "engagement":
+                if found is None:
+                    return None
+                return msgspec.structs.replace(found, timestamp=max(found.timestamp, event.timestamp))
+            if found is None:
+                new = _new_session(event)
+                rows.append(new.row(1))
+                return new
+            updated = _updated_session(found, event)
+            rows.append(found.row(-1))
+            rows.append(updated.row(1))
+            return updated
+
+        state = self.cache.update(keys, change, event.timestamp)
+        return state, list(rows)
+
+
+def _new_session(event: SessionEvent) -> SessionState:
+    is_pageview = event.name == "pageview"
+    a = event.attributes
+    return SessionState(
+        session_id=secrets.randbits(63) or 1,
+        version=1,
+        site_id=event.site_id,
+        user_id=event.user_id,
+        hostname=event.hostname if is_pageview else "",
+        start=event.timestamp,
+        timestamp=event.timestamp,
+        entry_page=event.pathname if is_pageview else "",
+        exit_page=event.pathname if is_pageview else "",
+        exit_page_hostname=event.hostname if is_pageview else "",
+        pageviews=1 if is_pageview else 0,
+        events=1,
+        duration=0,
+        is_bounce=1,
+        referrer=a["referrer"],
+        referrer_source=a["referrer_source"],
+        channel=a["channel"],
+        utm_medium=a["utm_medium"],
+        utm_source=a["utm_source"],
+        utm_campaign=a["utm_campaign"],
+        utm_content=a["utm_content"],
+        utm_term=a["utm_term"],
+        country_code=a["country_code"],
+        region=a["region"],
+        city=a["city"],
+        screen_size=a["screen_size"],
+        browser=a["browser"],
+        browser_version=a["browser_version"],
+        operating_system=a["operating_system"],
+        operating_system_version=a["operating_system_version"],
+        entry_meta_keys=list(event.meta_keys),
+        entry_meta_values=list(event.meta_values),
+    )
+
+
+def _updated_session(session: SessionState, event: SessionEvent) -> SessionState:
+    is_pageview = event.name == "pageview"
+    timestamp = max(session.timestamp, event.timestamp)
+    return msgspec.structs.replace(
+        session,
+        version=session.version + 1,
+        user_id=event.user_id,
+        timestamp=timestamp,
+        entry_page=event.pathname if is_pageview and not session.entry_page else session.entry_page,
+        hostname=event.hostname if is_pageview and not session.hostname else session.hostname,
+        exit_page=event.pathname if is_pageview else session.exit_page,
+        exit_page_hostname=event.hostname if is_pageview else session.exit_page_hostname,
+        is_bounce=session.is_bounce if not (is_pageview or event.interactive) else 0,
+        duration=abs(timestamp - session.start),
+        pageviews=session.pageviews + (1 if is_pageview else 0),
+        events=session.events + 1,
+    )
+
+
+def unix(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def monotonic_seconds() -> int:
+    return int(time.monotonic())
