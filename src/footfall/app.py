@@ -7,18 +7,27 @@ import logging
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route
 
 from footfall.config import Settings
+from footfall.ingest.ingestion import ingestion_for
 from footfall.services import Services, open_services
+from footfall.web.event import EventEndpoint
 from footfall.web.health import health
+from footfall.web.metrics import metrics
 from footfall.web.tracker import tracker_routes
 
 log = logging.getLogger("footfall")
 
 
 def routes() -> list[BaseRoute]:
-    return [Route("/api/health", health, methods=["GET"]), *tracker_routes()]
+    # POST /api/event is answered by the EventEndpoint middleware, ahead of the router.
+    return [
+        Route("/api/health", health, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+        *tracker_routes(),
+    ]
 
 
 def create_app(settings: Settings, services: Services | None = None) -> Starlette:
@@ -28,14 +37,18 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         owned = services is None
         app.state.services = services or open_services(settings, run_migrations=True)
+        app.state.ingestion = ingestion_for(app.state.services)
+        app.state.ingestion.start_buffer()
         log.info("footfall ready on %s", settings.base_url)
         try:
             yield
         finally:
+            app.state.ingestion.close()
+            app.state.services.extras.pop("ingestion", None)
             if owned:
                 app.state.services.close()
 
-    app = Starlette(routes=routes(), lifespan=lifespan)
+    app = Starlette(routes=routes(), middleware=[Middleware(EventEndpoint)], lifespan=lifespan)
     app.state.settings = settings
     if services is not None:
         app.state.services = services

@@ -17,7 +17,8 @@ from footfall.config import ConfigError, Settings, load_settings
 from footfall.events.store import EventStoreError
 from footfall.meta.db import session_scope
 from footfall.services import Services, open_services
-from footfall.sites.sites import create_site, list_sites
+from footfall.sites.sites import create_site, get_site, list_sites
+from footfall.sites.snippet import snippet
 
 
 class CliError(click.ClickException):
@@ -147,6 +148,23 @@ def site_list() -> None:
         width = max(len(s.domain) for s in sites)
         for s in sites:
             click.echo(f"{s.domain:<{width}}  {s.timezone:<20}  created {s.created_at:%Y-%m-%d}")
+
+
+@site.command("snippet")
+@click.argument("domain")
+@click.option(
+    "--extension",
+    "extensions",
+    multiple=True,
+    metavar="NAME",
+    help="A tracker extension (hash, outbound-links, ...); repeat it or separate names with commas.",
+)
+def site_snippet(domain: str, extensions: tuple[str, ...]) -> None:
+    """Print the <script> tag to paste into every page of DOMAIN."""
+    settings = _settings()
+    with _services() as services, session_scope(services.sessions) as db:
+        found = get_site(db, domain).domain
+    click.echo(snippet(found, settings.base_url, extensions))
 
 
 @cli.group()
