@@ -16,6 +16,8 @@ from footfall.services import Services, open_services
 from footfall.web.event import EventEndpoint
 from footfall.web.health import health
 from footfall.web.metrics import metrics
+from footfall.web.sites_api import sites_routes
+from footfall.web.stats_api import stats_routes
 from footfall.web.tracker import tracker_routes
 
 log = logging.getLogger("footfall")
@@ -27,6 +29,8 @@ def routes() -> list[BaseRoute]:
         Route("/api/health", health, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
         *tracker_routes(),
+        *stats_routes(),
+        *sites_routes(),
     ]
 
 

@@ -1,0 +1,537 @@
+"""The SQL compiler: one Query becomes one parameterised ClickHouse SELECT, for chDB and server alike.
+
+Every value from a request is a bound `{pN:Type}` parameter; every identifier comes from
+the whitelists below. A query is answered from up to four parts, each grouped by the
+same dimensions and joined on them:
+
+- events   (`e`): visitors, visits, pageviews, events, revenue — one row per event;
+- sessions (`s`): visits, bounce_rate, visit_duration, views_per_visit — the
+  VersionedCollapsingMergeTree, aggregated with `sign` so the answer is exact whether
+  or not ClickHouse has merged the cancelled states away;
+- engagement (`g`): time_on_page and scroll_depth from `engagement` events;
+- group totals: the denominator of group_conversion_rate.
+
+A filter on a property the table lacks becomes `session_id IN (...)` over the other table,
+so an event filter narrows session metrics to the visits that had such an event, and a
+session filter (entry or exit page) narrows event metrics to the events of such visits.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from footfall.stats.query import (
+    NEGATED,
+    SESSION_ONLY_DIMENSIONS,
+    Filter,
+    GoalSpec,
+    Leaf,
+    Query,
+    QueryError,
+    is_time,
+    top_level,
+    wildcard_to_regex,
+    without_top_level,
+)
+
+NO_REFERRER = "Direct / None"
+NOT_SET = "(not set)"
+NO_PROP = "(none)"
+
+# dimension -> (column, label shown for an empty value); events and sessions share these names.
+VISIT_COLUMNS: dict[str, tuple[str, str | None]] = {
+    "visit:source": ("referrer_source", NO_REFERRER),
+    "visit:referrer": ("referrer", NO_REFERRER),
+    "visit:channel": ("channel", None),
+    "visit:utm_medium": ("utm_medium", NOT_SET),
+    "visit:utm_source": ("utm_source", NOT_SET),
+    "visit:utm_campaign": ("utm_campaign", NOT_SET),
+    "visit:utm_content": ("utm_content", NOT_SET),
+    "visit:utm_term": ("utm_term", NOT_SET),
+    "visit:country": ("country_code", None),
+    "visit:region": ("region", None),
+    "visit:city": ("city", None),
+    "visit:device": ("screen_size", NOT_SET),
+    "visit:screen": ("screen_size", NOT_SET),
+    "visit:browser": ("browser", NOT_SET),
+    "visit:browser_version": ("browser_version", NOT_SET),
+    "visit:os": ("operating_system", NOT_SET),
+    "visit:os_version": ("operating_system_version", NOT_SET),
+}
+SESSION_COLUMNS: dict[str, str] = {
+    "visit:entry_page": "entry_page",
+    "visit:exit_page": "exit_page",
+    "visit:entry_page_hostname": "hostname",
+    "visit:exit_page_hostname": "exit_page_hostname",
+}
+EVENT_COLUMNS: dict[str, str] = {
+    "event:name": "name",
+    "event:page": "pathname",
+    "event:hostname": "hostname",
+}
+# Breakdowns leave out visits whose location is unknown, as Plausible does.
+HIDE_EMPTY = frozenset({"visit:country", "visit:region", "visit:city"})
+
+EVENT_METRICS = frozenset({"visitors", "pageviews", "events", "total_revenue", "average_revenue"})
+ENGAGEMENT_METRICS = frozenset({"time_on_page", "scroll_depth"})
+
+
+class Params:
+    """Collects bound parameters; `bind` returns the `{pN:Type}` placeholder for a value."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+
+    def bind(self, value: Any, ch_type: str = "String") -> str:
+        name = f"p{len(self.values)}"
+        self.values[name] = value
+        return "{" + name + ":" + ch_type + "}"
+
+
+@dataclass
+class Compiled:
+    sql: str
+    params: dict[str, Any]
+    dimensions: tuple[str, ...]
+    metrics: tuple[str, ...]
+    columns: list[str] = field(default_factory=list)
+
+
+class _Context:
+    """What every part of one query shares: its parameters, site, range and goals."""
+
+    def __init__(self, query: Query, params: Params) -> None:
+        self.query = query
+        self.params = params
+        rng = query.date_range
+        self.site = params.bind(query.site.id, "UInt64")
+        self.start = params.bind(rng.start.strftime("%Y-%m-%d %H:%M:%S"), "DateTime('UTC')")
+        self.end = params.bind(rng.end.strftime("%Y-%m-%d %H:%M:%S"), "DateTime('UTC')")
+        self.tz = params.bind(query.timezone)
+        self.first = params.bind(rng.first.isoformat(), "Date")
+        self.engagement = "'engagement'"
+
+    # -- base conditions --
+
+    def events_base(self, engagement: bool = False) -> str:
+        name = f"name = {self.engagement}" if engagement else f"name != {self.engagement}"
+        return f"site_id = {self.site} AND timestamp >= {self.start} AND timestamp < {self.end} AND {name}"
+
+    def sessions_base(self) -> str:
+        return f"site_id = {self.site} AND start >= {self.start} AND start < {self.end}"
+
+    # -- values --
+
+    def strings(self, values: tuple[str, ...] | list[str], lower: bool = False) -> list[str]:
+        out = []
+        for value in values:
+            placeholder = self.params.bind(str(value))
+            out.append(f"lower({placeholder})" if lower else placeholder)
+        return out
+
+
+# --- expressions ------------------------------------------------------------------------------
+
+
+def _labelled(column: str, label: str | None) -> str:
+    return column if label is None else f"if(empty({column}), '{label}', {column})"
+
+
+def _prop_expr(ctx: _Context, key: str) -> str:
+    k = ctx.params.bind(key)
+    return f"if(indexOf(`meta.key`, {k}) = 0, '{NO_PROP}', `meta.value`[indexOf(`meta.key`, {k})])"
+
+
+def native(table: str, dimension: str) -> bool:
+    if dimension in SESSION_ONLY_DIMENSIONS:
+        return table == "sessions"
+    if dimension.startswith("event:"):
+        return table == "events"
+    return True
+
+
+def dimension_expr(ctx: _Context, table: str, dimension: str) -> str:
+    """The SQL for one dimension on one table (the caller has checked it is native there)."""
+    time_column = "timestamp" if table == "events" else "start"
+    if dimension == "time:hour":
+        return f"toStartOfHour(toTimeZone({time_column}, {ctx.tz}))"
+    if dimension == "time:day":
+        return f"toDate(toTimeZone({time_column}, {ctx.tz}))"
+    if dimension == "time:week":
+        return f"greatest(toMonday(toTimeZone({time_column}, {ctx.tz})), {ctx.first})"
+    if dimension == "time:month":
+        return f"toStartOfMonth(toTimeZone({time_column}, {ctx.tz}))"
+    if dimension in VISIT_COLUMNS:
+        return _labelled(*VISIT_COLUMNS[dimension])
+    if dimension in SESSION_COLUMNS:
+        return SESSION_COLUMNS[dimension]
+    if dimension == "event:page" and table == "sessions":
+        return "entry_page"  # session metrics split by page are those of visits entering there
+    if dimension in EVENT_COLUMNS:
+        return EVENT_COLUMNS[dimension]
+    if dimension.startswith("event:props:"):
+        return _prop_expr(ctx, dimension[len("event:props:") :])
+    if dimension == "event:goal":
+        return _goal_dimension(ctx)
+    raise QueryError(f"Invalid dimension '{dimension}'.")
+
+
+def goal_condition(ctx: _Context, goal: GoalSpec) -> str:
+    if goal.event_name is not None:
+        return f"name = {ctx.params.bind(goal.event_name)}"
+    regex = ctx.params.bind(wildcard_to_regex(goal.page_path or ""))
+    return f"(name = 'pageview' AND match(pathname, {regex}))"
+
+
+def _goal_dimension(ctx: _Context) -> str:
+    goals = ctx.query.site.goals
+    if not goals:
+        return "arrayJoin(CAST([], 'Array(String)'))"
+    branches = ", ".join(
+        f"if({goal_condition(ctx, goal)}, {ctx.params.bind(goal.display_name)}, '')" for goal in goals
+    )
+    return f"arrayJoin(arrayFilter(x -> x != '', [{branches}]))"
+
+
+def _any_goal(ctx: _Context) -> str:
+    goals = ctx.query.site.goals
+    if not goals:
+        return "0"
+    return "(" + " OR ".join(goal_condition(ctx, goal) for goal in goals) + ")"
+
+
+# --- filters ----------------------------------------------------------------------------------
+
+
+def _match_values(ctx: _Context, expr: str, operator: str, values: tuple[str, ...], sensitive: bool) -> str:
+    if not values:
+        return "0"
+    if operator == "is":
+        if sensitive:
+            return f"{expr} IN ({', '.join(ctx.strings(values))})"
+        return f"lower({expr}) IN ({', '.join(ctx.strings(values, lower=True))})"
+    if operator == "contains":
+        needles = ", ".join(ctx.strings(values))
+        function = "multiSearchAny" if sensitive else "multiSearchAnyCaseInsensitiveUTF8"
+        return f"{function}({expr}, [{needles}])"
+    if operator in ("matches", "matches_wildcard"):
+        patterns = [wildcard_to_regex(v) if operator == "matches_wildcard" else v for v in values]
+        if not sensitive:
+            patterns = ["(?i)" + p for p in patterns]
+        return "(" + " OR ".join(f"match({expr}, {ctx.params.bind(p)})" for p in patterns) + ")"
+    raise QueryError(f"Unknown operator '{operator}'.")
+
+
+def _goal_leaf(ctx: _Context, operator: str, values: tuple[str, ...], sensitive: bool) -> str:
+    goals = ctx.query.site.goals
+    chosen: list[GoalSpec] = []
+    for goal in goals:
+        name = goal.display_name if sensitive else goal.display_name.lower()
+        wanted = [v if sensitive else v.lower() for v in values]
+        if (
+            (operator == "is" and name in wanted)
+            or (operator == "contains" and any(w in name for w in wanted))
+            or (operator == "matches" and any(re.search(w, name) for w in wanted))
+            or (operator == "matches_wildcard" and any(re.match(wildcard_to_regex(w), name) for w in wanted))
+        ):
+            chosen.append(goal)
+    if not chosen:
+        return "0"
+    return "(" + " OR ".join(goal_condition(ctx, goal) for goal in chosen) + ")"
+
+
+def _leaf_native(ctx: _Context, table: str, leaf: Leaf) -> str:
+    operator = NEGATED.get(leaf.operator, leaf.operator)
+    negate = operator != leaf.operator
+    values = tuple(str(v) for v in leaf.values)
+    if leaf.dimension == "event:goal":
+        condition = _goal_leaf(ctx, operator, values, leaf.case_sensitive)
+    else:
+        if leaf.dimension == "event:page" and table == "sessions":
+            raise AssertionError("event:page is not native to sessions")
+        expr = dimension_expr(ctx, table, leaf.dimension)
+        condition = _match_values(ctx, expr, operator, values, leaf.case_sensitive)
+    return f"NOT ({condition})" if negate else condition
+
+
+def _session_ids(ctx: _Context, table: str, condition: str) -> str:
+    """The visits (session ids) in range with a row meeting `condition` on `table`."""
+    if table == "events":
+        return f"SELECT session_id FROM {{db}}.events WHERE {ctx.events_base()} AND {condition}"
+    return (
+        f"SELECT session_id FROM {{db}}.sessions WHERE site_id = {ctx.site} "
+        f"AND timestamp >= {ctx.start} AND start < {ctx.end} AND {condition} "
+        "GROUP BY session_id HAVING sum(sign) > 0"
+    )
+
+
+def compile_filter(ctx: _Context, table: str, node: Filter) -> str:
+    if isinstance(node, Leaf):
+        if native(table, node.dimension):
+            return _leaf_native(ctx, table, node)
+        other = "sessions" if table == "events" else "events"
+        return f"session_id IN ({_session_ids(ctx, other, _leaf_native(ctx, other, node))})"
+    if node.operator in ("and", "or"):
+        if not node.children:
+            return "1"
+        joined = f" {node.operator.upper()} ".join(compile_filter(ctx, table, c) for c in node.children)
+        return f"({joined})"
+    if node.operator == "not":
+        return f"NOT ({compile_filter(ctx, table, node.children[0])})"
+    # has_done / has_not_done: the visit had (or never had) an event meeting the condition.
+    inner = compile_filter(ctx, "events", node.children[0])
+    membership = "IN" if node.operator == "has_done" else "NOT IN"
+    return f"session_id {membership} ({_session_ids(ctx, 'events', inner)})"
+
+
+def compile_filters(ctx: _Context, table: str, filters: tuple[Filter, ...]) -> str:
+    if not filters:
+        return "1"
+    return " AND ".join(compile_filter(ctx, table, node) for node in filters)
+
+
+# --- parts ------------------------------------------------------------------------------------
+
+
+def _dims_select(ctx: _Context, table: str, dims: tuple[str, ...]) -> tuple[str, str, str]:
+    """(select list, group by list, extra where) for the dimensions on a table."""
+    if not dims:
+        return "", "", ""
+    selects, names, where = [], [], []
+    for i, dim in enumerate(dims):
+        expr = dimension_expr(ctx, table, dim)
+        selects.append(f"{expr} AS d{i}")
+        names.append(f"d{i}")
+        if dim in HIDE_EMPTY:
+            where.append(f"{dimension_expr(ctx, table, dim)} != ''")
+        if dim == "event:goal":
+            where.append(_any_goal(ctx))
+    return ", ".join(selects) + ", ", ", ".join(names), "".join(f" AND {w}" for w in where)
+
+
+def _group(names: str) -> str:
+    return f" GROUP BY {names}" if names else ""
+
+
+def events_part(ctx: _Context, dims: tuple[str, ...], metrics: list[str], filters: tuple[Filter, ...]) -> str:
+    exprs = {
+        "visitors": "uniq(user_id) AS visitors",
+        "visits": "uniq(session_id) AS visits",
+        "pageviews": "countIf(name = 'pageview') AS pageviews",
+        "events": "count() AS events",
+        "total_revenue": "toFloat64(coalesce(sum(revenue_reporting_amount), 0)) AS total_revenue",
+        "average_revenue": "toFloat64(coalesce(avg(revenue_reporting_amount), 0)) AS average_revenue",
+    }
+    select, names, extra = _dims_select(ctx, "events", dims)
+    columns = ", ".join(exprs[m] for m in metrics)
+    where = f"{ctx.events_base()} AND {compile_filters(ctx, 'events', filters)}{extra}"
+    return f"SELECT {select}{columns} FROM {{db}}.events WHERE {where}{_group(names)}"
+
+
+def sessions_part(
+    ctx: _Context, dims: tuple[str, ...], metrics: list[str], filters: tuple[Filter, ...]
+) -> str:
+    bounce_condition = "1"
+    page_filter = top_level(filters, "event:page")
+    if page_filter is not None:
+        entry = Leaf(page_filter.operator, "visit:entry_page", page_filter.values, page_filter.case_sensitive)
+        bounce_condition = _leaf_native(ctx, "sessions", entry)
+    exprs = {
+        "visits": "toUInt64(greatest(sum(sign), 0)) AS visits",
+        "bounce_rate": (
+            f"toUInt32(ifNotFinite(round(sumIf(is_bounce * sign, {bounce_condition}) "
+            f"/ sumIf(sign, {bounce_condition}) * 100), 0)) AS bounce_rate"
+        ),
+        "visit_duration": (
+            "toUInt32(ifNotFinite(round(sum(duration * sign) / sum(sign)), 0)) AS visit_duration"
+        ),
+        "views_per_visit": "ifNotFinite(round(sum(sign * pageviews) / sum(sign), 2), 0) AS views_per_visit",
+        "pageviews": "toUInt64(greatest(sum(sign * pageviews), 0)) AS pageviews",
+        "events": "toUInt64(greatest(sum(sign * events), 0)) AS events",
+    }
+    select, names, extra = _dims_select(ctx, "sessions", dims)
+    columns = ", ".join(exprs[m] for m in metrics)
+    where = f"{ctx.sessions_base()} AND {compile_filters(ctx, 'sessions', filters)}{extra}"
+    having = " HAVING sum(sign) > 0" if names else ""
+    return f"SELECT {select}{columns} FROM {{db}}.sessions WHERE {where}{_group(names)}{having}"
+
+
+def session_visitors_part(ctx: _Context, dims: tuple[str, ...], filters: tuple[Filter, ...]) -> str:
+    """Visitors counted on sessions: a visitor counts in a group while one of their visits is live there."""
+    select, names, extra = _dims_select(ctx, "sessions", dims)
+    where = f"{ctx.sessions_base()} AND {compile_filters(ctx, 'sessions', filters)}{extra}"
+    inner_group = f"{names}, user_id" if names else "user_id"
+    inner = (
+        f"SELECT {select}user_id FROM {{db}}.sessions WHERE {where} "
+        f"GROUP BY {inner_group} HAVING sum(sign) > 0"
+    )
+    outer_names = ", ".join(f"d{i}" for i in range(len(dims)))
+    outer_select = outer_names + ", " if outer_names else ""
+    return f"SELECT {outer_select}count() AS visitors FROM ({inner}){_group(outer_names)}"
+
+
+def engagement_part(
+    ctx: _Context, dims: tuple[str, ...], metrics: list[str], filters: tuple[Filter, ...]
+) -> str:
+    """time_on_page = engaged seconds / page visits (session, page pairs); scroll_depth = mean of each
+    visitor's deepest scroll, both from `engagement` events."""
+    select, names, extra = _dims_select(ctx, "events", dims)
+    where = f"{ctx.events_base(engagement=True)} AND {compile_filters(ctx, 'events', filters)}{extra}"
+    parts = []
+    if "time_on_page" in metrics:
+        parts.append(
+            f"SELECT {select}toUInt32(ifNotFinite(round(sum(engagement_time) / 1000 "
+            f"/ uniq(session_id, pathname)), 0)) AS time_on_page "
+            f"FROM {{db}}.events WHERE {where}{_group(names)}"
+        )
+    if "scroll_depth" in metrics:
+        outer_names = ", ".join(f"d{i}" for i in range(len(dims)))
+        outer_select = outer_names + ", " if outer_names else ""
+        inner_group = f"{names}, user_id" if names else "user_id"
+        parts.append(
+            f"SELECT {outer_select}toUInt8(round(ifNotFinite(avg(deepest), 0))) AS scroll_depth FROM ("
+            f"SELECT {select}user_id, max(scroll_depth) AS deepest FROM {{db}}.events "
+            f"WHERE {where} AND scroll_depth <= 100 GROUP BY {inner_group}){_group(outer_names)}"
+        )
+    return _join(parts, len(dims), "FULL OUTER")
+
+
+def _join(parts: list[str], dim_count: int, kind: str) -> str:
+    if len(parts) == 1:
+        return parts[0]
+    using = ", ".join(f"d{i}" for i in range(dim_count))
+    sql = f"SELECT * FROM ({parts[0]}) AS t0"
+    for i, part in enumerate(parts[1:], start=1):
+        if dim_count:
+            sql += f" {kind} JOIN ({part}) AS t{i} USING ({using})"
+        else:
+            sql += f" CROSS JOIN ({part}) AS t{i}"
+    return sql
+
+
+def total_visitors(ctx: _Context, filters: tuple[Filter, ...]) -> str:
+    where = f"{ctx.events_base()} AND {compile_filters(ctx, 'events', filters)}"
+    return f"(SELECT uniq(user_id) FROM {{db}}.events WHERE {where})"
+
+
+# --- the whole query ----------------------------------------------------------------------------
+
+
+def compile_query(query: Query) -> Compiled:
+    params = Params()
+    ctx = _Context(query, params)
+    dims = query.resolved_dimensions()
+    requested = query.metrics
+    filters = query.filters
+    session_only = any(d in SESSION_ONLY_DIMENSIONS for d in dims)
+    if session_only and any(d.startswith("event:") for d in dims):
+        raise QueryError("Invalid dimensions: entry and exit pages cannot be combined with event dimensions.")
+    if session_only and any(m in ENGAGEMENT_METRICS for m in requested):
+        raise QueryError("Metrics `time_on_page` and `scroll_depth` cannot be split by entry or exit page.")
+
+    needs_visitors = any(m in requested for m in ("percentage", "conversion_rate", "group_conversion_rate"))
+    wanted = list(requested)
+    if needs_visitors and "visitors" not in wanted:
+        wanted.append("visitors")
+
+    parts: list[str] = []
+    if session_only:
+        session_metrics = [
+            m
+            for m in wanted
+            if m in ("visits", "bounce_rate", "visit_duration", "views_per_visit", "pageviews", "events")
+        ]
+        if "visitors" in wanted:
+            parts.append(session_visitors_part(ctx, dims, filters))
+        if session_metrics:
+            parts.append(sessions_part(ctx, dims, session_metrics, filters))
+    else:
+        event_dimension = any(d.startswith("event:") for d in dims)
+        event_metrics = [m for m in wanted if m in EVENT_METRICS or (m == "visits" and event_dimension)]
+        session_metrics = [
+            m
+            for m in wanted
+            if m in ("bounce_rate", "visit_duration", "views_per_visit")
+            or (m == "visits" and not event_dimension)
+        ]
+        engagement_metrics = [m for m in wanted if m in ENGAGEMENT_METRICS]
+        if engagement_metrics and dims and not event_metrics and not session_metrics:
+            # The groups come from the pages people viewed, engaged with or not.
+            event_metrics = ["visitors"]
+        if event_metrics:
+            parts.append(events_part(ctx, dims, event_metrics, filters))
+        if session_metrics:
+            parts.append(sessions_part(ctx, dims, session_metrics, filters))
+        if engagement_metrics:
+            parts.append(f"SELECT * FROM ({engagement_part(ctx, dims, engagement_metrics, filters)})")
+    if not parts:
+        raise QueryError("Please provide at least one metric.")
+    # Dimensional parts meet on their dimensions; a group missing from one part gets that part's zeros.
+    body = _join(parts, len(dims), "FULL OUTER")
+
+    totals = without_top_level(filters, ("event:goal", "event:props:"))
+    finals: list[str] = []
+    group_join = ""
+    for metric in requested:
+        if metric == "percentage":
+            total = total_visitors(ctx, filters)
+            finals.append(f"if({total} > 0, round(visitors / {total} * 100, 1), NULL) AS percentage")
+        elif metric == "conversion_rate":
+            total = total_visitors(ctx, totals)
+            finals.append(f"if({total} > 0, round(visitors / {total} * 100, 1), 0) AS conversion_rate")
+        elif metric == "group_conversion_rate":
+            group_dims = tuple(d for d in dims if d != "event:goal")
+            if group_dims:
+                keep = [i for i, d in enumerate(dims) if d != "event:goal"]
+                g_select = ", ".join(f"{dimension_expr(ctx, 'events', dims[i])} AS d{i}" for i in keep)
+                g_names = ", ".join(f"d{i}" for i in keep)
+                extra = "".join(
+                    f" AND {dimension_expr(ctx, 'events', dims[i])} != ''"
+                    for i in keep
+                    if dims[i] in HIDE_EMPTY
+                )
+                group_join = (
+                    f" LEFT JOIN (SELECT {g_select}, uniq(user_id) AS __group_total FROM {{db}}.events "
+                    f"WHERE {ctx.events_base()} AND {compile_filters(ctx, 'events', totals)}{extra} "
+                    f"GROUP BY {g_names}) AS grp USING ({g_names})"
+                )
+                total = "__group_total"
+            else:
+                total = total_visitors(ctx, totals)
+            finals.append(f"if({total} > 0, round(visitors / {total} * 100, 1), 0) AS group_conversion_rate")
+        else:
+            finals.append(metric)
+
+    dim_names = [f"d{i}" for i in range(len(dims))]
+    select = ", ".join(dim_names + finals)
+    if query.total_rows:
+        select += ", count() OVER () AS __total_rows"
+    order = _order_by(query, dims)
+    sql = (
+        f"SELECT {select} FROM ({body}) AS body{group_join}"
+        f" ORDER BY {order} LIMIT {params.bind(query.limit, 'UInt64')}"
+        f" OFFSET {params.bind(query.offset, 'UInt64')}"
+    )
+    return Compiled(sql=sql, params=params.values, dimensions=dims, metrics=requested)
+
+
+def _order_by(query: Query, dims: tuple[str, ...]) -> str:
+    aliases = {d: f"d{i}" for i, d in enumerate(query.dimensions)}
+    entries: list[str] = []
+    if query.order_by:
+        for name, direction in query.order_by:
+            column = aliases.get(name, name)
+            entries.append(f"{column} {'ASC' if direction == 'asc' else 'DESC'}")
+    else:
+        time_columns = [f"d{i}" for i, d in enumerate(dims) if is_time(d)]
+        if time_columns:
+            entries.extend(f"{c} ASC" for c in time_columns)
+        entries.append(f"{query.metrics[0]} DESC" if query.metrics[0] != "percentage" else "visitors DESC")
+    for i in range(len(dims)):
+        if f"d{i} ASC" not in entries and f"d{i} DESC" not in entries:
+            entries.append(f"d{i} ASC")
+    if not dims and not query.order_by:
+        return "1"
+    return ", ".join(entries)

@@ -1,0 +1,299 @@
+"""Stats API v2: `POST /api/v2/query` JSON in, `{"results", "meta", "query"}` out.
+
+The body names `site_id`, `date_range`, `metrics`, and optionally `date`, `dimensions`,
+`filters` (leaves `[operator, dimension, clauses, {"case_sensitive": false}]`, nested with
+`and` / `or` / `not`, and `has_done` / `has_not_done`), `order_by`, `include`
+(`time_labels`, `total_rows`, `comparisons`, `imports`) and `pagination` (`limit`, `offset`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from footfall.stats.engine import Result, Row
+from footfall.stats.query import (
+    DEFAULT_LIMIT,
+    LEAF_OPERATORS,
+    METRICS,
+    PERIODS,
+    Comparison,
+    DateRange,
+    Filter,
+    Leaf,
+    Logic,
+    Query,
+    QueryError,
+    SiteSpec,
+    comparison_range,
+    date_range,
+    is_dimension,
+    is_filter_dimension,
+    period_range,
+    today_in,
+    validate,
+)
+
+ALLOWED_KEYS = {
+    "site_id",
+    "date_range",
+    "date",
+    "metrics",
+    "dimensions",
+    "filters",
+    "order_by",
+    "include",
+    "pagination",
+}
+INCLUDE_KEYS = {"time_labels", "total_rows", "comparisons", "imports", "imports_meta"}
+
+
+def _show(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def parse_filter(node: Any) -> Filter:
+    if not isinstance(node, list) or len(node) < 2 or not isinstance(node[0], str):
+        raise QueryError(f"Invalid filter {_show(node)}.")
+    operator = node[0]
+    if operator in ("and", "or"):
+        if len(node) != 2 or not isinstance(node[1], list) or not node[1]:
+            raise QueryError(f"Invalid filter {_show(node)}: `{operator}` takes a non-empty list of filters.")
+        return Logic(operator, tuple(parse_filter(child) for child in node[1]))  # type: ignore[arg-type]
+    if operator in ("not", "has_done", "has_not_done"):
+        if len(node) != 2:
+            raise QueryError(f"Invalid filter {_show(node)}: `{operator}` takes one filter.")
+        return Logic(operator, (parse_filter(node[1]),))  # type: ignore[arg-type]
+    if operator not in LEAF_OPERATORS:
+        raise QueryError(f"Unknown operator for filter {_show(node)}.")
+    if len(node) not in (3, 4):
+        raise QueryError(f"Invalid filter {_show(node)}.")
+    dimension, clauses = node[1], node[2]
+    if not isinstance(dimension, str) or not is_filter_dimension(dimension):
+        raise QueryError(f"Invalid filter {_show(node)}: unknown dimension {_show(dimension)}.")
+    if not isinstance(clauses, list) or not all(
+        isinstance(c, str) or (isinstance(c, int) and not isinstance(c, bool)) for c in clauses
+    ):
+        raise QueryError(f"Invalid filter {_show(node)}: clauses must be a list of strings.")
+    if (
+        dimension == "visit:country"
+        and operator in ("is", "is_not")
+        and not all(isinstance(c, str) and len(c) == 2 for c in clauses)
+    ):
+        raise QueryError(
+            "Invalid visit:country filter, visit:country needs to be a valid 2-letter country code."
+        )
+    case_sensitive = True
+    if len(node) == 4:
+        modifiers = node[3]
+        if not isinstance(modifiers, dict) or set(modifiers) - {"case_sensitive"}:
+            raise QueryError(f"Invalid filter {_show(node)}: modifiers may only hold `case_sensitive`.")
+        value = modifiers.get("case_sensitive", True)
+        if not isinstance(value, bool):
+            raise QueryError(f"Invalid filter {_show(node)}: `case_sensitive` must be true or false.")
+        case_sensitive = value
+    return Leaf(operator, dimension, tuple(str(c) for c in clauses), case_sensitive)
+
+
+def parse_filter_list(document: Any) -> tuple[Filter, ...]:
+    if not isinstance(document, list):
+        raise QueryError("Invalid filters passed.")
+    return tuple(parse_filter(node) for node in document)
+
+
+def _parse_date_range(site: SiteSpec, value: Any, reference: date, now: datetime) -> DateRange:
+    if isinstance(value, str):
+        if value not in PERIODS:
+            raise QueryError(f"Invalid date_range {_show(value)}.")
+        return period_range(site, value, reference, now)
+    if isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) for v in value):
+        try:
+            first, last = (date.fromisoformat(v) for v in value)
+            return date_range(first, last, site.timezone)
+        except ValueError:
+            pass
+        try:
+            start, end = (datetime.fromisoformat(v) for v in value)
+        except ValueError:
+            raise QueryError(f"Invalid date_range {_show(value)}.") from None
+        zone = ZoneInfo(site.timezone)
+        start = start if start.tzinfo else start.replace(tzinfo=zone)
+        end = end if end.tzinfo else end.replace(tzinfo=zone)
+        if end < start:
+            raise QueryError(f"Invalid date_range {_show(value)}: the start is after the end.")
+        base = date_range(start.astimezone(zone).date(), end.astimezone(zone).date(), site.timezone)
+        return DateRange(
+            base.first,
+            base.last,
+            start.astimezone(UTC).replace(tzinfo=None),
+            end.astimezone(UTC).replace(tzinfo=None) + timedelta(seconds=1),
+            site.timezone,
+        )
+    raise QueryError(f"Invalid date_range {_show(value)}.")
+
+
+def parse(site: SiteSpec, body: Any, now: datetime) -> Query:
+    if not isinstance(body, dict):
+        raise QueryError("Invalid request body: expected a JSON object.")
+    unknown = set(body) - ALLOWED_KEYS
+    if unknown:
+        raise QueryError(f"#/{sorted(unknown)[0]}: Unknown property is not allowed.")
+    for key in ("site_id", "metrics", "date_range"):
+        if key not in body:
+            raise QueryError(f"#: Required property {key} was not present.")
+    reference = today_in(site.timezone, now)
+    if body.get("date") is not None:
+        try:
+            reference = date.fromisoformat(str(body["date"]))
+        except ValueError:
+            raise QueryError(f"Invalid date {_show(body['date'])}.") from None
+    rng = _parse_date_range(site, body["date_range"], reference, now)
+
+    metrics = body["metrics"]
+    if not isinstance(metrics, list) or not metrics:
+        raise QueryError("#/metrics: Expected a non-empty list of metrics.")
+    for metric in metrics:
+        if not isinstance(metric, str) or metric not in METRICS:
+            raise QueryError(f"Unknown metric {_show(metric)}.")
+
+    dimensions = body.get("dimensions", [])
+    if not isinstance(dimensions, list) or not all(
+        isinstance(d, str) and is_dimension(d) for d in dimensions
+    ):
+        raise QueryError(f"Invalid dimensions {_show(dimensions)}.")
+
+    filters = parse_filter_list(body.get("filters", []))
+
+    order_by = body.get("order_by")
+    parsed_order: tuple[tuple[str, str], ...] | None = None
+    if order_by is not None:
+        if not isinstance(order_by, list):
+            raise QueryError(f"Invalid order_by {_show(order_by)}.")
+        entries = []
+        for entry in order_by:
+            if (
+                not isinstance(entry, list)
+                or len(entry) != 2
+                or not isinstance(entry[0], str)
+                or entry[1] not in ("asc", "desc")
+                or not (entry[0] in METRICS or is_dimension(entry[0]))
+            ):
+                raise QueryError(f"Invalid order_by entry {_show(entry)}.")
+            entries.append((entry[0], entry[1]))
+        parsed_order = tuple(entries)
+
+    include = body.get("include", {}) or {}
+    if not isinstance(include, dict) or set(include) - INCLUDE_KEYS:
+        raise QueryError(f"Invalid include {_show(include)}.")
+    for flag in ("time_labels", "total_rows", "imports", "imports_meta"):
+        if flag in include and not isinstance(include[flag], bool):
+            raise QueryError(f"Invalid include.{flag}: expected true or false.")
+
+    pagination = body.get("pagination", {}) or {}
+    if not isinstance(pagination, dict) or set(pagination) - {"limit", "offset"}:
+        raise QueryError(f"Invalid pagination {_show(pagination)}.")
+    limit = pagination.get("limit", DEFAULT_LIMIT)
+    offset = pagination.get("offset", 0)
+    if (
+        not isinstance(limit, int)
+        or isinstance(limit, bool)
+        or not isinstance(offset, int)
+        or isinstance(offset, bool)
+    ):
+        raise QueryError(f"Invalid pagination {_show(pagination)}: limit and offset must be integers.")
+
+    query = Query(
+        site=site,
+        date_range=rng,
+        metrics=tuple(metrics),
+        dimensions=tuple(dimensions),
+        filters=filters,
+        order_by=parsed_order,
+        limit=limit,
+        offset=offset,
+        time_labels=bool(include.get("time_labels", False)),
+        total_rows=bool(include.get("total_rows", False)),
+        now=now,
+    )
+    comparisons = include.get("comparisons")
+    if comparisons is not None:
+        if not isinstance(comparisons, dict) or comparisons.get("mode") not in (
+            "previous_period",
+            "year_over_year",
+            "custom",
+        ):
+            raise QueryError(
+                f"Invalid include.comparisons {_show(comparisons)}: mode must be previous_period, "
+                "year_over_year or custom."
+            )
+        custom = None
+        if comparisons["mode"] == "custom":
+            value = comparisons.get("date_range")
+            if not (isinstance(value, list) and len(value) == 2):
+                raise QueryError(
+                    "Invalid include.comparisons: custom mode requires a date_range of two dates."
+                )
+            custom = _parse_date_range(site, value, reference, now)
+        mode = comparisons["mode"]
+        query = replace(query, comparison=Comparison(mode, comparison_range(rng, mode, custom)))
+    return validate(query)
+
+
+# --- the answer -----------------------------------------------------------------------------------
+
+
+def _row(row: Row, metrics: tuple[str, ...]) -> dict[str, Any]:
+    out: dict[str, Any] = {"metrics": [row.metrics[m] for m in metrics], "dimensions": row.dimensions}
+    if row.comparison is not None:
+        out["comparison"] = {
+            "dimensions": row.comparison.dimensions,
+            "metrics": [row.comparison.metrics.get(m) for m in metrics],
+            "change": [row.change.get(m) for m in metrics],
+        }
+    return out
+
+
+def _iso(moment: datetime, timezone: str) -> str:
+    return moment.replace(tzinfo=UTC).astimezone(ZoneInfo(timezone)).isoformat()
+
+
+def response(result: Result, body: dict[str, Any]) -> dict[str, Any]:
+    query = result.query
+    meta: dict[str, Any] = {}
+    if query.comparison is not None:
+        rng = query.comparison.date_range
+        meta["comparison_date_range"] = [
+            _iso(rng.start, rng.timezone),
+            _iso(rng.end - timedelta(seconds=1), rng.timezone),
+        ]
+    if result.warnings:
+        meta["metric_warnings"] = result.warnings
+    if query.time_labels:
+        meta["time_labels"] = result.labels or []
+    if query.total_rows:
+        meta["total_rows"] = result.total_rows or 0
+    include = {k: v for k, v in (body.get("include") or {}).items() if v}
+    rng = query.date_range
+    return {
+        "results": [_row(row, query.metrics) for row in result.rows],
+        "meta": meta,
+        "query": {
+            "site_id": query.site.domain,
+            "metrics": list(query.metrics),
+            "date_range": [_iso(rng.start, rng.timezone), _iso(rng.end - timedelta(seconds=1), rng.timezone)],
+            "filters": body.get("filters", []),
+            "dimensions": list(query.dimensions),
+            "order_by": [list(e) for e in query.order_by] if query.order_by else _default_order(query),
+            "include": include,
+            "pagination": {"limit": query.limit, "offset": query.offset},
+        },
+    }
+
+
+def _default_order(query: Query) -> list[list[str]]:
+    order = [[d, "asc"] for d in query.dimensions if d.startswith("time")]
+    order.append([query.metrics[0], "desc"])
+    return order

@@ -1,0 +1,317 @@
+"""HTTP handlers of the Sites API (`/api/v1/sites...`): sites, goals and shared links, by Bearer key.
+
+Plausible offers this API to Enterprise plans; footfall includes it. A key acts for its
+user: it lists the sites that user may see, creates sites the user then owns, and changes
+or deletes sites where the user is an owner (or admin, except deletion).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.convertors import Convertor, register_url_convertor
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from footfall.accounts.errors import Conflict, DomainError, NotFound
+from footfall.meta.db import session_scope
+from footfall.meta.models import Goal, Role, SharedLink, Site, User
+from footfall.sites.sites import create_site, list_sites, normalise_domain, role_of, validate_timezone
+from footfall.web.auth import ApiError, authenticate, bearer_token, rate_limiter
+from footfall.web.stats_api import OrjsonResponse, error_response
+
+SITE_NOT_FOUND = "Site could not be found"
+
+
+class _SiteIdConvertor(Convertor[str]):
+    """A site id in the path: any text, even with slashes or control characters, so that a
+    malformed one still reaches the handler and gets a JSON answer instead of a bare 404."""
+
+    regex = r"[\s\S]*"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("site_id", _SiteIdConvertor())
+MAX_PAGE = 100
+
+
+def _site_json(site: Site) -> dict[str, Any]:
+    return {"domain": site.domain, "timezone": site.timezone}
+
+
+def _goal_json(goal: Goal) -> dict[str, Any]:
+    return {
+        "id": goal.id,
+        "display_name": goal.display_name,
+        "goal_type": "event" if goal.event_name is not None else "page",
+        "event_name": goal.event_name,
+        "page_path": goal.page_path,
+        "currency": goal.currency,
+    }
+
+
+def _find_site(db: Session, user: User, site_id: Any, roles: tuple[Role, ...] | None = None) -> Site:
+    if not isinstance(site_id, str) or not site_id.strip():
+        raise ApiError(400, "Parameter `site_id` is required")
+    try:
+        domain = normalise_domain(site_id)
+    except DomainError:
+        raise ApiError(404, SITE_NOT_FOUND) from None
+    site = db.scalar(select(Site).where(Site.domain == domain))
+    if site is None:
+        raise ApiError(404, SITE_NOT_FOUND)
+    role = role_of(db, user, site)
+    if role is None:
+        raise ApiError(404, SITE_NOT_FOUND)
+    if roles is not None and role not in roles:
+        raise ApiError(403, "Your role on this site does not allow this action")
+    return site
+
+
+async def _handle(request: Request, work: Callable[[Session, User, dict[str, Any]], Any]) -> Response:
+    body: dict[str, Any] = {}
+    if request.method in ("POST", "PUT", "DELETE"):
+        raw = await request.body()
+        if raw.strip():
+            try:
+                parsed = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                return error_response(400, "Invalid request body: not valid JSON.")
+            if not isinstance(parsed, dict):
+                return error_response(400, "Invalid request body: expected a JSON object.")
+            body = parsed
+    for key, value in request.query_params.items():
+        body.setdefault(key, value)
+    body.update({k: v for k, v in request.path_params.items()})
+
+    def run() -> Any:
+        token = bearer_token(request)
+        limiter = rate_limiter(request)
+        services = request.app.state.services
+        with session_scope(services.sessions) as db:
+            key, user = authenticate(db, token)
+            limiter.hit(key.id, key.hourly_request_limit)
+            return work(db, user, body)
+
+    try:
+        payload = await run_in_threadpool(run)
+    except ApiError as error:
+        return error_response(error.status, error.message, error.headers)
+    except NotFound as error:
+        return error_response(404, str(error))
+    except Conflict as error:
+        return error_response(400, str(error))
+    except DomainError as error:
+        return error_response(400, str(error))
+    return OrjsonResponse(payload)
+
+
+def _int_param(body: dict[str, Any], name: str, default: int, low: int, high: int) -> int:
+    raw = body.get(name, default)
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise ApiError(400, f"Parameter `{name}` must be a number") from None
+    if not low <= value <= high:
+        raise ApiError(400, f"Parameter `{name}` must be between {low} and {high}")
+    return value
+
+
+# --- sites ----------------------------------------------------------------------------------------
+
+
+async def sites_index(request: Request) -> Response:
+    def work(db: Session, user: User, body: dict[str, Any]) -> Any:
+        limit = _int_param(body, "limit", MAX_PAGE, 1, MAX_PAGE)
+        sites = list_sites(db, user)
+        after = body.get("after")
+        if isinstance(after, str) and after:
+            sites = [s for s in sites if s.domain > after]
+        page = sites[:limit]
+        return {
+            "sites": [_site_json(s) for s in page],
+            "meta": {
+                "after": page[-1].domain if len(sites) > limit else None,
+                "before": None,
+                "limit": limit,
+            },
+        }
+
+    return await _handle(request, work)
+
+
+async def sites_create(request: Request) -> Response:
+    def work(db: Session, user: User, body: dict[str, Any]) -> Any:
+        domain = body.get("domain")
+        if not isinstance(domain, str) or not domain.strip():
+            raise ApiError(400, "domain: can't be blank")
+        timezone = body.get("timezone", "Etc/UTC")
+        if not isinstance(timezone, str):
+            raise ApiError(400, "timezone: is invalid")
+        site = create_site(db, domain, timezone, owner=user)
+        return _site_json(site)
+
+    return await _handle(request, work)
+
+
+async def sites_show(request: Request) -> Response:
+    def work(db: Session, user: User, body: dict[str, Any]) -> Any:
+        site = _find_site(db, user, body.get("site_id"))
+        return {**_site_json(site), "custom_properties": []}
+
+    return await _handle(request, work)
+
+
+async def sites_update(request: Request) -> Response:
+    def work(db: Session, user: User, body: dict[str, Any]) -> Any:
+        site = _find_site(db, user, body.get("site_id"), (Role.owner, Role.admin))
+        if "domain" not in body and "timezone" not in body:
+            raise ApiError(400, "Payload must contain at least one of the parameters 'domain', 'timezone'")
+        if "domain" in body:
+            if not isinstance(body["domain"], str):
+                raise ApiError(400, "domain: is invalid")
+            domain = normalise_domain(body["domain"])
+            taken = db.scalar(select(Site.id).where(Site.domain == domain, Site.id != site.id))
+            if taken is not None:
+                raise ApiError(400, f"domain: {domain} has already been taken")
+            site.domain = domain
+        if "timezone" in body:
+            if not isinstance(body["timezone"], str):
+                raise ApiError(400, "timezone: is invalid")
+            site.timezone = validate_timezone(body["timezone"])
+        db.flush()
+        return _site_json(site)
+
+    return await _handle(request, work)
+
+
+async def sites_delete(request: Request) -> Response:
+    def work(db: Session, user: User, body: dict[str, Any]) -> Any:
+        site = _find_site(db, user, body.get("site_id"), (Role.owner,))
+        db.delete(site)
+        db.flush()
+        return {"deleted": True}
+
+    return await _handle(request, work)
+
+
+# --- shared links ---------------------------------------------------------------------------------
+
+
+async def shared_links_put(request: Request) -> Response:
+    def work(db: Session, user: User, body: dict[str, Any]) -> Any:
+        site = _find_site(db, user, body.get("site_id"), (Role.owner, Role.admin))
+        name = body.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise ApiError(400, "Parameter `name` is required to create a shared link")
+        name = name.strip()[:200]
+        link = db.scalar(select(SharedLink).where(SharedLink.site_id == site.id, SharedLink.name == name))
+        if link is None:
+            link = SharedLink(site_id=site.id, name=name, slug=secrets.token_urlsafe(16))
+            db.add(link)
+            db.flush()
+        base = request.app.state.settings.base_url.rstrip("/")
+        return {"name": link.name, "url": f"{base}/share/{site.domain}?auth={link.slug}"}
+
+    return await _handle(request, work)
+
+
+# --- goals ----------------------------------------------------------------------------------------
+
+
+async def goals_put(request: Request) -> Response:
+    def work(db: Session, user: User, body: dict[str, Any]) -> Any:
+        site = _find_site(db, user, body.get("site_id"), (Role.owner, Role.admin))
+        goal_type = body.get("goal_type")
+        if goal_type == "event":
+            event_name = body.get("event_name")
+            if not isinstance(event_name, str) or not event_name.strip() or len(event_name) > 120:
+                raise ApiError(400, "Parameter `event_name` is required to create a goal")
+            event_name = event_name.strip()
+            currency = body.get("currency")
+            if currency is not None and (
+                not isinstance(currency, str) or len(currency) != 3 or not currency.isalpha()
+            ):
+                raise ApiError(400, "currency: is invalid")
+            existing = db.scalar(select(Goal).where(Goal.site_id == site.id, Goal.event_name == event_name))
+            if existing is not None:
+                return _goal_json(existing)
+            goal = Goal(
+                site_id=site.id,
+                event_name=event_name,
+                display_name=event_name,
+                currency=currency.upper() if currency else None,
+            )
+        elif goal_type == "page":
+            page_path = body.get("page_path")
+            if not isinstance(page_path, str) or not page_path.strip() or len(page_path) > 2000:
+                raise ApiError(400, "Parameter `page_path` is required to create a goal")
+            page_path = page_path.strip()
+            if not page_path.startswith("/"):
+                page_path = "/" + page_path
+            existing = db.scalar(select(Goal).where(Goal.site_id == site.id, Goal.page_path == page_path))
+            if existing is not None:
+                return _goal_json(existing)
+            goal = Goal(site_id=site.id, page_path=page_path, display_name=f"Visit {page_path}")
+        else:
+            raise ApiError(400, "Parameter `goal_type` is required to create a goal (`event` or `page`)")
+        db.add(goal)
+        db.flush()
+        return _goal_json(goal)
+
+    return await _handle(request, work)
+
+
+async def goals_index(request: Request) -> Response:
+    def work(db: Session, user: User, body: dict[str, Any]) -> Any:
+        site = _find_site(db, user, body.get("site_id"))
+        limit = _int_param(body, "limit", MAX_PAGE, 1, MAX_PAGE)
+        goals = sorted(site.goals, key=lambda g: g.id)
+        return {
+            "goals": [_goal_json(g) for g in goals[:limit]],
+            "meta": {"after": None, "before": None, "limit": limit},
+        }
+
+    return await _handle(request, work)
+
+
+async def goals_delete(request: Request) -> Response:
+    def work(db: Session, user: User, body: dict[str, Any]) -> Any:
+        site = _find_site(db, user, body.get("site_id"), (Role.owner, Role.admin))
+        raw_id = str(body.get("goal_id", ""))
+        if not raw_id.isdigit() or int(raw_id) >= 2**63:
+            raise ApiError(400, "Parameter `goal_id` must be a number")
+        goal = db.scalar(select(Goal).where(Goal.id == int(raw_id), Goal.site_id == site.id))
+        if goal is None:
+            raise ApiError(404, "Goal could not be found")
+        db.delete(goal)
+        db.flush()
+        return {"deleted": True}
+
+    return await _handle(request, work)
+
+
+def sites_routes() -> list[BaseRoute]:
+    return [
+        Route("/api/v1/sites", sites_index, methods=["GET"]),
+        Route("/api/v1/sites", sites_create, methods=["POST"]),
+        Route("/api/v1/sites/goals", goals_index, methods=["GET"]),
+        Route("/api/v1/sites/goals", goals_put, methods=["PUT"]),
+        Route("/api/v1/sites/goals/{goal_id}", goals_delete, methods=["DELETE"]),
+        Route("/api/v1/sites/shared-links", shared_links_put, methods=["PUT"]),
+        Route("/api/v1/sites/{site_id:site_id}", sites_show, methods=["GET"]),
+        Route("/api/v1/sites/{site_id:site_id}", sites_update, methods=["PUT"]),
+        Route("/api/v1/sites/{site_id:site_id}", sites_delete, methods=["DELETE"]),
+    ]

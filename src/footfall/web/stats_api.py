@@ -1,0 +1,203 @@
+"""HTTP handlers of the Stats API: v1 (`/api/v1/stats/...`) and v2 (`POST /api/v2/query`).
+
+Handlers are thin: authenticate the Bearer key, count it against its hourly limit, find the
+site, parse the request into a Query, and run it in a worker thread (the embedded engine
+blocks). Every failure is a 4xx `{"error": "..."}` as Plausible answers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import orjson
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from footfall.events.store import EventStore
+from footfall.meta.db import session_scope
+from footfall.meta.models import Funnel, Site
+from footfall.services import Services
+from footfall.stats import engine, v1, v2
+from footfall.stats.openapi import openapi_document
+from footfall.stats.query import GoalSpec, QueryError, SiteSpec
+from footfall.web.auth import ApiError, authenticate, bearer_token, rate_limiter, site_for
+
+
+class OrjsonResponse(JSONResponse):
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+def error_response(status: int, message: str, headers: Mapping[str, str] | None = None) -> Response:
+    return OrjsonResponse({"error": message}, status_code=status, headers=dict(headers or {}))
+
+
+def site_spec(site: Site, store: EventStore | None = None) -> SiteSpec:
+    goals = tuple(
+        GoalSpec(g.display_name, g.event_name, g.page_path, g.currency)
+        for g in sorted(site.goals, key=lambda g: g.id)
+    )
+    start = None
+    if store is not None:
+        first = store.query(
+            "SELECT min(timestamp), count() FROM {db}.events WHERE site_id = {site:UInt64}", {"site": site.id}
+        ).rows
+        if first and first[0][1]:
+            start = first[0][0].replace(tzinfo=UTC).astimezone(ZoneInfo(site.timezone)).date()
+        else:
+            start = site.created_at.date()
+    return SiteSpec(site.id, site.domain, site.timezone, goals, start)
+
+
+def _authorised(services: Services, request: Request, site_id: Any, wants_all: bool) -> tuple[SiteSpec, Site]:
+    token = bearer_token(request)
+    limiter = rate_limiter(request)
+    with session_scope(services.sessions) as db:
+        key, user = authenticate(db, token)
+        limiter.hit(key.id, key.hourly_request_limit)
+        site = site_for(db, user, site_id)
+        spec = site_spec(site, services.events if wants_all else None)
+        db.expunge(site)
+    return spec, site
+
+
+async def _answer(request: Request, work: Callable[[], Any]) -> Response:
+    try:
+        payload = await run_in_threadpool(work)
+    except ApiError as error:
+        return error_response(error.status, error.message, error.headers)
+    except QueryError as error:
+        return error_response(error.status, error.message)
+    if isinstance(payload, Response):
+        return payload
+    return OrjsonResponse(payload)
+
+
+def _store(request: Request) -> EventStore:
+    store = request.app.state.services.events
+    if store is None:
+        raise ApiError(503, "The event store is not open.")
+    return store
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+# --- v1 -------------------------------------------------------------------------------------------
+
+
+def _v1(request: Request, build: Callable, shape: Callable) -> Callable[[], Any]:
+    params = dict(request.query_params)
+
+    def work() -> Any:
+        services = request.app.state.services
+        spec, _ = _authorised(services, request, params.get("site_id"), params.get("period") == "all")
+        query = build(spec, params, _now())
+        return shape(engine.execute(_store(request), query))
+
+    return work
+
+
+async def realtime_visitors(request: Request) -> Response:
+    params = dict(request.query_params)
+
+    def work() -> Any:
+        spec, _ = _authorised(request.app.state.services, request, params.get("site_id"), False)
+        return engine.current_visitors(_store(request), spec, _now())
+
+    return await _answer(request, work)
+
+
+async def aggregate(request: Request) -> Response:
+    return await _answer(request, _v1(request, v1.aggregate_query, v1.aggregate_response))
+
+
+async def timeseries(request: Request) -> Response:
+    return await _answer(request, _v1(request, v1.timeseries_query, v1.timeseries_response))
+
+
+async def breakdown(request: Request) -> Response:
+    return await _answer(request, _v1(request, v1.breakdown_query, v1.breakdown_response))
+
+
+async def funnel(request: Request) -> Response:
+    """footfall's extension: `GET /api/v1/stats/funnel?site_id=...&funnel_id=...&period=...`."""
+    params = dict(request.query_params)
+
+    def work() -> Any:
+        services = request.app.state.services
+        spec, site = _authorised(services, request, params.get("site_id"), params.get("period") == "all")
+        raw_id = params.get("funnel_id", "")
+        if not raw_id.isdigit() or int(raw_id) >= 2**63:
+            raise QueryError("Please provide funnel_id as a number.")
+        with session_scope(services.sessions) as db:
+            row = db.scalar(select(Funnel).where(Funnel.id == int(raw_id), Funnel.site_id == site.id))
+            if row is None:
+                raise ApiError(404, "Funnel not found")
+            steps = [GoalSpec(s.goal.display_name, s.goal.event_name, s.goal.page_path) for s in row.steps]
+            name = row.name
+        query = v1.build(spec, {k: v for k, v in params.items() if k != "compare"}, _now())
+        return engine.funnel(_store(request), query, name, steps)
+
+    return await _answer(request, work)
+
+
+# --- v2 -------------------------------------------------------------------------------------------
+
+
+async def query_v2(request: Request) -> Response:
+    raw = await request.body()
+    try:
+        body = orjson.loads(raw) if raw else None
+    except orjson.JSONDecodeError:
+        return error_response(400, "Invalid request body: not valid JSON.")
+    if not isinstance(body, dict):
+        return error_response(400, "Invalid request body: expected a JSON object.")
+
+    def work() -> Any:
+        services = request.app.state.services
+        site_id = body.get("site_id")
+        if site_id is not None and not isinstance(site_id, str):
+            raise QueryError("#/site_id: Type mismatch. Expected String.")
+        spec, _ = _authorised(services, request, site_id, body.get("date_range") == "all")
+        query = v2.parse(spec, body, _now())
+        return v2.response(engine.execute(_store(request), query), body)
+
+    return await _answer(request, work)
+
+
+# --- docs -----------------------------------------------------------------------------------------
+
+
+async def openapi_json(request: Request) -> Response:
+    return OrjsonResponse(openapi_document(str(request.base_url).rstrip("/")))
+
+
+async def api_docs(request: Request) -> Response:
+    return HTMLResponse(
+        "<!doctype html><html><head><meta charset=utf-8><title>footfall API</title></head><body>"
+        "<h1>footfall API</h1><p>The OpenAPI 3.1 description of the Stats API (v1 and v2) and the "
+        "Sites API is at <a href=/api/docs/openapi.json>/api/docs/openapi.json</a>. Authenticate with "
+        "<code>Authorization: Bearer &lt;key&gt;</code>; create a key with "
+        "<code>footfall apikey create --email you@example.com</code>.</p></body></html>"
+    )
+
+
+def stats_routes() -> list[BaseRoute]:
+    return [
+        Route("/api/v1/stats/realtime/visitors", realtime_visitors, methods=["GET"]),
+        Route("/api/v1/stats/aggregate", aggregate, methods=["GET"]),
+        Route("/api/v1/stats/timeseries", timeseries, methods=["GET"]),
+        Route("/api/v1/stats/breakdown", breakdown, methods=["GET"]),
+        Route("/api/v1/stats/funnel", funnel, methods=["GET"]),
+        Route("/api/v2/query", query_v2, methods=["POST"]),
+        Route("/api/docs", api_docs, methods=["GET"]),
+        Route("/api/docs/openapi.json", openapi_json, methods=["GET"]),
+    ]

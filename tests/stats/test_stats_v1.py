@@ -1,0 +1,319 @@
+"""Stats API v1 over HTTP on the shop.example fixture (numbers worked out in tests/stats/shop.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.stats.shop import DAY, SHOP, shop_hits
+
+ALL = "visitors,visits,pageviews,views_per_visit,bounce_rate,visit_duration,events"
+
+
+@pytest.fixture(scope="module")
+def world(world_factory):
+    return world_factory([SHOP], shop_hits())
+
+
+def day(world, **params):
+    return world.aggregate(site_id="shop.example", period="day", date=DAY, **params)
+
+
+# --- aggregate ---------------------------------------------------------------------------------
+
+
+def test_aggregate_gives_every_session_and_event_metric(world) -> None:
+    assert day(world, metrics=ALL) == {
+        "visitors": 3,
+        "visits": 4,
+        "pageviews": 7,
+        "views_per_visit": 1.75,
+        "bounce_rate": 50,
+        "visit_duration": 80,
+        "events": 9,
+    }
+
+
+def test_aggregate_defaults_to_visitors(world) -> None:
+    assert day(world) == {"visitors": 3}
+
+
+def test_aggregate_compare_previous_period_gives_change(world) -> None:
+    response = world.v1(
+        "aggregate",
+        site_id="shop.example",
+        period="day",
+        date=DAY,
+        metrics="visitors,visits,pageviews,bounce_rate,visit_duration",
+        compare="previous_period",
+    )
+    results = response.json()["results"]
+    # 2026-03-09: one visitor, one bouncing visit of one pageview and 0 s.
+    assert {m: (r["value"], r["change"]) for m, r in results.items()} == {
+        "visitors": (3, 200),
+        "visits": (4, 300),
+        "pageviews": (7, 600),
+        "bounce_rate": (50, -50),
+        "visit_duration": (80, 100),
+    }
+
+
+def test_aggregate_custom_period_spans_both_days(world) -> None:
+    assert world.aggregate(
+        site_id="shop.example", period="custom", date="2026-03-09,2026-03-10", metrics="visitors,visits"
+    ) == {"visitors": 4, "visits": 5}
+
+
+def test_aggregate_30d_period_counts_back_from_date(world) -> None:
+    assert world.aggregate(site_id="shop.example", period="30d", date="2026-04-08", metrics="visits") == {
+        "visits": 5
+    }
+    # 2026-04-09 minus 30 days is 03-10: the day before drops out.
+    assert world.aggregate(site_id="shop.example", period="30d", date="2026-04-09", metrics="visits") == {
+        "visits": 4
+    }
+
+
+def test_aggregate_of_an_empty_range_is_zero(world) -> None:
+    assert world.aggregate(site_id="shop.example", period="day", date="2025-01-01", metrics=ALL) == {
+        "visitors": 0,
+        "visits": 0,
+        "pageviews": 0,
+        "views_per_visit": 0,
+        "bounce_rate": 0,
+        "visit_duration": 0,
+        "events": 0,
+    }
+
+
+def test_month_and_year_periods(world) -> None:
+    assert world.aggregate(site_id="shop.example", period="month", date="2026-03-31")["visitors"] == 4
+    assert world.aggregate(site_id="shop.example", period="6mo", date="2026-05-01")["visitors"] == 4
+    assert world.aggregate(site_id="shop.example", period="12mo", date="2027-02-01")["visitors"] == 4
+    assert world.aggregate(site_id="shop.example", period="year", date="2026-12-31")["visitors"] == 4
+    assert world.aggregate(site_id="shop.example", period="7d", date="2026-03-16")["visitors"] == 3
+    assert world.aggregate(site_id="shop.example", period="all")["visitors"] == 4
+
+
+# --- filters -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        ("visit:source==Google", {"visitors": 1, "pageviews": 3}),
+        ("visit:source==Direct / None", {"visitors": 1, "pageviews": 2}),
+        ("visit:source!=Google", {"visitors": 2, "pageviews": 4}),
+        ("visit:source==Google|Hacker News", {"visitors": 2, "pageviews": 5}),
+        ("visit:channel==Organic Social", {"visitors": 1, "pageviews": 2}),
+        ("visit:country==DE|GB", {"visitors": 2, "pageviews": 5}),
+        ("visit:device==Mobile", {"visitors": 1, "pageviews": 2}),
+        ("visit:browser==Firefox", {"visitors": 1, "pageviews": 2}),
+        ("visit:os==Mac", {"visitors": 1, "pageviews": 3}),
+        ("visit:utm_campaign==launch", {"visitors": 1, "pageviews": 2}),
+        ("visit:entry_page==/", {"visitors": 2, "pageviews": 4}),
+        ("visit:exit_page==/blog/post-2", {"visitors": 1, "pageviews": 2}),
+        ("event:page==/pricing", {"visitors": 2, "pageviews": 2}),
+        ("event:page!=/pricing", {"visitors": 3, "pageviews": 5}),
+        ("event:page==/blog/*", {"visitors": 2, "pageviews": 3}),
+        ("event:page==/blog/**", {"visitors": 2, "pageviews": 3}),
+        ("event:page==/*", {"visitors": 2, "pageviews": 4}),
+        ("event:page~blog", {"visitors": 2, "pageviews": 3}),
+        ("event:page!~blog", {"visitors": 2, "pageviews": 4}),
+        ("event:name==Signup", {"visitors": 1, "pageviews": 0}),
+        ("event:goal==Visit /pricing", {"visitors": 2, "pageviews": 2}),
+        ("event:props:plan==pro", {"visitors": 1, "pageviews": 0}),
+        ("visit:browser==Firefox;event:page==/blog/post-2", {"visitors": 1, "pageviews": 1}),
+    ],
+)
+def test_filters(world, filters, expected) -> None:
+    assert day(world, metrics="visitors,pageviews", filters=filters) == expected
+
+
+def test_event_filter_narrows_session_metrics_to_visits_with_that_page(world) -> None:
+    # Visits A1 (180 s) and B2 (0 s) saw /pricing; only B2 entered there, and bounced.
+    assert day(world, metrics="visits,visit_duration,bounce_rate", filters="event:page==/pricing") == {
+        "visits": 2,
+        "visit_duration": 90,
+        "bounce_rate": 100,
+    }
+
+
+def test_goal_filter_gives_conversion_rate(world) -> None:
+    assert day(world, metrics="visitors,events,conversion_rate", filters="event:goal==Signup") == {
+        "visitors": 1,
+        "events": 1,
+        "conversion_rate": 33.3,
+    }
+
+
+def test_time_on_page_and_scroll_depth_for_one_page(world) -> None:
+    # (10 s + 30 s) over two page visits; deepest scrolls 40% and 80%.
+    assert day(world, metrics="time_on_page,scroll_depth", filters="event:page==/blog/post-1") == {
+        "time_on_page": 20,
+        "scroll_depth": 60,
+    }
+
+
+def test_engagement_events_are_neither_events_nor_pageviews(world) -> None:
+    assert day(world, metrics="events", filters="event:name==engagement") == {"events": 0}
+
+
+# --- timeseries --------------------------------------------------------------------------------
+
+
+def test_timeseries_by_day_fills_empty_days(world) -> None:
+    response = world.v1(
+        "timeseries", site_id="shop.example", period="7d", date="2026-03-11", metrics="visitors,pageviews"
+    )
+    assert response.json()["results"] == [
+        {"date": "2026-03-05", "visitors": 0, "pageviews": 0},
+        {"date": "2026-03-06", "visitors": 0, "pageviews": 0},
+        {"date": "2026-03-07", "visitors": 0, "pageviews": 0},
+        {"date": "2026-03-08", "visitors": 0, "pageviews": 0},
+        {"date": "2026-03-09", "visitors": 1, "pageviews": 1},
+        {"date": "2026-03-10", "visitors": 3, "pageviews": 7},
+        {"date": "2026-03-11", "visitors": 0, "pageviews": 0},
+    ]
+
+
+def test_timeseries_by_hour_for_a_day(world) -> None:
+    response = world.v1(
+        "timeseries", site_id="shop.example", period="day", date=DAY, metrics="visitors,visits,pageviews"
+    )
+    rows = response.json()["results"]
+    assert len(rows) == 24
+    busy = {r["date"]: (r["visitors"], r["visits"], r["pageviews"]) for r in rows if r["visitors"]}
+    assert busy == {
+        "2026-03-10 10:00:00": (1, 1, 3),
+        "2026-03-10 11:00:00": (1, 1, 1),
+        "2026-03-10 12:00:00": (1, 1, 1),
+        "2026-03-10 13:00:00": (1, 1, 2),
+    }
+
+
+def test_timeseries_interval_month_and_week(world) -> None:
+    months = world.v1("timeseries", site_id="shop.example", period="6mo", date="2026-04-15", interval="month")
+    assert months.json()["results"] == [
+        {"date": "2025-11-01", "visitors": 0},
+        {"date": "2025-12-01", "visitors": 0},
+        {"date": "2026-01-01", "visitors": 0},
+        {"date": "2026-02-01", "visitors": 0},
+        {"date": "2026-03-01", "visitors": 4},
+        {"date": "2026-04-01", "visitors": 0},
+    ]
+    weeks = world.v1(
+        "timeseries", site_id="shop.example", period="custom", date="2026-03-04,2026-03-15", interval="week"
+    )
+    # Weeks start on Monday, but never before the first day asked for.
+    assert weeks.json()["results"] == [
+        {"date": "2026-03-04", "visitors": 0},
+        {"date": "2026-03-09", "visitors": 4},
+    ]
+
+
+# --- breakdown ---------------------------------------------------------------------------------
+
+
+def breakdown(world, prop, **params):
+    response = world.v1("breakdown", site_id="shop.example", period="day", date=DAY, property=prop, **params)
+    assert response.status_code == 200, response.text
+    return response.json()["results"]
+
+
+def test_breakdown_by_source_keys_rows_by_source(world) -> None:
+    assert breakdown(world, "visit:source", metrics="visitors,visits,bounce_rate") == [
+        {"source": "Direct / None", "visitors": 1, "visits": 2, "bounce_rate": 100},
+        {"source": "Google", "visitors": 1, "visits": 1, "bounce_rate": 0},
+        {"source": "Hacker News", "visitors": 1, "visits": 1, "bounce_rate": 0},
+    ]
+
+
+def test_breakdown_by_page_with_pagination(world) -> None:
+    everything = breakdown(world, "event:page", metrics="visitors,pageviews")
+    assert everything == [
+        {"page": "/", "visitors": 2, "pageviews": 2},
+        {"page": "/blog/post-1", "visitors": 2, "pageviews": 2},
+        {"page": "/pricing", "visitors": 2, "pageviews": 2},
+        {"page": "/blog/post-2", "visitors": 1, "pageviews": 1},
+    ]
+    assert breakdown(world, "event:page", metrics="visitors,pageviews", limit="2", page="2") == everything[2:]
+    assert breakdown(world, "event:page", limit="2", page="3") == []
+
+
+def test_breakdown_by_page_with_time_on_page_and_bounce_rate(world) -> None:
+    rows = breakdown(world, "event:page", metrics="visitors,bounce_rate,time_on_page")
+    assert rows == [
+        {"page": "/", "visitors": 2, "bounce_rate": 50, "time_on_page": 0},
+        {"page": "/blog/post-1", "visitors": 2, "bounce_rate": 0, "time_on_page": 20},
+        {"page": "/pricing", "visitors": 2, "bounce_rate": 100, "time_on_page": 0},
+        {"page": "/blog/post-2", "visitors": 1, "bounce_rate": 0, "time_on_page": 0},
+    ]
+
+
+def test_breakdown_entry_and_exit_pages(world) -> None:
+    assert breakdown(world, "visit:entry_page", metrics="visitors,visits") == [
+        {"entry_page": "/", "visitors": 2, "visits": 2},
+        {"entry_page": "/blog/post-1", "visitors": 1, "visits": 1},
+        {"entry_page": "/pricing", "visitors": 1, "visits": 1},
+    ]
+    assert breakdown(world, "visit:exit_page", metrics="visits") == [
+        {"exit_page": "/", "visits": 1},
+        {"exit_page": "/blog/post-1", "visits": 1},
+        {"exit_page": "/blog/post-2", "visits": 1},
+        {"exit_page": "/pricing", "visits": 1},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("prop", "key", "expected"),
+    [
+        ("visit:country", "country", [("DE", 1), ("GB", 1), ("SE", 1)]),
+        ("visit:device", "device", [("Desktop", 2), ("Mobile", 1)]),
+        ("visit:browser", "browser", [("Chrome", 1), ("Firefox", 1), ("Safari", 1)]),
+        ("visit:os", "os", [("GNU/Linux", 1), ("Mac", 1), ("iOS", 1)]),
+        ("visit:channel", "channel", [("Direct", 1), ("Organic Search", 1), ("Organic Social", 1)]),
+        (
+            "visit:referrer",
+            "referrer",
+            [("Direct / None", 1), ("google.com", 1), ("news.ycombinator.com/item", 1)],
+        ),
+        ("visit:utm_campaign", "utm_campaign", [("(not set)", 2), ("launch", 1)]),
+        ("event:name", "name", [("pageview", 3), ("Purchase", 1), ("Signup", 1)]),
+        ("event:props:plan", "plan", [("(none)", 3), ("pro", 1)]),
+    ],
+)
+def test_breakdown_keys_rows_by_the_property_name(world, prop, key, expected) -> None:
+    rows = breakdown(world, prop)
+    assert [(r[key], r["visitors"]) for r in rows] == expected
+
+
+def test_breakdown_by_goal_with_conversion_rate(world) -> None:
+    rows = breakdown(world, "event:goal", metrics="visitors,events,conversion_rate")
+    assert rows == [
+        {"goal": "Visit /blog/**", "visitors": 2, "events": 3, "conversion_rate": 66.7},
+        {"goal": "Visit /pricing", "visitors": 2, "events": 2, "conversion_rate": 66.7},
+        {"goal": "Purchase", "visitors": 1, "events": 1, "conversion_rate": 33.3},
+        {"goal": "Signup", "visitors": 1, "events": 1, "conversion_rate": 33.3},
+    ]
+
+
+def test_breakdown_with_a_session_filter_on_an_event_property(world) -> None:
+    assert breakdown(world, "event:page", filters="visit:browser==Safari") == [
+        {"page": "/", "visitors": 1},
+        {"page": "/pricing", "visitors": 1},
+    ]
+
+
+def test_breakdown_of_props_under_a_goal_filter(world) -> None:
+    assert breakdown(world, "event:props:plan", filters="event:goal==Signup") == [
+        {"plan": "pro", "visitors": 1}
+    ]
+
+
+# --- realtime ----------------------------------------------------------------------------------
+
+
+def test_realtime_visitors_is_a_bare_integer(world) -> None:
+    response = world.v1("realtime/visitors", site_id="shop.example")
+    assert response.status_code == 200
+    assert response.json() == 0
