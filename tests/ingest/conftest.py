@@ -43,3 +43,56 @@ def services(make_settings, sqlite_url, event_store) -> Iterator[Services]:
 def rows(services: Services, sql: str) -> list[dict]:
     assert services.events is not None
     return services.events.query(sql).dicts()
+
+
+class Server:
+    """The real application in-process: post as a browser would, flush, read the store."""
+
+    def __init__(self, services: Services, client_address: str = "198.51.100.1") -> None:
+        import warnings
+
+        from footfall.app import create_app
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from starlette.testclient import TestClient
+
+        self.services = services
+        self.app = create_app(services.settings, services)
+        self.client_address = client_address
+        self._client = TestClient(self.app, client=(client_address, 50000))
+
+    def __enter__(self) -> Server:
+        self._client.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._client.__exit__(*exc)
+
+    def post(self, body, headers: dict | None = None, peer: str | None = None, **kwargs):
+        import json
+
+        data = body if isinstance(body, str | bytes) else json.dumps(body)
+        headers = {"Content-Type": "text/plain", "User-Agent": CHROME_MAC, **(headers or {})}
+        transport = self._client._transport
+        transport.client = (peer or self.client_address, 50000)
+        try:
+            return self._client.post("/api/event", content=data, headers=headers, **kwargs)
+        finally:
+            transport.client = (self.client_address, 50000)
+
+    def request(self, method: str, path: str, **kwargs):
+        return self._client.request(method, path, **kwargs)
+
+    def flush(self) -> None:
+        assert self.app.state.ingestion.buffer.flush(timeout=30)
+
+    def rows(self, sql: str) -> list[dict]:
+        self.flush()
+        return rows(self.services, sql)
+
+
+@pytest.fixture
+def server(services: Services) -> Iterator[Server]:
+    with Server(services) as running:
+        yield running

@@ -358,9 +358,13 @@ class WriteAheadBuffer:
                 if not self.store_available:
                     log.info("event store reachable again; flushing the write-ahead log")
                 self.store_available = True
-            except (EventStoreError, OSError) as error:
+            except Exception as error:
+                # Never drop a batch: a store error is retried; anything else is a bug,
+                # logged loudly, and retried too, with the events safe in the log.
                 metrics.FLUSH_FAILURES.inc()
-                if self.store_available:
+                if not isinstance(error, EventStoreError | OSError):
+                    log.exception("unexpected error writing a batch to the event store")
+                elif self.store_available:
                     log.warning(
                         "cannot write to the event store (%s); retrying, events kept in the log", error
                     )

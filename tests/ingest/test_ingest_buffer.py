@@ -1,0 +1,180 @@
+"""The write-ahead buffer: nothing acknowledged is lost or stored twice, whatever fails when."""
+
+from pathlib import Path
+
+import pytest
+
+from footfall.events.store import EventStoreError
+from footfall.ingest.buffer import WriteAheadBuffer, ensure_deduplication
+
+EVENT = [1_700_000_000, 1, 7, 9, "pageview", "example.com", "/", "", "", "Direct", "", "", "", "", ""]
+EVENT += ["DE", "", "", "Desktop", "Chrome", "131.0", "Mac", "10.15", [], [], None, "", None, "", 1, 0, 0]
+
+
+def event(n: int) -> list:
+    row = list(EVENT)
+    row[6] = f"/page/{n}"
+    return row
+
+
+def session(n: int) -> list:
+    head = [
+        n + 1,
+        1,
+        1,
+        1,
+        7,
+        "example.com",
+        1_700_000_000,
+        1_700_000_000,
+        "/",
+        "/",
+        "example.com",
+        1,
+        1,
+        0,
+        1,
+    ]
+    attribution = ["", "", "Direct", "", "", "", "", ""]
+    visitor = ["DE", "", "", "Desktop", "Chrome", "131.0", "Mac", "10.15", [], []]
+    return [*head, *attribution, *visitor]
+
+
+class FlakyStore:
+    """The real store, which can be switched off."""
+
+    def __init__(self, store) -> None:
+        self.store = store
+        self.down = False
+        self.database = store.database
+
+    def insert(self, table, columns, rows, settings=None):
+        if self.down:
+            raise EventStoreError("connection refused")
+        return self.store.insert(table, columns, rows, settings=settings)
+
+    def __getattr__(self, name):
+        return getattr(self.store, name)
+
+
+def count(store, table: str = "events") -> int:
+    return store.query(f"SELECT count() FROM {{db}}.{table}").scalar()
+
+
+def paths(store) -> list[str]:
+    return [r[0] for r in store.query("SELECT pathname FROM {db}.events ORDER BY pathname").rows]
+
+
+@pytest.fixture
+def wal_dir(tmp_path: Path) -> Path:
+    return tmp_path / "wal"
+
+
+@pytest.fixture
+def store(event_store):
+    ensure_deduplication(event_store)
+    return event_store
+
+
+def crash(buffer: WriteAheadBuffer) -> None:
+    """What a SIGKILL leaves: the files as they are; no flush, no goodbye."""
+    import os
+
+    buffer._stopping = True
+    buffer._wake.set()
+    os.close(buffer._fd)
+    buffer._fd = -1
+
+
+def test_records_not_flushed_before_a_crash_are_stored_on_the_next_start(store, wal_dir) -> None:
+    first = WriteAheadBuffer(store, wal_dir, sync="none", flush_interval=3600)
+    first.open()
+    for n in range(5):
+        first.append([event(n)], [session(n)])
+    crash(first)
+    second = WriteAheadBuffer(store, wal_dir, sync="none", flush_interval=3600)
+    assert second.open() == 5
+    assert second.flush()
+    assert (count(store), count(store, "sessions")) == (5, 5)
+    second.stop()
+    third = WriteAheadBuffer(store, wal_dir, sync="none")
+    assert third.open() == 0
+
+
+def test_a_crash_after_the_insert_but_before_the_checkpoint_stores_nothing_twice(
+    store, wal_dir, monkeypatch
+) -> None:
+    first = WriteAheadBuffer(store, wal_dir, sync="group", flush_interval=3600)
+    first.open()
+    for n in range(4):
+        first.append([event(n)], [session(n)])
+    original = WriteAheadBuffer._write_checkpoint
+
+    def die_on_commit(self, pending, fresh=None):
+        if pending is None and fresh is None:
+            raise KeyboardInterrupt("killed between insert and checkpoint")
+        return original(self, pending, fresh)
+
+    monkeypatch.setattr(WriteAheadBuffer, "_write_checkpoint", die_on_commit)
+    with pytest.raises(KeyboardInterrupt):
+        first.flush()
+    crash(first)
+    monkeypatch.setattr(WriteAheadBuffer, "_write_checkpoint", original)
+    assert count(store) == 4  # the insert did land
+
+    second = WriteAheadBuffer(store, wal_dir, sync="group", flush_interval=3600)
+    assert second.open() == 4
+    second.append([event(9)], [session(9)])  # new traffic after the restart
+    assert second.flush()
+    assert paths(store) == ["/page/0", "/page/1", "/page/2", "/page/3", "/page/9"]
+    assert count(store, "sessions") == 5
+    second.stop()
+
+
+def test_a_torn_record_at_the_tail_is_ignored(store, wal_dir) -> None:
+    first = WriteAheadBuffer(store, wal_dir, sync="none", flush_interval=3600)
+    first.open()
+    first.append([event(1)], [])
+    segment = wal_dir / f"{first._segment:012d}.wal"
+    crash(first)
+    with segment.open("ab") as f:
+        f.write(b"\x40\x00\x00\x00\x01\x02")  # a header promising 64 bytes, and two of them
+    second = WriteAheadBuffer(store, wal_dir, sync="none", flush_interval=3600)
+    assert second.open() == 1
+    assert second.flush()
+    assert paths(store) == ["/page/1"]
+    second.stop()
+
+
+def test_store_down_then_back_loses_nothing_and_fills_up_to_the_limit(store, wal_dir) -> None:
+    flaky = FlakyStore(store)
+    buffer = WriteAheadBuffer(flaky, wal_dir, sync="none", flush_interval=0.01, batch_size=3, max_bytes=4096)
+    buffer.start()
+    flaky.down = True
+    appended = 0
+    while buffer.has_room():
+        buffer.append([event(appended)], [session(appended)])
+        appended += 1
+    assert appended > 3
+    assert not buffer.flush(timeout=0.2)
+    assert count(store) == 0
+    flaky.down = False
+    assert buffer.flush(timeout=30)
+    assert buffer.has_room()
+    assert count(store) == appended
+    assert count(store, "sessions") == appended
+    buffer.stop()
+
+
+def test_segments_rotate_and_are_deleted_once_stored(store, wal_dir) -> None:
+    buffer = WriteAheadBuffer(store, wal_dir, sync="always", flush_interval=3600, segment_bytes=1024)
+    buffer.start()
+    for n in range(40):
+        buffer.append([event(n)], [])
+    assert len(list(wal_dir.glob("*.wal"))) > 3
+    assert buffer.flush(timeout=30)
+    buffer.append([event(99)], [])
+    assert buffer.flush(timeout=30)
+    assert len(list(wal_dir.glob("*.wal"))) <= 2
+    assert count(store) == 41
+    buffer.stop()

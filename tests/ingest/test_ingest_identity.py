@@ -1,0 +1,90 @@
+"""Visitor ids: stable for a day, different across days and sites, never holding the IP or UA."""
+
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+
+from footfall.ingest.api import Hit, record_hits
+from footfall.ingest.identity import Salts, root_domain, visitor_id
+from footfall.meta.models import Salt
+from tests.ingest.conftest import CHROME_MAC, SAFARI_IPHONE, rows
+
+IP = "85.214.132.117"
+
+
+def user_ids(services) -> list[int]:
+    return [r["user_id"] for r in rows(services, "SELECT user_id FROM {db}.events ORDER BY timestamp")]
+
+
+def test_the_same_visitor_has_one_id_all_day(services) -> None:
+    morning = datetime(2026, 3, 2, 0, 5)
+    record_hits(
+        services,
+        [
+            Hit("pageview", "https://example.com/", "example.com", CHROME_MAC, IP, morning),
+            Hit(
+                "pageview",
+                "https://example.com/b",
+                "example.com",
+                CHROME_MAC,
+                IP,
+                morning + timedelta(hours=12),
+            ),
+            Hit(
+                "pageview",
+                "https://example.com/c",
+                "example.com",
+                CHROME_MAC,
+                IP,
+                morning + timedelta(hours=23),
+            ),
+        ],
+    )
+    assert len(set(user_ids(services))) == 1
+
+
+def test_ids_differ_across_days_sites_browsers_and_addresses(services) -> None:
+    day = datetime(2026, 3, 2, 12)
+    record_hits(
+        services,
+        [
+            Hit("pageview", "https://example.com/", "example.com", CHROME_MAC, IP, day),
+            Hit("pageview", "https://example.com/", "example.com", CHROME_MAC, IP, day + timedelta(days=1)),
+            Hit("pageview", "https://blog.example.org/", "blog.example.org", CHROME_MAC, IP, day),
+            Hit("pageview", "https://example.com/", "example.com", SAFARI_IPHONE, IP, day),
+            Hit("pageview", "https://example.com/", "example.com", CHROME_MAC, "81.2.69.142", day),
+        ],
+    )
+    assert len(set(user_ids(services))) == 5
+
+
+def test_no_address_or_user_agent_is_stored(services) -> None:
+    record_hits(
+        services, [Hit("pageview", "https://example.com/", "example.com", CHROME_MAC, IP, datetime.now())]
+    )
+    for table in ("events", "sessions"):
+        for row in rows(services, f"SELECT * FROM {{db}}.{table}"):
+            text = repr(row)
+            assert IP not in text and "AppleWebKit" not in text and "85.214" not in text
+
+
+def test_salts_are_kept_for_today_and_yesterday_only(services) -> None:
+    salts = Salts(services.sessions)
+    for offset in range(5):
+        salts.for_day(date(2026, 3, 1) + timedelta(days=offset))
+    salts.rotate(date(2026, 3, 5))
+    with services.sessions() as db:
+        kept = sorted(db.scalars(select(Salt.day)))
+    assert kept == [date(2026, 3, 4), date(2026, 3, 5)]
+    # A second replica reading the store agrees on today's salt.
+    assert Salts(services.sessions).for_day(date(2026, 3, 5), create=False) == salts.for_day(date(2026, 3, 5))
+
+
+def test_visitor_id_uses_the_root_domain_of_the_page() -> None:
+    salt = b"s" * 32
+    assert root_domain("shop.example.co.uk") == "example.co.uk"
+    assert root_domain("10.1.2.3") == "10.1.2.3"
+    a = visitor_id(salt, CHROME_MAC, IP, "example.co.uk", "shop.example.co.uk")
+    b = visitor_id(salt, CHROME_MAC, IP, "example.co.uk", "blog.example.co.uk")
+    assert a == b
+    assert a != visitor_id(b"t" * 32, CHROME_MAC, IP, "example.co.uk", "shop.example.co.uk")

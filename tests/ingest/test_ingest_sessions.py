@@ -1,0 +1,147 @@
+"""Visits across several visitors, with the in-process and the Redis session cache."""
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from footfall.ingest.api import DropReason, Hit, record_hits
+from footfall.ingest.ingestion import ingestion_for
+from footfall.ingest.sessions import RedisSessionCache
+from tests.ingest.conftest import CHROME_MAC, FIREFOX_LINUX, SAFARI_IPHONE, rows
+
+T0 = datetime(2026, 3, 2, 10, 0, 0)
+ANNA = (CHROME_MAC, "85.214.132.117")
+BEN = (SAFARI_IPHONE, "81.2.69.142")
+CARA = (FIREFOX_LINUX, "8.8.8.8")
+
+VISITS_SQL = """
+    SELECT user_id, session_id, min(start) AS start, argMax(entry_page, version) AS entry,
+           argMax(exit_page, version) AS exit, sum(sign * pageviews) AS pageviews,
+           sum(sign * events) AS events, sum(sign * duration) AS duration,
+           sum(sign * is_bounce) AS bounce, any(referrer_source) AS source, any(browser) AS browser,
+           any(country_code) AS country
+    FROM {db}.sessions GROUP BY user_id, session_id HAVING sum(sign) > 0 ORDER BY start, browser
+"""
+
+
+@pytest.fixture(params=["memory", "redis"])
+def backend(request, services, make_settings):
+    if request.param == "redis":
+        redis_url = request.getfixturevalue("redis_url")
+        services.settings = make_settings(DATABASE_URL=services.settings.database_url, REDIS_URL=redis_url)
+        assert isinstance(ingestion_for(services).session_cache, RedisSessionCache)
+    return services
+
+
+def hit(who, at: timedelta, path: str = "/", name: str = "pageview", **kwargs) -> Hit:
+    ua, ip = who
+    return Hit(name, f"https://example.com{path}", "example.com", ua, ip, T0 + at, **kwargs)
+
+
+def test_visits_of_three_visitors(backend) -> None:
+    m = timedelta(minutes=1)
+    outcomes = record_hits(
+        backend,
+        [
+            hit(ANNA, 0 * m, "/", referrer="https://www.google.com/"),
+            hit(BEN, 0 * m, "/pricing"),
+            hit(ANNA, 2 * m, "/docs"),
+            hit(CARA, 3 * m, "/", name="Signup", props={"plan": "pro"}),
+            hit(ANNA, 5 * m, "/docs/install"),
+            hit(
+                ANNA,
+                5 * m + timedelta(seconds=30),
+                "/docs/install",
+                name="engagement",
+                engagement_time=20_000,
+            ),
+            # 31 minutes of silence: Anna's next pageview starts a second visit.
+            hit(ANNA, 36 * m + timedelta(seconds=31), "/blog"),
+        ],
+    )
+    assert all(o.accepted for o in outcomes)
+    visits = [
+        (
+            v["browser"],
+            v["entry"],
+            v["exit"],
+            v["pageviews"],
+            v["events"],
+            v["duration"],
+            v["bounce"],
+            v["source"],
+        )
+        for v in rows(backend, VISITS_SQL)
+    ]
+    assert visits == [
+        ("Chrome", "/", "/docs/install", 3, 3, 300, 0, "Google"),
+        ("Safari", "/pricing", "/pricing", 1, 1, 0, 1, ""),
+        ("Firefox", "", "", 0, 1, 0, 1, ""),
+        ("Chrome", "/blog", "/blog", 1, 1, 0, 1, ""),
+    ]
+    events = rows(
+        backend,
+        "SELECT name, pathname, referrer_source, engagement_time, session_id FROM {db}.events "
+        "ORDER BY timestamp, name",
+    )
+    engagement = next(e for e in events if e["name"] == "engagement")
+    first_visit = next(e for e in events if e["pathname"] == "/docs/install" and e["name"] == "pageview")
+    assert engagement["engagement_time"] == 20_000
+    assert engagement["session_id"] == first_visit["session_id"]
+    # Events carry their visit's source, as Plausible's do.
+    assert [e["referrer_source"] for e in events if e["session_id"] == first_visit["session_id"]] == [
+        "Google"
+    ] * 4
+
+
+def test_an_interactive_custom_event_ends_a_bounce_and_a_non_interactive_one_does_not(backend) -> None:
+    s = timedelta(seconds=1)
+    record_hits(
+        backend,
+        [
+            hit(ANNA, 0 * s, "/"),
+            hit(ANNA, 10 * s, "/", name="Scroll", interactive=False),
+            hit(BEN, 0 * s, "/"),
+            hit(BEN, 20 * s, "/", name="Download"),
+        ],
+    )
+    by_browser = {v["browser"]: v for v in rows(backend, VISITS_SQL)}
+    assert (by_browser["Chrome"]["bounce"], by_browser["Chrome"]["events"]) == (1, 2)
+    assert (by_browser["Safari"]["bounce"], by_browser["Safari"]["duration"]) == (0, 20)
+
+
+def test_an_engagement_without_a_visit_is_dropped(backend) -> None:
+    outcomes = record_hits(backend, [hit(ANNA, timedelta(0), name="engagement", scroll_depth=40)])
+    assert [(o.accepted, o.drop_reason) for o in outcomes] == [(False, DropReason.no_session_for_engagement)]
+    assert rows(backend, "SELECT count() AS n FROM {db}.events") == [{"n": 0}]
+
+
+def test_a_visit_spanning_midnight_stays_one_visit(backend) -> None:
+    late = datetime(2026, 3, 2, 23, 50)
+    ua, ip = ANNA
+    record_hits(
+        backend,
+        [
+            Hit("pageview", "https://example.com/a", "example.com", ua, ip, late),
+            Hit("pageview", "https://example.com/b", "example.com", ua, ip, late + timedelta(minutes=20)),
+        ],
+    )
+    visits = rows(backend, VISITS_SQL)
+    assert [(v["entry"], v["exit"], v["pageviews"], v["duration"]) for v in visits] == [("/a", "/b", 2, 1200)]
+    # The visitor id changed with the day's salt; the visit carries the newest.
+    ids = rows(backend, "SELECT DISTINCT user_id FROM {db}.events")
+    assert len(ids) == 2
+
+
+def test_sessions_are_exact_by_sign_before_and_after_collapsing(backend) -> None:
+    # Two separate writes, so the store holds the cancel rows until it merges the parts.
+    record_hits(backend, [hit(ANNA, timedelta(seconds=i * 10), f"/p{i}") for i in range(3)])
+    record_hits(backend, [hit(ANNA, timedelta(seconds=30 + i * 10), f"/q{i}") for i in range(2)])
+    raw = rows(backend, "SELECT sign, version, pageviews FROM {db}.sessions ORDER BY version, sign")
+    assert (-1, 3, 3) in [(r["sign"], r["version"], r["pageviews"]) for r in raw]
+    totals = rows(
+        backend, "SELECT sum(sign) AS visits, sum(sign * pageviews) AS pageviews FROM {db}.sessions"
+    )
+    assert totals == [{"visits": 1, "pageviews": 5}]
+    final = rows(backend, "SELECT pageviews, version, exit_page FROM {db}.sessions FINAL")
+    assert final == [{"pageviews": 5, "version": 5, "exit_page": "/q1"}]
