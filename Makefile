@@ -58,3 +58,8 @@ format:
 
 clean:
 	rm -rf $(VENV) tracker/node_modules frontend/node_modules src/footfall/web/static/tracker
+
+# The dashboard query benchmark (not part of `make test`): EVENTS=100000000 for the big run.
+EVENTS ?= 10000000
+bench-query: install-test
+	$(BIN)/python -m bench.query --events $(EVENTS)

@@ -184,6 +184,85 @@ def apikey_create(email: str, name: str) -> None:
     click.echo("store it now: it is not shown again", err=True)
 
 
+@cli.command()
+@click.option("--domain", default="demo.example", show_default=True, help="The demo site's domain.")
+@click.option(
+    "--events",
+    "event_count",
+    type=click.IntRange(1_000, 500_000_000),
+    default=150_000,
+    show_default=True,
+    help="About how many events to generate.",
+)
+@click.option("--days", type=click.IntRange(1, 400), default=30, show_default=True)
+@click.option("--timezone", default="Etc/UTC", show_default=True)
+@click.option("--owner", "owner_email", default=None, help="Email of a user to own the demo site.")
+@click.option("--replace", is_flag=True, help="Delete the site's existing events first.")
+def demo(
+    domain: str, event_count: int, days: int, timezone: str, owner_email: str | None, replace: bool
+) -> None:
+    """Create a demo site with DAYS days of believable traffic up to today.
+
+    This opens the event store itself, so stop `footfall serve` first: the embedded
+    store (chDB) can be open in one process only. Start the server again afterwards
+    and open the site's dashboard or query it over the Stats API.
+    """
+    from sqlalchemy import select
+
+    from footfall.demo import DEMO_GOALS, generate, remove
+    from footfall.meta.models import Funnel, FunnelStep, Goal, Membership, Role, Site
+    from footfall.sites.sites import normalise_domain
+
+    with _services(with_events=True) as services, session_scope(services.sessions) as db:
+        assert services.events is not None
+        name = normalise_domain(domain)
+        existing = db.scalar(select(Site.id).where(Site.domain == name))
+        created = create_site(db, name, timezone) if existing is None else get_site(db, name)
+        if owner_email:
+            owner = get_user_by_email(db, owner_email)
+            if (
+                db.scalar(
+                    select(Membership.id).where(
+                        Membership.site_id == created.id, Membership.user_id == owner.id
+                    )
+                )
+                is None
+            ):
+                db.add(Membership(site_id=created.id, user_id=owner.id, role=Role.owner))
+        have = services.events.query(
+            "SELECT count() FROM {db}.events WHERE site_id = {site:UInt64}", {"site": created.id}
+        ).scalar()
+        if have and not replace:
+            raise CliError(f"{name} already has {have} events; pass --replace to regenerate them")
+        if have:
+            remove(services.events, created.id)
+        goals = {g.display_name: g for g in db.scalars(select(Goal).where(Goal.site_id == created.id))}
+        for spec in DEMO_GOALS:
+            display = spec.get("event_name") or f"Visit {spec['page_path']}"
+            if display not in goals:
+                goals[display] = Goal(site_id=created.id, display_name=display, **spec)
+                db.add(goals[display])
+        db.flush()
+        if db.scalar(select(Funnel.id).where(Funnel.site_id == created.id)) is None:
+            funnel = Funnel(site_id=created.id, name="Pricing to signup")
+            db.add(funnel)
+            db.flush()
+            for order, display in enumerate(("Visit /pricing", "Signup"), start=1):
+                db.add(FunnelStep(funnel_id=funnel.id, goal_id=goals[display].id, step_order=order))
+        with click.progressbar(length=days, label=f"generating {name}") as bar:
+            result = generate(
+                services.events,
+                created.id,
+                name,
+                events=event_count,
+                days=days,
+                progress=lambda done, _total: bar.update(done - bar.pos),
+            )
+    click.echo(
+        f"{name}: {result.visits} visits, {result.events} events from {result.first_day} to {result.last_day}"
+    )
+
+
 def main() -> None:
     try:
         cli(standalone_mode=True)

@@ -1,0 +1,1 @@
+"""Dashboard query benchmark: `python -m bench.query` (or `make bench-query`)."""
