@@ -248,3 +248,20 @@ def test_v2_site_access(world) -> None:
     assert response.status_code == 401
     response = world.v2({**BASE, "site_id": 42})
     assert response.status_code == 400
+
+
+def test_dates_outside_the_engines_range(world) -> None:
+    body = {**BASE, "date_range": ["0001-01-01", "9999-12-31"]}
+    assert "dates must lie between" in v2_error(world, body)
+    status, error = v1_error(world, period="custom", date="1900-01-01,1900-01-02")
+    assert (status, "dates must lie between" in error) == (400, True)
+
+
+def test_a_regex_re2_cannot_compile_is_a_400(world) -> None:
+    body = {**BASE, "filters": [["matches", "event:page", ["^/(?!blog)"]]]}
+    assert "Invalid regular expression" in v2_error(world, body)
+
+
+def test_too_many_hourly_buckets(world) -> None:
+    body = {**BASE, "date_range": ["1990-01-01", "2030-01-01"], "dimensions": ["time:hour"]}
+    assert "too many hourly buckets" in v2_error(world, body)

@@ -211,9 +211,17 @@ def local_midnight_utc(day: date, timezone: str) -> datetime:
     return local.astimezone(UTC).replace(tzinfo=None)
 
 
+EARLIEST = date(1970, 1, 2)
+LATEST = date(2100, 12, 31)
+
+
 def date_range(first: date, last: date, timezone: str, period: str = "custom") -> DateRange:
     if last < first:
         raise QueryError(f"Invalid date_range: {first.isoformat()} is after {last.isoformat()}.")
+    if first < EARLIEST or last > LATEST:
+        raise QueryError(
+            f"Invalid date_range: dates must lie between {EARLIEST.isoformat()} and {LATEST.isoformat()}."
+        )
     return DateRange(
         first=first,
         last=last,
@@ -279,9 +287,14 @@ def default_interval(rng: DateRange) -> str:
     return "time:month"
 
 
+MAX_TIME_LABELS = 50_000
+
+
 def time_labels(rng: DateRange, dimension: str) -> list[str]:
     """Every bucket of the range for a time dimension, in the site's zone (DST-aware)."""
     if dimension == "time:hour":
+        if (rng.end - rng.start).total_seconds() / 3600 > MAX_TIME_LABELS:
+            raise QueryError("Invalid dimensions: too many hourly buckets; use time:day or a shorter range.")
         zone = ZoneInfo(rng.timezone)
         labels: list[str] = []
         cursor = rng.start.replace(minute=0, second=0, microsecond=0, tzinfo=UTC)
@@ -397,6 +410,8 @@ class Query:
 # --- validation ---------------------------------------------------------------------------
 
 _WILDCARD = re.compile(r"\*\*|\*|[^*]+")
+# Python regex features ClickHouse's RE2 lacks: lookarounds, backreferences, atomic groups.
+_NOT_RE2 = re.compile(r"\(\?(?:=|!|<=|<!|>|P=)|\\[1-9]")
 
 
 def wildcard_to_regex(pattern: str) -> str:
@@ -447,6 +462,11 @@ def validate(query: Query) -> Query:
                     re.compile(pattern)
                 except re.error as error:
                     raise QueryError(f"Invalid regular expression '{pattern}': {error}.") from None
+                if _NOT_RE2.search(pattern):
+                    raise QueryError(
+                        f"Invalid regular expression '{pattern}': RE2 syntax is required "
+                        "(no lookarounds, backreferences or atomic groups)."
+                    )
     goal_filtered = any(leaf.dimension == "event:goal" for leaf, _ in walk(query.filters))
     for metric in metrics:
         if metric not in METRICS:

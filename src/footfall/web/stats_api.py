@@ -7,6 +7,7 @@ blocks). Every failure is a 4xx `{"error": "..."}` as Plausible answers.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -19,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from footfall.events.store import EventStore
+from footfall.events.store import EventStore, EventStoreError
 from footfall.meta.db import session_scope
 from footfall.meta.models import Funnel, Site
 from footfall.services import Services
@@ -27,6 +28,8 @@ from footfall.stats import engine, v1, v2
 from footfall.stats.openapi import openapi_document
 from footfall.stats.query import GoalSpec, QueryError, SiteSpec
 from footfall.web.auth import ApiError, authenticate, bearer_token, rate_limiter, site_for
+
+log = logging.getLogger("footfall.stats")
 
 
 class OrjsonResponse(JSONResponse):
@@ -74,6 +77,12 @@ async def _answer(request: Request, work: Callable[[], Any]) -> Response:
         return error_response(error.status, error.message, error.headers)
     except QueryError as error:
         return error_response(error.status, error.message)
+    except EventStoreError as error:
+        if "re2" in str(error).lower() or "regexp" in str(error).lower():
+            # Python accepted the pattern but ClickHouse's RE2 does not (lookarounds, backreferences).
+            return error_response(400, "Invalid regular expression: RE2 syntax is required (no lookarounds).")
+        log.error("stats query failed: %s", error)
+        return error_response(503, "The event store could not answer; try again shortly.")
     if isinstance(payload, Response):
         return payload
     return OrjsonResponse(payload)
