@@ -261,6 +261,8 @@ def demo(
     click.echo(
         f"{name}: {result.visits} visits, {result.events} events from {result.first_day} to {result.last_day}"
     )
+    if not owner_email:
+        click.echo("superusers see it; give it to a user with --owner EMAIL", err=True)
 
 
 def main() -> None:
