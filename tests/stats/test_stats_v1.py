@@ -277,7 +277,7 @@ def test_breakdown_entry_and_exit_pages(world) -> None:
             "referrer",
             [("Direct / None", 1), ("google.com", 1), ("news.ycombinator.com/item", 1)],
         ),
-        ("visit:utm_campaign", "utm_campaign", [("(not set)", 2), ("launch", 1)]),
+        ("visit:utm_campaign", "utm_campaign", [("launch", 1)]),
         ("event:name", "name", [("pageview", 3), ("Purchase", 1), ("Signup", 1)]),
         ("event:props:plan", "plan", [("(none)", 3), ("pro", 1)]),
     ],
@@ -317,3 +317,26 @@ def test_realtime_visitors_is_a_bare_integer(world) -> None:
     response = world.v1("realtime/visitors", site_id="shop.example")
     assert response.status_code == 200
     assert response.json() == 0
+
+
+def test_breakdown_by_versions_splits_by_browser_and_os(world) -> None:
+    assert breakdown(world, "visit:browser_version") == [
+        {"browser": "Chrome", "browser_version": "131.0", "visitors": 1},
+        {"browser": "Firefox", "browser_version": "133.0", "visitors": 1},
+        {"browser": "Safari", "browser_version": "17.5", "visitors": 1},
+    ]
+    assert [(r["os"], r["os_version"]) for r in breakdown(world, "visit:os_version")] == [
+        ("GNU/Linux", "(not set)"),
+        ("Mac", "10.15"),
+        ("iOS", "17.5"),
+    ]
+
+
+def test_breakdown_conversion_rate_is_per_group_outside_goal_breakdowns(world) -> None:
+    # Of the Desktop visitors A and C, A viewed /pricing; of the Mobile visitor B, B did.
+    assert breakdown(
+        world, "visit:device", metrics="visitors,conversion_rate", filters="event:goal==Visit /pricing"
+    ) == [
+        {"device": "Desktop", "visitors": 1, "conversion_rate": 50},
+        {"device": "Mobile", "visitors": 1, "conversion_rate": 100},
+    ]

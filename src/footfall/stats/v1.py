@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
@@ -39,6 +40,16 @@ V1_INTERVALS = {
     "month": "time:month",
 }
 MAX_BREAKDOWN_LIMIT = 1000
+# Breakdowns v1 answers without the row of empty values, and how an empty value reads.
+HIDDEN_WHEN_EMPTY = {
+    "visit:utm_medium": "(not set)",
+    "visit:utm_source": "(not set)",
+    "visit:utm_campaign": "(not set)",
+    "visit:utm_content": "(not set)",
+    "visit:utm_term": "(not set)",
+    "visit:entry_page": "",
+    "visit:exit_page": "",
+}
 CUSTOM_DATE_FORMAT = (
     "Invalid format for `date` parameter. When using a custom period, please include two ISO-8601 "
     "formatted dates joined by a comma. See https://plausible.io/docs/stats-api#time-periods"
@@ -265,7 +276,21 @@ def breakdown_query(site: SiteSpec, params: Mapping[str, str], now: datetime) ->
         raise QueryError(f"Please provide limit as a number between 1 and {MAX_BREAKDOWN_LIMIT}.")
     page = _positive(params.get("page"), 1, "page")
     bare = {k: v for k, v in params.items() if k != "compare"}
-    return build(site, bare, now, dimensions=(prop,), limit=limit, offset=(page - 1) * limit)
+    # Versions are split by their browser or OS, as Plausible's v1 does.
+    dimensions = {
+        "visit:browser_version": ("visit:browser", prop),
+        "visit:os_version": ("visit:os", prop),
+    }.get(prop, (prop,))
+    query = build(site, bare, now, dimensions=dimensions, limit=limit, offset=(page - 1) * limit)
+    extra: tuple[Filter, ...] = ()
+    if prop in HIDDEN_WHEN_EMPTY:
+        # v1 leaves out the row of visits without a value (no UTM tag, unknown region...).
+        extra = (Leaf("is_not", prop, (HIDDEN_WHEN_EMPTY[prop],)),)
+    metrics = query.metrics
+    if "conversion_rate" in metrics and prop != "event:goal" and not prop.startswith("event:props:"):
+        # In a v1 breakdown by anything but goals, conversion_rate is the group's conversion rate.
+        metrics = tuple("group_conversion_rate" if m == "conversion_rate" else m for m in metrics)
+    return replace(query, filters=query.filters + extra, metrics=metrics)
 
 
 def _positive(raw: str | None, default: int, name: str) -> int:
@@ -321,10 +346,11 @@ def timeseries_response(result: Result) -> dict[str, Any]:
 
 
 def breakdown_response(result: Result) -> dict[str, Any]:
-    key = property_key(result.query.dimensions[0])
+    keys = [property_key(d) for d in result.query.dimensions]
     rows = []
     for row in result.rows:
-        entry: dict[str, Any] = {key: row.dimensions[0]}
-        entry.update(row.metrics)
+        entry: dict[str, Any] = dict(zip(keys, row.dimensions, strict=True))
+        for metric, value in row.metrics.items():
+            entry["conversion_rate" if metric == "group_conversion_rate" else metric] = value
         rows.append(entry)
     return {"results": rows}
