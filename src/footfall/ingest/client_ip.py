@@ -12,8 +12,7 @@ passes them through unchanged would otherwise let a client choose its own addres
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable, Mapping, Sequence
-from functools import lru_cache
+from collections.abc import Mapping, Sequence
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -54,13 +53,17 @@ class ClientIpResolver:
     """Resolves the visitor address of one request; built once from TRUSTED_PROXIES."""
 
     def __init__(self, trusted: Sequence[Network]) -> None:
-        self._v4 = tuple(n for n in trusted if n.version == 4)
-        self._v6 = tuple(n for n in trusted if n.version == 6)
-        self.is_trusted: Callable[[Address], bool] = lru_cache(maxsize=4096)(self._is_trusted)
+        # Ranges as integers: a few comparisons per hop, no cache to churn.
+        self._ranges = {
+            version: tuple(
+                (int(n.network_address), int(n.broadcast_address)) for n in trusted if n.version == version
+            )
+            for version in (4, 6)
+        }
 
-    def _is_trusted(self, address: Address) -> bool:
-        networks = self._v4 if address.version == 4 else self._v6
-        return any(address in network for network in networks)
+    def is_trusted(self, address: Address) -> bool:
+        value = int(address)
+        return any(low <= value <= high for low, high in self._ranges[address.version])
 
     def resolve(self, peer: str | None, headers: Mapping[str, str]) -> str:
         """`headers` has lower-case names; repeated headers joined with ', '."""

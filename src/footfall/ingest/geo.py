@@ -75,7 +75,8 @@ class Geolocator:
             import maxminddb
 
             self._reader = maxminddb.open_database(str(mmdb_path))
-        self.locate = lru_cache(maxsize=65_536)(self._locate)
+        # The country lookup costs less than a cache would; the file lookup is worth caching.
+        self.locate = lru_cache(maxsize=65_536)(self._locate) if self._reader is not None else self._locate
 
     def _locate(self, ip: str) -> Location:
         try:

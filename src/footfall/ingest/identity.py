@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import threading
+import time
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 
@@ -24,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from footfall.meta.models import Salt
 
 _psl = PublicSuffixList()
+MISSING_TTL = 60.0  # seconds a day's salt is remembered as missing
 
 
 @lru_cache(maxsize=8192)
@@ -55,18 +57,24 @@ class Salts:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
         self._cache: dict[date, bytes] = {}
+        self._missing: dict[date, float] = {}  # day -> when it was last found missing
         self._lock = threading.Lock()
 
     def for_day(self, day: date, create: bool = True) -> bytes | None:
         salt = self._cache.get(day)
         if salt is not None:
             return salt
+        if not create and time.monotonic() - self._missing.get(day, -MISSING_TTL) < MISSING_TTL:
+            return None  # looked for it a moment ago: don't ask the database on every event
         with self._lock:
             salt = self._cache.get(day) or self._load(day)
             if salt is None and create:
                 salt = self._create(day)
             if salt is not None:
                 self._cache[day] = salt
+                self._missing.pop(day, None)
+            else:
+                self._missing[day] = time.monotonic()
             return salt
 
     def current_and_previous(self, now: datetime) -> tuple[bytes, bytes | None]:

@@ -27,7 +27,7 @@ from footfall.ingest.bots import is_spam_referrer
 from footfall.ingest.geo import Geolocator, Location
 from footfall.ingest.identity import Salts, visitor_id
 from footfall.ingest.request import EventRequest
-from footfall.ingest.sessions import SessionEvent, SessionTracker
+from footfall.ingest.sessions import SessionEvent, SessionState, SessionTracker, new_session_id
 from footfall.ingest.user_agent import UserAgentInfo, parse_user_agent
 from footfall.meta.models import Site
 
@@ -74,9 +74,10 @@ class Event:
     location: Location | None = None
     device: UserAgentInfo | None = None
     source: dict[str, str] = field(default_factory=dict)
+    timestamp: int = 0
     user_id: int = 0
     previous_user_id: int | None = None
-    session_id: int = 0
+    session: SessionState | None = None
     session_rows: list[tuple[Any, ...]] = field(default_factory=list)
 
 
@@ -186,58 +187,27 @@ class Pipeline:
 
     def register_session(self, event: Event) -> DropReason | None:
         request = event.request
-        device, location = event.device, event.location
-        assert device is not None and location is not None
-        attributes = {
-            **event.source,
-            "country_code": location.country_code,
-            "region": location.region,
-            "city": location.city,
-            "screen_size": device.screen_size,
-            "browser": device.browser,
-            "browser_version": device.browser_version,
-            "operating_system": device.operating_system,
-            "operating_system_version": device.operating_system_version,
-        }
+
+        def start() -> SessionState:
+            return new_session(event)
+
         state, rows = self.tracker.on_event(
             SessionEvent(
                 site_id=event.site_id,
                 user_id=event.user_id,
                 previous_user_id=event.previous_user_id,
-                timestamp=int(event.now.timestamp()),
+                timestamp=event.timestamp,
                 name=request.name,
                 interactive=request.interactive,
                 hostname=request.hostname,
                 pathname=request.pathname,
-                attributes=attributes,
-                meta_keys=list(request.props),
-                meta_values=list(request.props.values()),
+                start=start,
             )
         )
         if state is None:
             return DropReason.no_session_for_engagement
-        event.session_id = state.session_id
+        event.session = state
         event.session_rows = rows
-        # The event row carries its visit's attribution, as Plausible's events do.
-        event.source = {
-            "referrer": state.referrer,
-            "referrer_source": state.referrer_source,
-            "channel": state.channel,
-            "utm_medium": state.utm_medium,
-            "utm_source": state.utm_source,
-            "utm_campaign": state.utm_campaign,
-            "utm_content": state.utm_content,
-            "utm_term": state.utm_term,
-        }
-        event.location = Location(state.country_code, state.region, state.city)
-        event.device = UserAgentInfo(
-            False,
-            state.browser,
-            state.browser_version,
-            state.operating_system,
-            state.operating_system_version,
-            state.screen_size,
-        )
         return None
 
     # -- running them -----------------------------------------------------------------
@@ -252,7 +222,7 @@ class Pipeline:
         outcomes: list[Outcome] = []
         rows = Rows()
         for domain in request.domains:
-            event = Event(request=request, domain=domain, user_agent=user_agent, ip=ip, now=now)
+            event = Event(request, domain, user_agent, ip, now, timestamp=int(now.timestamp()))
             reason = None
             for _name, step in self.steps:
                 reason = step(event)
@@ -265,42 +235,87 @@ class Pipeline:
             rows.events.append(event_row(event))
             rows.sessions.extend(event.session_rows)
             metrics.count_accepted(request.name)
-            outcomes.append(Outcome(domain, True, None, event.site_id, event.user_id, event.session_id))
+            session_id = event.session.session_id if event.session else None
+            outcomes.append(Outcome(domain, True, None, event.site_id, event.user_id, session_id))
         return outcomes, rows
 
 
-def event_row(event: Event) -> tuple[Any, ...]:
-    """The `events` row, in EVENTS_COLUMNS order."""
+def new_session(event: Event) -> SessionState:
+    """The visit that `event` opens: its source, device and location describe the visit."""
     request, source = event.request, event.source
     location, device = event.location, event.device
     assert location is not None and device is not None
+    is_pageview = request.name == "pageview"
+    page_host = request.hostname if is_pageview else ""
+    page = request.pathname if is_pageview else ""
+    return SessionState(
+        session_id=new_session_id(),
+        version=1,
+        site_id=event.site_id,
+        user_id=event.user_id,
+        hostname=page_host,
+        start=event.timestamp,
+        timestamp=event.timestamp,
+        entry_page=page,
+        exit_page=page,
+        exit_page_hostname=page_host,
+        pageviews=1 if is_pageview else 0,
+        events=1,
+        duration=0,
+        is_bounce=1,
+        referrer=source["referrer"],
+        referrer_source=source["referrer_source"],
+        channel=source["channel"],
+        utm_medium=source["utm_medium"],
+        utm_source=source["utm_source"],
+        utm_campaign=source["utm_campaign"],
+        utm_content=source["utm_content"],
+        utm_term=source["utm_term"],
+        country_code=location.country_code,
+        region=location.region,
+        city=location.city,
+        screen_size=device.screen_size,
+        browser=device.browser,
+        browser_version=device.browser_version,
+        operating_system=device.operating_system,
+        operating_system_version=device.operating_system_version,
+        entry_meta_keys=tuple(request.props),
+        entry_meta_values=tuple(request.props.values()),
+    )
+
+
+def event_row(event: Event) -> tuple[Any, ...]:
+    """The `events` row, in EVENTS_COLUMNS order. Attribution (source, UTM, device,
+    location) is the visit's, as in Plausible's events."""
+    request, visit = event.request, event.session
+    assert visit is not None
     is_engagement = request.name == "engagement"
     return (
-        int(event.now.timestamp()),
+        event.timestamp,
         event.site_id,
         event.user_id,
-        event.session_id,
+        visit.session_id,
         request.name,
         request.hostname,
         request.pathname,
-        source["referrer"],
-        source["referrer_source"],
-        source["channel"],
-        source["utm_medium"],
-        source["utm_source"],
-        source["utm_campaign"],
-        source["utm_content"],
-        source["utm_term"],
-        location.country_code,
-        location.region,
-        location.city,
-        device.screen_size,
-        device.browser,
-        device.browser_version,
-        device.operating_system,
-        device.operating_system_version,
-        list(request.props),
-        list(request.props.values()),
+        visit.referrer,
+        visit.referrer_source,
+        visit.channel,
+        visit.utm_medium,
+        visit.utm_source,
+        visit.utm_campaign,
+        visit.utm_content,
+        visit.utm_term,
+        visit.country_code,
+        visit.region,
+        visit.city,
+        visit.screen_size,
+        visit.browser,
+        visit.browser_version,
+        visit.operating_system,
+        visit.operating_system_version,
+        tuple(request.props),
+        tuple(request.props.values()),
         request.revenue_amount,
         request.revenue_currency or "",
         request.revenue_amount,

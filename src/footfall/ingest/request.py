@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -90,31 +91,20 @@ def parse_event(body: dict[str, Any]) -> EventRequest:
         errors.setdefault("name", []).append(f"should be at most {MAX_NAME_CHARS} character(s)")
 
     url = _first(body, "u", "url")
-    parts = None
+    hash_mode = _first(body, "h", "hashMode") in (1, True)
+    hostname, pathname, query = "(none)", "/", _NO_QUERY
     if url is None:
         errors.setdefault("url", []).append("is required")
-    elif not isinstance(url, str) or len(url.encode("utf-8", "surrogatepass")) > MAX_URL_BYTES:
+    elif not isinstance(url, str) or (
+        len(url) > MAX_URL_BYTES and len(url.encode("utf-8", "replace")) > MAX_URL_BYTES
+    ):
         errors.setdefault("url", []).append("must be a valid url")
     else:
-        try:
-            parts = urlsplit(url.strip())
-            _ = parts.hostname  # raises on a malformed IPv6 literal
-        except ValueError:
-            errors.setdefault("url", []).append("must be a valid url")
-            parts = None
-        if parts is not None and parts.scheme.lower() in DISALLOWED_SCHEMES:
-            errors.setdefault("url", []).append("scheme is not allowed")
-            parts = None
-
-    hash_mode = _first(body, "h", "hashMode") in (1, True)
-    hostname = "(none)"
-    pathname = "/"
-    query: dict[str, str] = {}
-    if parts is not None:
-        hostname = sanitize_hostname(parts.hostname) or "(none)"
-        pathname = _pathname(parts.path, parts.fragment if hash_mode else "")
-        if parts.query:
-            query = dict(parse_qsl(parts.query, keep_blank_values=False))
+        parsed = _url_parts(url, hash_mode)
+        if isinstance(parsed, str):
+            errors.setdefault("url", []).append(parsed)
+        else:
+            hostname, pathname, query = parsed
 
     domains = _domains(_first(body, "d", "domain"), hostname, errors)
 
@@ -153,6 +143,25 @@ def parse_event(body: dict[str, Any]) -> EventRequest:
         scroll_depth=scroll_depth,
         engagement_time=engagement_time,
     )
+
+
+_NO_QUERY: dict[str, str] = {}
+
+
+@lru_cache(maxsize=32_768)
+def _url_parts(url: str, hash_mode: bool) -> tuple[str, str, dict[str, str]] | str:
+    """(hostname, pathname, query) of a page URL, or the error message. Cached: pages repeat.
+    Callers must not change the returned query dict."""
+    try:
+        parts = urlsplit(url.strip())
+        host = parts.hostname  # raises on a malformed IPv6 literal
+    except ValueError:
+        return "must be a valid url"
+    if parts.scheme.lower() in DISALLOWED_SCHEMES:
+        return "scheme is not allowed"
+    query = dict(parse_qsl(parts.query, keep_blank_values=False)) if parts.query else _NO_QUERY
+    pathname = _pathname(parts.path, parts.fragment if hash_mode else "")
+    return sanitize_hostname(host) or "(none)", pathname, query
 
 
 def _first(body: dict[str, Any], *keys: str) -> Any:

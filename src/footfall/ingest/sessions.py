@@ -18,12 +18,12 @@ optimistic WATCH/MULTI transaction, so two replicas never fork a visit).
 
 from __future__ import annotations
 
-import secrets
+import os
+import random
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Callable
-from datetime import datetime
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import msgspec
@@ -31,9 +31,14 @@ import msgspec
 from footfall.events.schema import SESSIONS_COLUMNS
 
 SESSION_TIMEOUT_SECONDS = 30 * 60
+# Session ids need to be unique, not secret: a fast generator seeded from the OS.
+_ids = random.Random(int.from_bytes(os.urandom(16), "big"))
 
 
-class SessionState(msgspec.Struct, array_like=True):
+class SessionState(msgspec.Struct, array_like=True, gc=False):
+    """One visit as the cache holds it. Not tracked by the garbage collector (it holds no
+    references that could form a cycle), so a million open visits cost collections nothing."""
+
     session_id: int
     version: int
     site_id: int
@@ -64,8 +69,8 @@ class SessionState(msgspec.Struct, array_like=True):
     browser_version: str
     operating_system: str
     operating_system_version: str
-    entry_meta_keys: list[str]
-    entry_meta_values: list[str]
+    entry_meta_keys: tuple[str, ...]
+    entry_meta_values: tuple[str, ...]
 
     def row(self, sign: int) -> tuple[Any, ...]:
         """The `sessions` row, in SESSIONS_COLUMNS order."""
@@ -109,8 +114,10 @@ class SessionState(msgspec.Struct, array_like=True):
 assert len(SessionState.__struct_fields__) == len(SESSIONS_COLUMNS) - 1  # all but sign
 
 
-class SessionEvent(msgspec.Struct):
-    """What sessions need to know about one enriched event."""
+@dataclass(slots=True)
+class SessionEvent:
+    """What sessions need to know about one enriched event; `start` builds the state of a
+    visit that this event opens."""
 
     site_id: int
     user_id: int
@@ -120,9 +127,7 @@ class SessionEvent(msgspec.Struct):
     interactive: bool
     hostname: str
     pathname: str
-    attributes: dict[str, Any]  # referrer, source, UTM, device, location of this event
-    meta_keys: list[str]
-    meta_values: list[str]
+    start: Callable[[], SessionState]
 
 
 Update = Callable[[SessionState | None], SessionState | None]
@@ -149,6 +154,7 @@ class MemorySessionCache:
         self._entries: OrderedDict[tuple[int, int], SessionState] = OrderedDict()
         self._lock = threading.Lock()
         self._max = max_entries
+        self._updates = 0
 
     def update(self, keys: list[tuple[int, int]], change: Update, now: int) -> SessionState | None:
         with self._lock:
@@ -164,7 +170,19 @@ class MemorySessionCache:
                 self._entries.move_to_end(key)
                 while len(self._entries) > self._max:
                     self._entries.popitem(last=False)
+            self._updates += 1
+            if self._updates % 1024 == 0:
+                self._sweep(now)
             return result
+
+    def _sweep(self, now: int) -> None:
+        """Forget visits that ended: the least recently touched come first."""
+        entries = self._entries
+        while entries:
+            key, state = next(iter(entries.items()))
+            if now - state.timestamp <= SESSION_TIMEOUT_SECONDS:
+                break
+            del entries[key]
 
     def close(self) -> None:
         self._entries.clear()
@@ -231,7 +249,7 @@ class SessionTracker:
                     return None
                 return msgspec.structs.replace(found, timestamp=max(found.timestamp, event.timestamp))
             if found is None:
-                new = _new_session(event)
+                new = event.start()
                 rows.append(new.row(1))
                 return new
             updated = _updated_session(found, event)
@@ -243,43 +261,8 @@ class SessionTracker:
         return state, list(rows)
 
 
-def _new_session(event: SessionEvent) -> SessionState:
-    is_pageview = event.name == "pageview"
-    a = event.attributes
-    return SessionState(
-        session_id=secrets.randbits(63) or 1,
-        version=1,
-        site_id=event.site_id,
-        user_id=event.user_id,
-        hostname=event.hostname if is_pageview else "",
-        start=event.timestamp,
-        timestamp=event.timestamp,
-        entry_page=event.pathname if is_pageview else "",
-        exit_page=event.pathname if is_pageview else "",
-        exit_page_hostname=event.hostname if is_pageview else "",
-        pageviews=1 if is_pageview else 0,
-        events=1,
-        duration=0,
-        is_bounce=1,
-        referrer=a["referrer"],
-        referrer_source=a["referrer_source"],
-        channel=a["channel"],
-        utm_medium=a["utm_medium"],
-        utm_source=a["utm_source"],
-        utm_campaign=a["utm_campaign"],
-        utm_content=a["utm_content"],
-        utm_term=a["utm_term"],
-        country_code=a["country_code"],
-        region=a["region"],
-        city=a["city"],
-        screen_size=a["screen_size"],
-        browser=a["browser"],
-        browser_version=a["browser_version"],
-        operating_system=a["operating_system"],
-        operating_system_version=a["operating_system_version"],
-        entry_meta_keys=list(event.meta_keys),
-        entry_meta_values=list(event.meta_values),
-    )
+def new_session_id() -> int:
+    return _ids.getrandbits(63) or 1
 
 
 def _updated_session(session: SessionState, event: SessionEvent) -> SessionState:
@@ -299,11 +282,3 @@ def _updated_session(session: SessionState, event: SessionEvent) -> SessionState
         pageviews=session.pageviews + (1 if is_pageview else 0),
         events=session.events + 1,
     )
-
-
-def unix(moment: datetime) -> int:
-    return int(moment.timestamp())
-
-
-def monotonic_seconds() -> int:
-    return int(time.monotonic())

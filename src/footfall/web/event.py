@@ -30,12 +30,25 @@ _CORS = [
     (b"cache-control", b"no-store"),
 ]
 _TEXT = (b"content-type", b"text/plain; charset=utf-8")
+_WANTED_HEADERS = {
+    name.encode(): name
+    for name in (
+        "user-agent",
+        "content-length",
+        "x-forwarded-for",
+        "forwarded",
+        "x-real-ip",
+        "x-plausible-ip",
+        "cf-connecting-ip",
+    )
+}
 _JSON = (b"content-type", b"application/json")
-_ACCEPTED = {"type": "http.response.start", "status": 202, "headers": [*_CORS, _TEXT]}
+_OK_LENGTH = (b"content-length", b"2")
+_ACCEPTED = {"type": "http.response.start", "status": 202, "headers": [*_CORS, _TEXT, _OK_LENGTH]}
 _DROPPED = {
     "type": "http.response.start",
     "status": 202,
-    "headers": [*_CORS, _TEXT, (b"x-plausible-dropped", b"1")],
+    "headers": [*_CORS, _TEXT, _OK_LENGTH, (b"x-plausible-dropped", b"1")],
 }
 _OK_BODY = {"type": "http.response.body", "body": b"ok"}
 _PREFLIGHT_HEADERS = [
@@ -76,10 +89,11 @@ async def handle(ingestion: Ingestion, scope: dict, receive: Any, send: Any) -> 
     buffer = ingestion.buffer
     assert buffer is not None
     headers: dict[str, str] = {}
-    for raw_name, raw_value in scope["headers"]:
-        name = raw_name.decode("latin-1").lower()
-        value = raw_value.decode("latin-1")
-        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    for raw_name, raw_value in scope["headers"]:  # ASGI header names are lower-case
+        name = _WANTED_HEADERS.get(raw_name)
+        if name is not None:
+            value = raw_value.decode("latin-1")
+            headers[name] = f"{headers[name]}, {value}" if name in headers else value
 
     limit = ingestion.max_body_bytes
     declared = headers.get("content-length", "")
@@ -134,6 +148,7 @@ async def handle(ingestion: Ingestion, scope: dict, receive: Any, send: Any) -> 
 
 
 async def _reply(send: Any, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+    headers = [*headers, (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
