@@ -1,0 +1,247 @@
+"""Ingestion benchmark: `footfall serve` (embedded) against a bare ASGI 202 endpoint.
+
+Both run on the same server stack (uvicorn, uvloop, httptools, one worker) and are loaded
+by wrk with the same script and event mix (bench/ingest/events.lua). Prints events/s and
+p50/p99 latency at full load for each, the ratio footfall/bare, a run of footfall at half
+its maximum rate, and checks that every event footfall acknowledged is in the store.
+
+    python -m bench.ingest                  # 10 s per run
+    python -m bench.ingest --duration 30 --connections 64
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+FOOTFALL = str(Path(sys.executable).parent / "footfall")
+COUNT_SCRIPT = """
+import sys
+from footfall.events.chdb_store import ChdbStore
+print(ChdbStore(sys.argv[1]).query("SELECT count() FROM {db}.events").scalar())
+"""
+
+
+@dataclass
+class Run:
+    label: str
+    requests: int
+    accepted: int
+    errors: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds
+
+    def line(self) -> str:
+        return (
+            f"{self.label:<34} {self.rate:>10,.0f}/s  p50 {self.p50_ms:>6.2f} ms  p99 {self.p99_ms:>7.2f} ms"
+            f"  errors {self.errors}"
+        )
+
+
+def ensure_wrk() -> str:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    print("installing wrk (Debian package) ...", flush=True)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=False, capture_output=True)
+    if not shutil.which("wrk"):
+        subprocess.run(["apt-get", "update", "-qq"], check=True, capture_output=True)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, capture_output=True)
+    return shutil.which("wrk") or "wrk"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until_up(url: str, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            httpx.get(url, timeout=2)
+            return
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def wrk(binary: str, url: str, *, seconds: int, connections: int, label: str, delay_ms: float = 0) -> Run:
+    env = {**os.environ, "RATE_DELAY_MS": str(int(delay_ms))}
+    command = [binary, "-t1", f"-c{connections}", f"-d{seconds}s", "-s", str(HERE / "events.lua"), url]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+    result = re.search(
+        r"RESULT accepted=(\d+) answered=(\d+) requests=(\d+) errors=(\d+) p50_us=(\d+) p99_us=(\d+)",
+        done.stdout,
+    )
+    if result is None:
+        raise RuntimeError(f"wrk printed no result:\n{done.stdout}\n{done.stderr}")
+    accepted, _answered, requests, errors, p50, p99 = (int(g) for g in result.groups())
+    return Run(label, requests, accepted, errors, float(seconds), p50 / 1000, p99 / 1000)
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=120)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--duration", type=int, default=10, help="seconds per run (default 10)")
+    parser.add_argument("--connections", type=int, default=50, help="wrk connections at full load")
+    parser.add_argument("--wal-sync", default="group", choices=("none", "group", "always"))
+    args = parser.parse_args()
+    binary = ensure_wrk()
+    data = Path(tempfile.mkdtemp(prefix="footfall-bench-ingest-"))
+    env = {**os.environ, "DATA_DIR": str(data), "WAL_SYNC": args.wal_sync, "LOG_LEVEL": "warning"}
+    for name in ("DATABASE_URL", "CLICKHOUSE_DATABASE_URL", "REDIS_URL", "IP_GEOLOCATION_DB"):
+        env.pop(name, None)
+    runs: list[Run] = []
+    try:
+        # The baseline: bare ASGI on the same stack.
+        port = free_port()
+        bare = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "bench.ingest.bare:app",
+                "--app-dir",
+                str(ROOT),
+                "--port",
+                str(port),
+            ]
+            + ["--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"],
+            env=env,
+            cwd=ROOT,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_until_up(url)
+            wrk(binary, url + "/api/event", seconds=2, connections=args.connections, label="warm-up")
+            bare_run = wrk(
+                binary,
+                url + "/api/event",
+                seconds=args.duration,
+                connections=args.connections,
+                label="bare ASGI 202 (max rate)",
+            )
+            runs.append(bare_run)
+        finally:
+            stop(bare)
+
+        # footfall serve, embedded.
+        subprocess.run([FOOTFALL, "migrate"], env=env, check=True, capture_output=True)
+        subprocess.run([FOOTFALL, "site", "create", "example.com"], env=env, check=True, capture_output=True)
+        port = free_port()
+        env["HTTP_PORT"] = str(port)
+        server = subprocess.Popen([FOOTFALL, "serve"], env=env)
+        url = f"http://127.0.0.1:{port}"
+        accepted = 0
+        try:
+            wait_until_up(url + "/api/health")
+            warm = wrk(binary, url + "/api/event", seconds=2, connections=args.connections, label="warm-up")
+            accepted += warm.accepted
+            full = wrk(
+                binary,
+                url + "/api/event",
+                seconds=args.duration,
+                connections=args.connections,
+                label="footfall (max rate)",
+            )
+            accepted += full.accepted
+            runs.append(full)
+            # Half of the maximum rate: each connection waits between its requests.
+            half_connections = max(4, args.connections // 2)
+            target = full.rate / 2
+            delay_ms = half_connections * 1000 / target
+            half = wrk(
+                binary,
+                url + "/api/event",
+                seconds=args.duration,
+                connections=half_connections,
+                label=f"footfall (half rate, ~{target:,.0f}/s)",
+                delay_ms=delay_ms,
+            )
+            accepted += half.accepted
+            runs.append(half)
+            metrics = httpx.get(url + "/metrics", timeout=10).text
+            server_accepted = int(
+                sum(
+                    float(line.rsplit(" ", 1)[1])
+                    for line in metrics.splitlines()
+                    if line.startswith('footfall_ingest_events_total{outcome="accepted"')
+                )
+            )
+        finally:
+            stop(server)
+        counted = subprocess.run(
+            [sys.executable, "-c", COUNT_SCRIPT, str(data / "events")],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        stored = int(counted.stdout.strip())
+        print()
+        print(
+            f"footfall ingestion benchmark: wrk -t1, {args.duration} s per run, WAL_SYNC={args.wal_sync}, "
+            f"{os.cpu_count()} CPUs"
+        )
+        print(
+            "event mix: 60% pageviews (40% with a referrer, others with UTM tags), 15% engagement, "
+            "20% custom events with props and revenue, 5% to an unknown site, 3% bot user agents"
+        )
+        print()
+        for run in runs:
+            print(run.line())
+        ratio = full.rate / bare_run.rate
+        print()
+        print(f"throughput ratio footfall/bare: {ratio:.2f}  (goal >= 0.60)")
+        print(f"p99 at half rate: {half.p99_ms:.2f} ms  (goal < 25 ms)")
+        print(f"events wrk saw acknowledged (202 without X-Plausible-Dropped): {accepted:,}")
+        print(
+            f"events footfall accepted (its /metrics counter; includes answers wrk stopped reading): "
+            f"{server_accepted:,}"
+        )
+        print(f"rows in the events table after shutdown: {stored:,}")
+        lost = server_accepted - stored
+        ok = stored == server_accepted and stored >= accepted
+        print(f"lost: {lost:,}" + ("" if ok else "  <-- MISMATCH"))
+        print(json.dumps({"ratio": round(ratio, 3), "half_rate_p99_ms": half.p99_ms, "lost": lost}))
+        if not ok:
+            sys.exit(1)
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
