@@ -128,18 +128,10 @@ def main() -> None:
     try:
         # The baseline: bare ASGI on the same stack.
         port = free_port()
+        uvicorn = [sys.executable, "-m", "uvicorn", "bench.ingest.bare:app", "--app-dir", str(ROOT)]
+        uvicorn += ["--port", str(port), "--loop", "uvloop", "--http", "httptools", "--no-access-log"]
         bare = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "bench.ingest.bare:app",
-                "--app-dir",
-                str(ROOT),
-                "--port",
-                str(port),
-            ]
-            + ["--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"],
+            [*uvicorn, "--log-level", "warning"],
             env=env,
             cwd=ROOT,
         )
