@@ -75,9 +75,16 @@ def _arrow_type(clickhouse_type: str) -> pa.DataType:
 
 
 def _column(values: Sequence[Any], arrow_type: pa.DataType) -> pa.Array:
+    # Fast paths for what the write buffer sends (unix seconds, decimals as text): one C
+    # call instead of a Python loop, so a flush holds the interpreter lock for less time.
     if pa.types.is_timestamp(arrow_type):
+        if values and type(values[0]) is int:
+            with contextlib.suppress(pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+                return pa.array(values, type=pa.int64()).cast(arrow_type)
         values = [_as_utc(v) for v in values]
     elif pa.types.is_decimal(arrow_type):
+        with contextlib.suppress(pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError):
+            return pa.array(values, type=pa.string()).cast(arrow_type)
         values = [None if v is None else Decimal(str(v)) for v in values]
     return pa.array(values, type=arrow_type)
 
