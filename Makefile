@@ -6,13 +6,13 @@ BIN := $(VENV)/bin
 DATA_DIR ?= ./data
 export DATA_DIR
 
-.PHONY: run test install install-test assets tracker dashboard system-packages lint format bench clean
+.PHONY: run test install install-test assets tracker dashboard e2e-npm system-packages lint format bench clean
 
 run: install assets
 	$(BIN)/footfall migrate
 	$(BIN)/footfall serve
 
-test: install-test assets system-packages
+test: install-test assets system-packages e2e-npm
 	npm --prefix tracker test --silent
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -44,6 +44,12 @@ dashboard:
 		(cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build); \
 	fi
 
+# Plausible's official npm trackers, which the browser tests point at footfall (pinned in
+# tests/e2e/npm-trackers/package-lock.json). Playwright drives Debian's chromium: no
+# `playwright install`, no downloaded browser.
+e2e-npm:
+	npm --prefix tests/e2e/npm-trackers ci --no-audit --no-fund --loglevel=error
+
 # Debian packages the tests drive for real (chromium, nginx); installed only when missing.
 system-packages:
 	@bash scripts/system-packages.sh
@@ -57,7 +63,7 @@ format:
 	$(BIN)/ruff check --fix src tests bench
 
 clean:
-	rm -rf $(VENV) tracker/node_modules frontend/node_modules src/footfall/web/static/tracker
+	rm -rf $(VENV) tracker/node_modules frontend/node_modules tests/e2e/npm-trackers/node_modules src/footfall/web/static/tracker
 
 # The dashboard query benchmark (not part of `make test`): EVENTS=100000000 for the big run.
 EVENTS ?= 10000000
