@@ -156,3 +156,12 @@ def test_unknown_fields_and_null_referrer_are_accepted(server) -> None:
     assert server.rows("SELECT hostname, pathname, channel FROM {db}.events") == [
         {"hostname": "example.com", "pathname": "/x", "channel": "Direct"}
     ]
+
+
+def test_a_full_write_ahead_log_answers_503_with_retry_after(server, monkeypatch) -> None:
+    monkeypatch.setattr(server.app.state.ingestion.buffer, "has_room", lambda: False)
+    response = server.post(PAGEVIEW)
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "10"
+    assert response.headers["access-control-allow-origin"] == "*"
+    assert "errors" in response.json()

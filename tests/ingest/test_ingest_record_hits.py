@@ -47,3 +47,13 @@ def test_record_hits_stores_event_and_session(services) -> None:
         (2, 40, 0, "Google", "Organic Search", "Chrome"),
         (1, 0, 1, "", "Direct", "Safari"),
     ]
+
+
+def test_record_hits_rejects_what_the_endpoint_would_answer_400(services) -> None:
+    import pytest
+
+    from footfall.ingest.api import RequestInvalid
+
+    with pytest.raises(RequestInvalid) as caught:
+        record_hits(services, [Hit("pageview", "data:text/html,x", "example.com", CHROME_MAC, "1.2.3.4", T0)])
+    assert caught.value.errors == {"url": ["scheme is not allowed"]}

@@ -76,7 +76,7 @@ class Event:
     source: dict[str, str] = field(default_factory=dict)
     timestamp: int = 0
     user_id: int = 0
-    previous_user_id: int | None = None
+    previous_salt: bytes | None = None
     session: SessionState | None = None
     session_rows: list[tuple[Any, ...]] = field(default_factory=list)
 
@@ -181,8 +181,7 @@ class Pipeline:
         previous = self.salts.for_day(today - timedelta(days=1), create=False)
         hostname = event.request.hostname
         event.user_id = visitor_id(current, event.user_agent, event.ip, event.domain, hostname)
-        if previous is not None:
-            event.previous_user_id = visitor_id(previous, event.user_agent, event.ip, event.domain, hostname)
+        event.previous_salt = previous
         return None
 
     def register_session(self, event: Event) -> DropReason | None:
@@ -191,11 +190,18 @@ class Pipeline:
         def start() -> SessionState:
             return new_session(event)
 
+        def previous_user_id() -> int | None:
+            # A visit that began before midnight UTC is filed under yesterday's id.
+            salt = event.previous_salt
+            if salt is None:
+                return None
+            return visitor_id(salt, event.user_agent, event.ip, event.domain, request.hostname)
+
         state, rows = self.tracker.on_event(
             SessionEvent(
                 site_id=event.site_id,
                 user_id=event.user_id,
-                previous_user_id=event.previous_user_id,
+                previous_user_id=previous_user_id,
                 timestamp=event.timestamp,
                 name=request.name,
                 interactive=request.interactive,

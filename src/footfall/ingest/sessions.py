@@ -121,7 +121,7 @@ class SessionEvent:
 
     site_id: int
     user_id: int
-    previous_user_id: int | None
+    previous_user_id: Callable[[], int | None]  # computed only when no visit is under user_id
     timestamp: int
     name: str
     interactive: bool
@@ -131,12 +131,15 @@ class SessionEvent:
 
 
 Update = Callable[[SessionState | None], SessionState | None]
+Key = tuple[int, int]  # (site id, visitor id)
 
 
 class SessionCache(Protocol):
-    def update(self, keys: list[tuple[int, int]], change: Update, now: int) -> SessionState | None:
-        """Atomically: find the first open visit under `keys`, apply `change`, store what
-        it returns under the last key, and return it."""
+    def update(
+        self, key: Key, fallback: Callable[[], Key | None], change: Update, now: int
+    ) -> SessionState | None:
+        """Atomically: find the open visit under `key` (else under `fallback()`), apply
+        `change`, store what it returns under `key`, and return it."""
 
     def close(self) -> None: ...
 
@@ -156,16 +159,17 @@ class MemorySessionCache:
         self._max = max_entries
         self._updates = 0
 
-    def update(self, keys: list[tuple[int, int]], change: Update, now: int) -> SessionState | None:
+    def update(
+        self, key: Key, fallback: Callable[[], Key | None], change: Update, now: int
+    ) -> SessionState | None:
         with self._lock:
-            found = None
-            for key in keys:
-                found = _open(self._entries.get(key), now)
-                if found is not None:
-                    break
+            found = _open(self._entries.get(key), now)
+            if found is None:
+                other = fallback()
+                if other is not None:
+                    found = _open(self._entries.get(other), now)
             result = change(found)
             if result is not None:
-                key = keys[0]
                 self._entries[key] = result
                 self._entries.move_to_end(key)
                 while len(self._entries) > self._max:
@@ -202,10 +206,13 @@ class RedisSessionCache:
     def _key(self, key: tuple[int, int]) -> str:
         return f"{self._prefix}{key[0]}:{key[1]}"
 
-    def update(self, keys: list[tuple[int, int]], change: Update, now: int) -> SessionState | None:
+    def update(
+        self, key: Key, fallback: Callable[[], Key | None], change: Update, now: int
+    ) -> SessionState | None:
         import redis
 
-        names = [self._key(key) for key in keys]
+        other = fallback()
+        names = [self._key(key)] if other is None else [self._key(key), self._key(other)]
         while True:
             with self._client.pipeline() as pipe:
                 try:
@@ -238,9 +245,12 @@ class SessionTracker:
         """(the visit the event belongs to, session rows to write). The visit is None for
         an engagement without an open visit, which the caller drops."""
         rows: list[tuple[Any, ...]] = []
-        keys = [(event.site_id, event.user_id)]
-        if event.previous_user_id is not None and event.previous_user_id != event.user_id:
-            keys.append((event.site_id, event.previous_user_id))
+
+        def fallback() -> Key | None:
+            previous = event.previous_user_id()
+            if previous is None or previous == event.user_id:
+                return None
+            return (event.site_id, previous)
 
         def change(found: SessionState | None) -> SessionState | None:
             rows.clear()
@@ -257,7 +267,7 @@ class SessionTracker:
             rows.append(updated.row(1))
             return updated
 
-        state = self.cache.update(keys, change, event.timestamp)
+        state = self.cache.update((event.site_id, event.user_id), fallback, change, event.timestamp)
         return state, list(rows)
 
 
