@@ -9,14 +9,17 @@ nothing. `WAL_SYNC` decides what a crash of the machine can lose:
 * `none`   - no fsync; survives a process crash, a machine crash may lose the last
              few seconds the kernel had not written back.
 * `group`  - (default) the `202` waits for an `fdatasync` that covers it; one sync
-             every few milliseconds serves every request that arrived meanwhile.
+             per event-loop iteration serves every request of that iteration.
 * `always` - one `fdatasync` per request before it is answered; slowest.
 
-A background thread takes batches from the head of the log (by size, `FLUSH_BATCH_SIZE`
-rows, or by time, `FLUSH_INTERVAL_MS`) and inserts them into `events` and `sessions`.
-chDB and clickhouse-connect release the interpreter lock while they work, and the web
-thread only ever waits on this module's lock for a list append, so requests keep being
-answered during a flush.
+The web side (`write`) appends each record with one `os.write`; with `group`, one
+`fdatasync` at the end of the event-loop iteration, in the loop thread, covers every record
+of that iteration: a sync costs a fraction of a millisecond here, far less than handing
+work to another thread under the interpreter lock. A background thread takes batches from
+the head of the log (by size, `FLUSH_BATCH_SIZE` rows, or by time, `FLUSH_INTERVAL_MS`)
+and inserts them into `events` and `sessions`; chDB and clickhouse-connect release the
+interpreter lock while they work, and the flusher holds this module's lock only to pick a
+batch and to drop it once stored.
 
 Exactly once across crashes
 ---------------------------
@@ -44,7 +47,6 @@ to `WAL_MAX_BYTES`; past that `has_room()` is false and the handler answers `503
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import os
@@ -143,7 +145,6 @@ class WriteAheadBuffer:
         self._decoder = msgspec.msgpack.Decoder()
 
         self._lock = threading.Lock()  # writer fd, offsets, queue, counters
-        self._fd_lock = threading.Lock()  # an fd is not closed while it is being synced
         self._queue: deque[_Entry] = deque()
         self._fd = -1
         self._segment = 0
@@ -162,10 +163,8 @@ class WriteAheadBuffer:
         self._stored = threading.Condition()
         self.store_available = True
 
-        self._synced_seq = 0
-        self._sync_cond = threading.Condition()
-        self._sync_waiters: list[tuple[int, asyncio.Future[None], asyncio.AbstractEventLoop]] = []
-        self._syncer: threading.Thread | None = None
+        # The fdatasync that ends this event-loop iteration, when one is due (see `write`).
+        self._sync_future: asyncio.Future[None] | None = None
 
     # -- life cycle -------------------------------------------------------------------
 
@@ -194,7 +193,6 @@ class WriteAheadBuffer:
                 self._pending_rows += len(events) + len(sessions)
                 replayed += 1
         self._stored_seq = 0
-        self._synced_seq = self._seq
         self._segment = max([*segments, self._committed[0]]) + 1
         self._open_segment()
         metrics.WAL_PENDING_BYTES.set(self._pending_bytes)
@@ -207,9 +205,6 @@ class WriteAheadBuffer:
             self.open()
         self._flusher = threading.Thread(target=self._flush_loop, name="footfall-flusher", daemon=True)
         self._flusher.start()
-        if self.sync == "group":
-            self._syncer = threading.Thread(target=self._sync_loop, name="footfall-wal-sync", daemon=True)
-            self._syncer.start()
         if self._queue:
             self._wake.set()
 
@@ -219,12 +214,9 @@ class WriteAheadBuffer:
         done = self.flush(timeout)
         self._stopping = True
         self._wake.set()
-        with self._sync_cond:
-            self._sync_cond.notify_all()
-        for thread in (self._flusher, self._syncer):
-            if thread is not None:
-                thread.join(timeout=5)
-        with self._lock, self._fd_lock:
+        if self._flusher is not None:
+            self._flusher.join(timeout=5)
+        with self._lock:
             if self._fd >= 0:
                 if self.sync != "none":
                     os.fsync(self._fd)
@@ -241,42 +233,69 @@ class WriteAheadBuffer:
     def pending_rows(self) -> int:
         return self._pending_rows
 
-    def append(self, events: list[Any], sessions: list[Any]) -> int:
-        """Write one record to the log; returns its sequence number. When this returns
-        the record survives a crash of the process (and, with WAL_SYNC=always, of the machine)."""
+    def _record(self, events: list[Any], sessions: list[Any]) -> bytes:
         payload = self._encoder.encode((events, sessions))
-        record = HEADER.pack(len(payload), zlib.crc32(payload)) + payload
+        return HEADER.pack(len(payload), zlib.crc32(payload)) + payload
+
+    def append(self, events: list[Any], sessions: list[Any]) -> int:
+        """Write one record to the log now; returns its sequence number. When this returns
+        the record survives a crash of the process (and, with WAL_SYNC=always, of the
+        machine). The HTTP handler uses `write`, which adds the group commit."""
+        record = self._record(events, sessions)
         with self._lock:
-            if self._offset > 0 and self._offset + len(record) > self.segment_bytes:
-                self._rotate()
-            view = memoryview(record)
-            while view:
-                written = os.write(self._fd, view)
-                view = view[written:]
+            self._write_locked([record], [(events, sessions)])
+            return self._seq
+
+    async def write(self, events: list[Any], sessions: list[Any]) -> None:
+        """Write one record to the log and return once it is as durable as WAL_SYNC asks.
+
+        The record is written at once (one `os.write`). With `group`, the request then waits
+        for the one `fdatasync` that runs at the end of this event-loop iteration, in the
+        loop thread, for every record written during it: no thread hand-offs under the
+        interpreter lock, and one sync for many requests."""
+        self.append(events, sessions)
+        if self.sync != "group":
+            return
+        if self._sync_future is None:
+            loop = asyncio.get_running_loop()
+            self._sync_future = loop.create_future()
+            loop.call_soon(self._sync_written)
+        await asyncio.shield(self._sync_future)
+
+    def _sync_written(self) -> None:
+        future, self._sync_future = self._sync_future, None
+        assert future is not None
+        try:
+            with self._lock:
+                if self._fd >= 0:
+                    os.fdatasync(self._fd)
+        except OSError as error:
+            log.exception("cannot sync the write-ahead log")
+            future.set_exception(error)
+            future.exception()  # retrieved here; each waiter gets it through its shield
+            return
+        future.set_result(None)
+
+    def _write_locked(self, records: list[bytes], rows: list[tuple[list[Any], list[Any]]]) -> None:
+        """Append records in one write, queue them for the flusher, sync as WAL_SYNC asks."""
+        data = records[0] if len(records) == 1 else b"".join(records)
+        if self._offset > 0 and self._offset + len(data) > self.segment_bytes:
+            self._rotate()
+        view = memoryview(data)
+        while view:
+            written = os.write(self._fd, view)
+            view = view[written:]
+        if self.sync == "always":
+            os.fdatasync(self._fd)
+        for record, (events, sessions) in zip(records, rows, strict=True):
             start = self._offset
             self._offset += len(record)
             self._seq += 1
-            seq = self._seq
-            self._queue.append(_Entry(seq, self._segment, start, self._offset, events, sessions))
+            self._queue.append(_Entry(self._seq, self._segment, start, self._offset, events, sessions))
             self._pending_bytes += len(record)
             self._pending_rows += len(events) + len(sessions)
-            if self.sync == "always":
-                os.fdatasync(self._fd)
-                self._synced_seq = seq
         if self._pending_rows >= self.batch_size:
             self._wake.set()
-        return seq
-
-    async def wait_durable(self, seq: int) -> None:
-        """With WAL_SYNC=group, wait until an fdatasync has covered record `seq`."""
-        if self.sync != "group" or self._synced_seq >= seq:
-            return
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[None] = loop.create_future()
-        with self._sync_cond:
-            self._sync_waiters.append((seq, future, loop))
-            self._sync_cond.notify()
-        await future
 
     def _open_segment(self) -> None:
         path = _segment_path(self.directory, self._segment)
@@ -286,35 +305,11 @@ class WriteAheadBuffer:
             _fsync_directory(self.directory)
 
     def _rotate(self) -> None:
-        with self._fd_lock:
-            if self.sync != "none":
-                os.fdatasync(self._fd)
-            os.close(self._fd)
-            self._segment += 1
-            self._open_segment()
-
-    def _sync_loop(self) -> None:
-        while True:
-            with self._sync_cond:
-                while not self._sync_waiters and not self._stopping:
-                    self._sync_cond.wait()
-                if self._stopping and not self._sync_waiters:
-                    return
-            with self._lock:
-                seq = self._seq
-            with self._fd_lock:
-                if self._fd >= 0:
-                    os.fdatasync(self._fd)
-            self._synced_seq = seq
-            with self._sync_cond:
-                ready = [w for w in self._sync_waiters if w[0] <= seq]
-                self._sync_waiters = [w for w in self._sync_waiters if w[0] > seq]
-            by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
-            for _, future, loop in ready:
-                by_loop.setdefault(loop, []).append(future)
-            for loop, futures in by_loop.items():
-                with contextlib.suppress(RuntimeError):  # the loop has closed
-                    loop.call_soon_threadsafe(_resolve_all, futures)
+        if self.sync != "none":
+            os.fdatasync(self._fd)
+        os.close(self._fd)
+        self._segment += 1
+        self._open_segment()
 
     # -- the store side (the flusher thread) ----------------------------------------------
 
@@ -463,12 +458,6 @@ class WriteAheadBuffer:
         finally:
             os.close(fd)
         os.replace(temporary, path)
-
-
-def _resolve_all(futures: list[asyncio.Future[None]]) -> None:
-    for future in futures:
-        if not future.done():
-            future.set_result(None)
 
 
 def _fsync_directory(directory: Path) -> None:

@@ -131,8 +131,7 @@ async def handle(ingestion: Ingestion, scope: dict, receive: Any, send: Any) -> 
             request, headers.get("user-agent", ""), ip, datetime.now(UTC)
         )
         if rows:
-            seq = buffer.append(rows.events, rows.sessions)
-            await buffer.wait_durable(seq)
+            await buffer.write(rows.events, rows.sessions)
     except Exception:
         log.exception("cannot record an event")
         return await _error(
