@@ -7,7 +7,7 @@ Every call here is blocking (chDB runs in-process); HTTP handlers call it in a w
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from footfall.events.store import EventStore
@@ -192,7 +192,7 @@ def current_visitors(store: EventStore, site: SiteSpec, now: datetime, minutes: 
     )
     since = now.timestamp() - minutes * 60
     value = store.query(
-        sql, {"site": site.id, "since": datetime.utcfromtimestamp(since).strftime("%Y-%m-%d %H:%M:%S")}
+        sql, {"site": site.id, "since": datetime.fromtimestamp(since, UTC).strftime("%Y-%m-%d %H:%M:%S")}
     ).scalar()
     return int(value or 0)
 
