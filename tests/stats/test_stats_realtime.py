@@ -8,18 +8,19 @@ import pytest
 
 from tests.stats.conftest import CHROME_MAC, FIREFOX_LINUX, SAFARI_IPHONE, SiteSetup, hit
 
-NOW = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
-
 
 @pytest.fixture(scope="module")
 def world(world_factory):
+    # "Now" is taken when the data is written, not when the module is imported: the suite may
+    # reach these tests minutes after collection, and realtime windows are minutes wide.
+    now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
     hits = [
-        hit("pageview", "/", NOW - timedelta(minutes=2), CHROME_MAC, "85.214.132.117", domain="live.example"),
-        hit("pageview", "/", NOW - timedelta(minutes=1), SAFARI_IPHONE, "81.2.69.142", domain="live.example"),
+        hit("pageview", "/", now - timedelta(minutes=2), CHROME_MAC, "85.214.132.117", domain="live.example"),
+        hit("pageview", "/", now - timedelta(minutes=1), SAFARI_IPHONE, "81.2.69.142", domain="live.example"),
         hit(
             "pageview",
             "/a",
-            NOW - timedelta(minutes=12),
+            now - timedelta(minutes=12),
             FIREFOX_LINUX,
             "89.160.20.112",
             domain="live.example",
@@ -27,7 +28,7 @@ def world(world_factory):
         hit(
             "pageview",
             "/b",
-            NOW - timedelta(minutes=50),
+            now - timedelta(minutes=50),
             FIREFOX_LINUX,
             "89.160.20.113",
             domain="live.example",
