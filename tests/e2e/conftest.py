@@ -106,30 +106,20 @@ def pages() -> Iterator[PageServer]:
 class SentEvent:
     url: str
     body: dict[str, Any]
-    status: int | None = None
 
 
 @dataclass
 class EventLog:
-    """Every POST the browser makes to an `/api/event` endpoint, and the answer it got."""
+    """What the page sent to an `/api/event` endpoint, and what it logged to the console.
+
+    Whether an event arrived is read from footfall's access log instead
+    (`FootfallServer.wait_acknowledged`): a page that navigates away reports its
+    keepalive requests as aborted although the server got them. Handlers here never call
+    back into Playwright (a blocking call from an event handler can deadlock the sync API)."""
 
     sent: list[SentEvent] = field(default_factory=list)
     console: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def answered(self, name: str | None = None, status: int = 202) -> list[SentEvent]:
-        with self.lock:
-            return [e for e in self.sent if e.status == status and (name is None or e.body.get("n") == name)]
-
-    def wait_answered(self, count: int, name: str | None = None, timeout: float = 20) -> list[SentEvent]:
-        """Waits until `count` events (named `name`, if given) got a 202; fails otherwise."""
-        what = f"{count} {name or 'event'}(s) answered 202"
-        try:
-            return wait_until(
-                lambda: len(self.answered(name)) >= count and self.answered(name), what, timeout
-            )
-        except AssertionError as error:
-            raise AssertionError(f"{error}; sent so far: {self.describe()}") from None
 
     def wait_console(self, pattern: str, count: int = 1, timeout: float = 20) -> None:
         wait_until(
@@ -137,10 +127,6 @@ class EventLog:
             f"{count} console message(s) matching {pattern!r}; got {self.console}",
             timeout,
         )
-
-    def describe(self) -> str:
-        with self.lock:
-            return json.dumps([{"status": e.status, **e.body} for e in self.sent], indent=1)
 
 
 @pytest.fixture
@@ -173,16 +159,7 @@ def context(browser: Any, events: EventLog) -> Iterator[Any]:
             with events.lock:
                 events.sent.append(SentEvent(request.url, body))
 
-    def on_finished(request: Any) -> None:
-        with events.lock:
-            for sent in reversed(events.sent):
-                if sent.status is None and sent.url == request.url:
-                    response = request.response()
-                    sent.status = response.status if response else None
-                    break
-
     ctx.on("request", on_request)
-    ctx.on("requestfinished", on_finished)
     ctx.on("console", lambda message: events.console.append(message.text))
     yield ctx
     ctx.close()

@@ -68,7 +68,10 @@ def test_a_pageview_is_recorded_when_a_page_loads(
     footfall: FootfallServer, pages: PageServer, page: Any
 ) -> None:
     host = "load.e2e.test"
-    pages.add("/articles/first", html(head=tag(footfall)))
+    # The tag exactly as `footfall site snippet` prints it for the site owner.
+    snippet = footfall.cli("site", "snippet", SITE).strip()
+    assert snippet == tag(footfall)
+    pages.add("/articles/first", html(head=snippet))
     before = footfall.acknowledged()
     page.goto(pages.url(host, "/articles/first?utm_source=newsletter"))
     footfall.wait_acknowledged(before + 1)
