@@ -73,9 +73,12 @@ def test_a_pageview_is_recorded_when_a_page_loads(
     assert snippet == tag(footfall)
     pages.add("/articles/first", html(head=snippet))
     before = footfall.acknowledged()
-    page.goto(pages.url(host, "/articles/first?utm_source=newsletter"))
+    # Arriving from a search: the browser's document.referrer goes out as `r`.
+    page.goto(pages.url(host, "/articles/first?page=2"), referer="https://www.google.com/")
     footfall.wait_acknowledged(before + 1)
-    assert sorted_keys(footfall.rows_of(host, SITE)) == [pageview(host, "/articles/first")]
+    rows = footfall.rows_of(host, SITE)
+    assert sorted_keys(rows) == [pageview(host, "/articles/first")]
+    assert rows[0].referrer_source == "Google"
 
 
 def test_single_page_app_navigation_counts_push_state_and_popstate(
