@@ -73,6 +73,9 @@ SEGMENT_BYTES = 64 * 1024 * 1024
 DEDUPLICATION_WINDOW = 1000
 RETRY_AFTER_SECONDS = 10
 SYNC_MODES = ("none", "group", "always")
+# One engine thread per flush: the embedded engine shares the machine with the web loop,
+# and a batch of thousands of rows gains nothing from more.
+INSERT_SETTINGS = {"max_threads": 1, "max_insert_threads": 1}
 
 
 def ensure_deduplication(store: EventStore) -> None:
@@ -402,13 +405,11 @@ class WriteAheadBuffer:
         events = [row for entry in batch for row in entry.events]
         sessions = [row for entry in batch for row in entry.sessions]
         if events:
-            self.store.insert(
-                "events", EVENTS_COLUMNS, events, settings={"insert_deduplication_token": token + "e"}
-            )
+            settings = {**INSERT_SETTINGS, "insert_deduplication_token": token + "e"}
+            self.store.insert("events", EVENTS_COLUMNS, events, settings=settings)
         if sessions:
-            self.store.insert(
-                "sessions", SESSIONS_COLUMNS, sessions, settings={"insert_deduplication_token": token + "s"}
-            )
+            settings = {**INSERT_SETTINGS, "insert_deduplication_token": token + "s"}
+            self.store.insert("sessions", SESSIONS_COLUMNS, sessions, settings=settings)
         metrics.FLUSHED_ROWS.labels("events").inc(len(events))
         metrics.FLUSHED_ROWS.labels("sessions").inc(len(sessions))
         self._committed = (segment, end)
