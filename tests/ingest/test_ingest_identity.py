@@ -88,3 +88,17 @@ def test_visitor_id_uses_the_root_domain_of_the_page() -> None:
     b = visitor_id(salt, CHROME_MAC, IP, "example.co.uk", "blog.example.co.uk")
     assert a == b
     assert a != visitor_id(b"t" * 32, CHROME_MAC, IP, "example.co.uk", "shop.example.co.uk")
+
+
+def test_the_running_server_deletes_salts_once_their_day_is_over(services) -> None:
+    from footfall.ingest.ingestion import ingestion_for
+
+    ingestion = ingestion_for(services)
+    salts = ingestion.pipeline.salts
+    for offset in range(3):
+        salts.for_day(date(2026, 3, 1) + timedelta(days=offset))
+    ingestion.rotate_salts(date(2026, 3, 3))
+    ingestion.rotate_salts(date(2026, 3, 4))
+    with services.sessions() as db:
+        kept = sorted(db.scalars(select(Salt.day)))
+    assert kept == [date(2026, 3, 3), date(2026, 3, 4)]

@@ -8,7 +8,8 @@ while the server runs, the write-ahead buffer.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+import threading
+from datetime import UTC, date, datetime
 
 from footfall.ingest.buffer import WriteAheadBuffer, ensure_deduplication
 from footfall.ingest.client_ip import ClientIpResolver
@@ -34,6 +35,9 @@ class Ingestion:
         self.client_ip = ClientIpResolver(settings.trusted_proxies)
         self.max_body_bytes = settings.max_body_bytes
         self.buffer: WriteAheadBuffer | None = None
+        self._rotated_on: date | None = None
+        self._stop_rotating = threading.Event()
+        self._rotator: threading.Thread | None = None
 
     def start_buffer(self) -> WriteAheadBuffer | None:
         """Replay the write-ahead log and start flushing (the server calls this at start).
@@ -52,10 +56,32 @@ class Ingestion:
             batch_size=settings.flush_batch_size,
         )
         self.buffer.start()
-        self.pipeline.salts.rotate(datetime.now(UTC).date())
+        self.rotate_salts()
+        self._stop_rotating.clear()
+        self._rotator = threading.Thread(target=self._rotate_daily, name="footfall-salts", daemon=True)
+        self._rotator.start()
         return self.buffer
 
+    def rotate_salts(self, today: date | None = None) -> None:
+        """Create today's salt and delete those older than yesterday (the live server does
+        this at start and then every minute, so an old salt never outlives its day by more)."""
+        today = today or datetime.now(UTC).date()
+        if today != self._rotated_on:
+            self.pipeline.salts.rotate(today)
+            self._rotated_on = today
+
+    def _rotate_daily(self) -> None:
+        while not self._stop_rotating.wait(60):
+            try:
+                self.rotate_salts()
+            except Exception:
+                log.exception("cannot rotate the daily salts; retrying in a minute")
+
     def stop_buffer(self) -> None:
+        self._stop_rotating.set()
+        if self._rotator is not None:
+            self._rotator.join(timeout=5)
+            self._rotator = None
         if self.buffer is not None:
             if not self.buffer.stop():
                 log.warning("event store unreachable at shutdown; unflushed events stay in the log")
