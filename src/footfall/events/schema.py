@@ -9,6 +9,12 @@ statements run on chDB and on a ClickHouse server.
 so every change to a visit is written as a cancelling row (sign = -1, the old
 state) plus the new state (sign = +1), and queries aggregate with `sign` to be
 exact before and after ClickHouse merges the parts.
+
+`sessions_hourly` and `events_hourly` are hourly rollups that materialized views fill
+from every insert into `sessions` and `events` (nothing writes them directly). They hold
+`uniqState(user_id)` and sign-weighted sums, so merging them gives exactly the numbers a
+query over the raw rows gives; the stats compiler reads them only for queries they can
+answer (see `footfall.stats.sql`).
 """
 
 from __future__ import annotations
@@ -93,6 +99,35 @@ class Migration:
     description: str
     statements: tuple[str, ...]
 
+
+# The session properties `sessions_hourly` is keyed by (a visit's immutable ones), as
+# (dimension name in the Stats API, column); '' is the whole site.
+SESSIONS_HOURLY_DIMENSIONS: tuple[tuple[str, str], ...] = (
+    ("", "''"),
+    ("visit:source", "referrer_source"),
+    ("visit:channel", "CAST(channel, 'String')"),
+    ("visit:entry_page", "entry_page"),
+    ("visit:country", "CAST(country_code, 'String')"),
+    ("visit:device", "CAST(screen_size, 'String')"),
+    ("visit:browser", "CAST(browser, 'String')"),
+    ("visit:os", "CAST(operating_system, 'String')"),
+)
+
+_SESSIONS_HOURLY_SELECT = (
+    "SELECT site_id, dimension_value.1 AS dimension, dimension_value.2 AS value, "
+    "toStartOfHour(start) AS hour, uniqState(user_id) AS visitors_state, "
+    "sum(sign) AS visits_sum, sum(sign * is_bounce) AS bounces_sum, "
+    "sum(sign * duration) AS duration_sum, sum(sign * pageviews) AS pageviews_sum, "
+    "sum(sign * events) AS events_sum "
+    "FROM {db}.sessions ARRAY JOIN ["
+    + ", ".join(f"tuple('{name}', {column})" for name, column in SESSIONS_HOURLY_DIMENSIONS)
+    + "] AS dimension_value GROUP BY site_id, dimension, value, hour"
+)
+_EVENTS_HOURLY_SELECT = (
+    "SELECT site_id, toStartOfHour(timestamp) AS hour, name, pathname, "
+    "uniqState(user_id) AS visitors_state, count() AS events_count "
+    "FROM {db}.events GROUP BY site_id, hour, name, pathname"
+)
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
@@ -180,6 +215,53 @@ MIGRATIONS: tuple[Migration, ...] = (
             ORDER BY (site_id, toDate(start), user_id, session_id)
             SETTINGS index_granularity = 8192
             """,
+        ),
+    ),
+    Migration(
+        2,
+        "hourly rollups of sessions and events, filled by materialized views and backfilled",
+        (
+            """
+            CREATE TABLE IF NOT EXISTS {db}.sessions_hourly (
+                site_id UInt64,
+                dimension LowCardinality(String),
+                value String,
+                hour DateTime('UTC'),
+                visitors_state AggregateFunction(uniq, UInt64),
+                visits_sum SimpleAggregateFunction(sum, Int64),
+                bounces_sum SimpleAggregateFunction(sum, Int64),
+                duration_sum SimpleAggregateFunction(sum, Int64),
+                pageviews_sum SimpleAggregateFunction(sum, Int64),
+                events_sum SimpleAggregateFunction(sum, Int64)
+            )
+            ENGINE = AggregatingMergeTree
+            PARTITION BY toYYYYMM(hour)
+            ORDER BY (site_id, dimension, hour, value)
+            """,
+            """
+            CREATE TABLE IF NOT EXISTS {db}.events_hourly (
+                site_id UInt64,
+                hour DateTime('UTC'),
+                name LowCardinality(String),
+                pathname String,
+                visitors_state AggregateFunction(uniq, UInt64),
+                events_count SimpleAggregateFunction(sum, UInt64)
+            )
+            ENGINE = AggregatingMergeTree
+            PARTITION BY toYYYYMM(hour)
+            ORDER BY (site_id, hour, name, pathname)
+            """,
+            # Migrations run before footfall serves, so no insert races the backfill below:
+            # every row reaches the rollups once, through the view or through the backfill
+            # (emptied first, so a migration interrupted half-way can run again).
+            "CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.sessions_hourly_mv TO {db}.sessions_hourly AS "
+            + _SESSIONS_HOURLY_SELECT,
+            "CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.events_hourly_mv TO {db}.events_hourly AS "
+            + _EVENTS_HOURLY_SELECT,
+            "TRUNCATE TABLE {db}.sessions_hourly",
+            "TRUNCATE TABLE {db}.events_hourly",
+            "INSERT INTO {db}.sessions_hourly " + _SESSIONS_HOURLY_SELECT,
+            "INSERT INTO {db}.events_hourly " + _EVENTS_HOURLY_SELECT,
         ),
     ),
 )

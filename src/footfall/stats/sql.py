@@ -14,17 +14,26 @@ same dimensions and joined on them:
 A filter on a property the table lacks becomes `session_id IN (...)` over the other table,
 so an event filter narrows session metrics to the visits that had such an event, and a
 session filter (entry or exit page) narrows event metrics to the events of such visits.
+
+Unfiltered queries over whole hours read the hourly rollups instead (`sessions_hourly`,
+`events_hourly`, filled by materialized views; see `footfall.events.schema`): merging their
+`uniqState(user_id)` and sign-weighted sums gives exactly what the raw rows give, from far
+fewer rows. `rollup_table` decides; anything it cannot prove exact reads the raw tables.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from footfall.events.schema import SESSIONS_HOURLY_DIMENSIONS
 from footfall.stats.query import (
     NEGATED,
     SESSION_ONLY_DIMENSIONS,
+    DateRange,
     Filter,
     GoalSpec,
     Leaf,
@@ -170,7 +179,7 @@ def native(table: str, dimension: str) -> bool:
 
 def dimension_expr(ctx: _Context, table: str, dimension: str) -> str:
     """The SQL for one dimension on one table (the caller has checked it is native there)."""
-    time_column = "timestamp" if table == "events" else "start"
+    time_column = {"events": "timestamp", "sessions": "start"}.get(table, "hour")
     if dimension == "time:hour":
         return f"toStartOfHour(toTimeZone({time_column}, {ctx.tz}))"
     if dimension == "time:day":
@@ -179,6 +188,10 @@ def dimension_expr(ctx: _Context, table: str, dimension: str) -> str:
         return f"greatest(toMonday(toTimeZone({time_column}, {ctx.tz})), {ctx.first})"
     if dimension == "time:month":
         return f"toStartOfMonth(toTimeZone({time_column}, {ctx.tz}))"
+    if table == "sessions_hourly":
+        # The rollup keeps one visit property per row, in `value`.
+        label = VISIT_COLUMNS[dimension][1] if dimension in VISIT_COLUMNS else None
+        return _labelled("value", label)
     if dimension in VISIT_COLUMNS:
         return _labelled(*VISIT_COLUMNS[dimension])
     if dimension in SESSION_COLUMNS:
@@ -451,10 +464,100 @@ def total_visitors(
     return f"(SELECT uniq(user_id) FROM {{db}}.events WHERE {where})"
 
 
+# --- hourly rollups -----------------------------------------------------------------------------
+
+# Stats API dimension -> the `dimension` key of its rows in sessions_hourly.
+ROLLUP_SESSION_DIMENSIONS: dict[str, str] = {
+    **{name: name for name, _ in SESSIONS_HOURLY_DIMENSIONS if name},
+    "visit:screen": "visit:device",
+}
+ROLLUP_EVENT_DIMENSIONS = frozenset({"event:page", "event:name", "event:goal"})
+ROLLUP_TIME_DIMENSIONS = frozenset({"time:hour", "time:day", "time:week", "time:month"})
+ROLLUP_EVENT_METRICS = frozenset({"visitors", "pageviews", "events", "percentage", "conversion_rate"})
+
+
+def whole_hours(rng: DateRange) -> bool:
+    """True when every hourly bucket of the range lies in one local date and hour of the site's
+    zone: the range starts and ends on whole UTC hours and the zone's offset is a whole number
+    of hours throughout (checked twice a day; no zone keeps an odd offset for less than that)."""
+    if any(t.minute or t.second or t.microsecond for t in (rng.start, rng.end)):
+        return False
+    zone = ZoneInfo(rng.timezone)
+    moment = rng.start
+    while True:
+        offset = moment.replace(tzinfo=UTC).astimezone(zone).utcoffset()
+        if offset is None or offset.total_seconds() % 3600:
+            return False
+        if moment >= rng.end:
+            return True
+        moment = min(moment + timedelta(hours=12), rng.end)
+
+
+def rollup_table(query: Query, dims: tuple[str, ...], from_sessions: bool, mutable: bool) -> str | None:
+    """The hourly rollup that answers this query exactly, or None for the raw tables."""
+    if query.filters or query.date_range.period in ("realtime", "30m"):
+        return None
+    plain = [d for d in dims if d not in ROLLUP_TIME_DIMENSIONS]
+    if len(plain) > 1 or any(is_time(d) for d in plain):
+        return None
+    metrics = set(query.metrics)
+    if from_sessions:
+        if mutable or not metrics <= SESSIONS_TABLE_METRICS:
+            return None
+        if plain and plain[0] not in ROLLUP_SESSION_DIMENSIONS:
+            return None
+        table = "sessions_hourly"
+    else:
+        if not plain or plain[0] not in ROLLUP_EVENT_DIMENSIONS or not metrics <= ROLLUP_EVENT_METRICS:
+            return None
+        table = "events_hourly"
+    return table if whole_hours(query.date_range) else None
+
+
+def _rollup_base(ctx: _Context, table: str, dims: tuple[str, ...]) -> str:
+    base = f"site_id = {ctx.site} AND hour >= {ctx.start} AND hour < {ctx.end}"
+    if table == "events_hourly":
+        return f"{base} AND name != {ctx.engagement}"
+    key = next((ROLLUP_SESSION_DIMENSIONS[d] for d in dims if d in ROLLUP_SESSION_DIMENSIONS), "")
+    return f"{base} AND dimension = {ctx.params.bind(key)}"
+
+
+def rollup_part(ctx: _Context, table: str, dims: tuple[str, ...], metrics: list[str]) -> str:
+    """The rollup twin of `sessions_part` / `events_part` for an unfiltered query."""
+    exprs = {
+        "visitors": "uniqMerge(visitors_state) AS visitors",
+        "visits": "toUInt64(greatest(sum(visits_sum), 0)) AS visits",
+        "bounce_rate": (
+            "toUInt32(ifNotFinite(round(sum(bounces_sum) / sum(visits_sum) * 100), 0)) AS bounce_rate"
+        ),
+        "visit_duration": (
+            "toUInt32(ifNotFinite(round(sum(duration_sum) / sum(visits_sum)), 0)) AS visit_duration"
+        ),
+        "views_per_visit": (
+            "ifNotFinite(round(sum(pageviews_sum) / sum(visits_sum), 2), 0) AS views_per_visit"
+        ),
+        "pageviews": "toUInt64(greatest(sum(pageviews_sum), 0)) AS pageviews",
+        "events": "toUInt64(greatest(sum(events_sum), 0)) AS events",
+    }
+    if table == "events_hourly":
+        exprs["pageviews"] = "sumIf(events_count, name = 'pageview') AS pageviews"
+        exprs["events"] = "sum(events_count) AS events"
+    select, names, extra = _dims_select(ctx, table, dims)
+    columns = ", ".join(exprs[m] for m in metrics)
+    having = " HAVING sum(visits_sum) > 0" if names and table == "sessions_hourly" else ""
+    where = f"{_rollup_base(ctx, table, dims)}{extra}"
+    return f"SELECT {select}{columns} FROM {{db}}.{table} WHERE {where}{_group(names)}{having}"
+
+
+def rollup_total_visitors(ctx: _Context, table: str) -> str:
+    return f"(SELECT uniqMerge(visitors_state) FROM {{db}}.{table} WHERE {_rollup_base(ctx, table, ())})"
+
+
 # --- the whole query ----------------------------------------------------------------------------
 
 
-def compile_query(query: Query) -> Compiled:
+def compile_query(query: Query, rollups: bool = True) -> Compiled:
+    """`rollups=False` always reads the raw tables (tests compare both answers)."""
     params = Params()
     ctx = _Context(query, params)
     dims = query.resolved_dimensions()
@@ -481,8 +584,13 @@ def compile_query(query: Query) -> Compiled:
         and not filters_on(filters, "event:")
         and set(wanted) <= SESSIONS_TABLE_METRICS
     )
+    rollup = rollup_table(query, dims, from_sessions, mutable) if rollups else None
     parts: list[str] = []
-    if from_sessions:
+    if rollup == "sessions_hourly":
+        parts.append(rollup_part(ctx, rollup, dims, [m for m in wanted if m != "percentage"]))
+    elif rollup == "events_hourly":
+        parts.append(rollup_part(ctx, rollup, dims, [m for m in wanted if m in EVENT_METRICS]))
+    elif from_sessions:
         session_metrics = [
             m
             for m in wanted
@@ -524,7 +632,13 @@ def compile_query(query: Query) -> Compiled:
     finals: list[str] = []
     group_join = ""
     for metric in requested:
-        if metric == "percentage":
+        if metric in ("percentage", "conversion_rate") and rollup is not None:
+            total = rollup_total_visitors(ctx, rollup)
+            rounded = f"round(visitors / nullIf({total}, 0) * 100, 1)"
+            finals.append(
+                f"{rounded} AS percentage" if metric == "percentage" else f"ifNull({rounded}, 0) AS {metric}"
+            )
+        elif metric == "percentage":
             total = total_visitors(ctx, filters, from_sessions, mutable)
             finals.append(f"round(visitors / nullIf({total}, 0) * 100, 1) AS percentage")
         elif metric == "conversion_rate":
