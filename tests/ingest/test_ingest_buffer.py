@@ -178,3 +178,39 @@ def test_segments_rotate_and_are_deleted_once_stored(store, wal_dir) -> None:
     assert len(list(wal_dir.glob("*.wal"))) <= 2
     assert count(store) == 41
     buffer.stop()
+
+
+def test_a_replayed_batch_is_not_counted_twice_by_materialized_views(
+    event_store, wal_dir, monkeypatch
+) -> None:
+    event_store.command(
+        "CREATE TABLE {db}.pages_rollup (pathname String, n UInt64) "
+        "ENGINE = SummingMergeTree ORDER BY pathname"
+    )
+    event_store.command(
+        "CREATE MATERIALIZED VIEW {db}.pages_rollup_mv TO {db}.pages_rollup AS "
+        "SELECT pathname, count() AS n FROM {db}.events GROUP BY pathname"
+    )
+    ensure_deduplication(event_store)
+    first = WriteAheadBuffer(event_store, wal_dir, sync="none", flush_interval=3600)
+    first.open()
+    for n in range(3):
+        first.append([event(n)], [session(n)])
+    original = WriteAheadBuffer._write_checkpoint
+
+    def die_on_commit(self, pending, fresh=None):
+        if pending is None and fresh is None:
+            raise KeyboardInterrupt("killed between insert and checkpoint")
+        return original(self, pending, fresh)
+
+    monkeypatch.setattr(WriteAheadBuffer, "_write_checkpoint", die_on_commit)
+    with pytest.raises(KeyboardInterrupt):
+        first.flush()
+    crash(first)
+    monkeypatch.setattr(WriteAheadBuffer, "_write_checkpoint", original)
+    second = WriteAheadBuffer(event_store, wal_dir, sync="none", flush_interval=3600)
+    assert second.open() == 3
+    assert second.flush()
+    second.stop()
+    assert count(event_store) == 3
+    assert event_store.query("SELECT sum(n) FROM {db}.pages_rollup").scalar() == 3

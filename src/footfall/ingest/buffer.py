@@ -36,9 +36,11 @@ For each batch the flusher:
 A crash before 1 replays the records as new batches; between 1 and 3 the restarted
 server re-sends exactly the `pending` range with the same tokens, so ClickHouse drops
 whichever insert had already landed (the tables keep a deduplication window for this:
-`non_replicated_deduplication_window`, set by `ensure_deduplication`; replicated tables
-deduplicate by default); after 3 nothing is replayed. A record torn by a crash in the
-middle of `os.write` was never acknowledged and is ignored. While the store is
+`non_replicated_deduplication_window`, set by `ensure_deduplication` on every table of
+the database, so that the targets of materialized views fed by `events` and `sessions`
+drop the re-sent batch too; replicated tables deduplicate by default); after 3 nothing
+is replayed. A record torn by a crash in the middle of `os.write` was never acknowledged
+and is ignored. While the store is
 unreachable the flusher retries the same batch with backoff and the log keeps growing up
 to `WAL_MAX_BYTES`; past that `has_room()` is false and the handler answers `503` with
 `Retry-After`. On start the log is replayed; on shutdown it is flushed.
@@ -75,14 +77,26 @@ RETRY_AFTER_SECONDS = 10
 SYNC_MODES = ("none", "group", "always")
 # One engine thread per flush: the embedded engine shares the machine with the web loop,
 # and a batch of thousands of rows gains nothing from more.
-INSERT_SETTINGS = {"max_threads": 1, "max_insert_threads": 1}
+INSERT_SETTINGS = {
+    "max_threads": 1,
+    "max_insert_threads": 1,
+    "deduplicate_blocks_in_dependent_materialized_views": 1,
+}
 
 
 def ensure_deduplication(store: EventStore) -> None:
-    """Let the tables recognise a re-sent batch by its token (see the module docstring)."""
-    for table in ("events", "sessions"):
+    """Let every table recognise a re-sent batch by its token (see the module docstring):
+    `events`, `sessions`, and the tables materialized views fill from them, which see the
+    same batch and must drop it too (with `deduplicate_blocks_in_dependent_materialized_views`,
+    set on each flush)."""
+    tables = store.query(
+        "SELECT name FROM system.tables WHERE database = {d:String} AND engine LIKE '%MergeTree' "
+        "AND engine NOT LIKE 'Replicated%'",
+        {"d": store.database},
+    )
+    for (table,) in tables.rows:
         store.command(
-            f"ALTER TABLE {{db}}.{table} MODIFY SETTING non_replicated_deduplication_window = "
+            f"ALTER TABLE {{db}}.`{table}` MODIFY SETTING non_replicated_deduplication_window = "
             f"{DEDUPLICATION_WINDOW}"
         )
 
