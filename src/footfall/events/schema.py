@@ -100,17 +100,16 @@ class Migration:
     statements: tuple[str, ...]
 
 
-# The session properties `sessions_hourly` is keyed by (a visit's immutable ones), as
-# (dimension name in the Stats API, column); '' is the whole site.
+# The session properties `sessions_hourly` is keyed by, as (dimension name in the Stats API,
+# column): immutable properties held as plain strings, whose breakdowns group millions of
+# strings on the raw table. LowCardinality ones group fast enough there.
 SESSIONS_HOURLY_DIMENSIONS: tuple[tuple[str, str], ...] = (
-    ("", "''"),
     ("visit:source", "referrer_source"),
-    ("visit:channel", "CAST(channel, 'String')"),
+    ("visit:referrer", "referrer"),
     ("visit:entry_page", "entry_page"),
-    ("visit:country", "CAST(country_code, 'String')"),
-    ("visit:device", "CAST(screen_size, 'String')"),
-    ("visit:browser", "CAST(browser, 'String')"),
-    ("visit:os", "CAST(operating_system, 'String')"),
+    ("visit:utm_source", "utm_source"),
+    ("visit:utm_medium", "utm_medium"),
+    ("visit:utm_campaign", "utm_campaign"),
 )
 
 _SESSIONS_HOURLY_SELECT = (
@@ -221,6 +220,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         2,
         "hourly rollups of sessions and events, filled by materialized views and backfilled",
         (
+            # Ordered by group, then hour: a breakdown merges each group's states in one run.
             """
             CREATE TABLE IF NOT EXISTS {db}.sessions_hourly (
                 site_id UInt64,
@@ -236,7 +236,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             )
             ENGINE = AggregatingMergeTree
             PARTITION BY toYYYYMM(hour)
-            ORDER BY (site_id, dimension, hour, value)
+            ORDER BY (site_id, dimension, value, hour)
             """,
             """
             CREATE TABLE IF NOT EXISTS {db}.events_hourly (
@@ -249,7 +249,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             )
             ENGINE = AggregatingMergeTree
             PARTITION BY toYYYYMM(hour)
-            ORDER BY (site_id, hour, name, pathname)
+            ORDER BY (site_id, name, pathname, hour)
             """,
             # Migrations run before footfall serves, so no insert races the backfill below:
             # every row reaches the rollups once, through the view or through the backfill

@@ -467,10 +467,7 @@ def total_visitors(
 # --- hourly rollups -----------------------------------------------------------------------------
 
 # Stats API dimension -> the `dimension` key of its rows in sessions_hourly.
-ROLLUP_SESSION_DIMENSIONS: dict[str, str] = {
-    **{name: name for name, _ in SESSIONS_HOURLY_DIMENSIONS if name},
-    "visit:screen": "visit:device",
-}
+ROLLUP_SESSION_DIMENSIONS = frozenset(name for name, _ in SESSIONS_HOURLY_DIMENSIONS)
 ROLLUP_EVENT_DIMENSIONS = frozenset({"event:page", "event:name", "event:goal"})
 ROLLUP_TIME_DIMENSIONS = frozenset({"time:hour", "time:day", "time:week", "time:month"})
 ROLLUP_EVENT_METRICS = frozenset({"visitors", "pageviews", "events", "percentage", "conversion_rate"})
@@ -504,7 +501,7 @@ def rollup_table(query: Query, dims: tuple[str, ...], from_sessions: bool, mutab
     if from_sessions:
         if mutable or not metrics <= SESSIONS_TABLE_METRICS:
             return None
-        if plain and plain[0] not in ROLLUP_SESSION_DIMENSIONS:
+        if not plain or plain[0] not in ROLLUP_SESSION_DIMENSIONS:
             return None
         table = "sessions_hourly"
     else:
@@ -518,7 +515,7 @@ def _rollup_base(ctx: _Context, table: str, dims: tuple[str, ...]) -> str:
     base = f"site_id = {ctx.site} AND hour >= {ctx.start} AND hour < {ctx.end}"
     if table == "events_hourly":
         return f"{base} AND name != {ctx.engagement}"
-    key = next((ROLLUP_SESSION_DIMENSIONS[d] for d in dims if d in ROLLUP_SESSION_DIMENSIONS), "")
+    key = next(d for d in dims if d in ROLLUP_SESSION_DIMENSIONS)
     return f"{base} AND dimension = {ctx.params.bind(key)}"
 
 
@@ -547,10 +544,6 @@ def rollup_part(ctx: _Context, table: str, dims: tuple[str, ...], metrics: list[
     having = " HAVING sum(visits_sum) > 0" if names and table == "sessions_hourly" else ""
     where = f"{_rollup_base(ctx, table, dims)}{extra}"
     return f"SELECT {select}{columns} FROM {{db}}.{table} WHERE {where}{_group(names)}{having}"
-
-
-def rollup_total_visitors(ctx: _Context, table: str) -> str:
-    return f"(SELECT uniqMerge(visitors_state) FROM {{db}}.{table} WHERE {_rollup_base(ctx, table, ())})"
 
 
 # --- the whole query ----------------------------------------------------------------------------
@@ -632,13 +625,7 @@ def compile_query(query: Query, rollups: bool = True) -> Compiled:
     finals: list[str] = []
     group_join = ""
     for metric in requested:
-        if metric in ("percentage", "conversion_rate") and rollup is not None:
-            total = rollup_total_visitors(ctx, rollup)
-            rounded = f"round(visitors / nullIf({total}, 0) * 100, 1)"
-            finals.append(
-                f"{rounded} AS percentage" if metric == "percentage" else f"ifNull({rounded}, 0) AS {metric}"
-            )
-        elif metric == "percentage":
+        if metric == "percentage":
             total = total_visitors(ctx, filters, from_sessions, mutable)
             finals.append(f"round(visitors / nullIf({total}, 0) * 100, 1) AS percentage")
         elif metric == "conversion_rate":
