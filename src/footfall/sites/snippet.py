@@ -13,7 +13,7 @@ from html import escape
 from footfall.accounts.errors import DomainError
 
 # The tracker's extensions in canonical (alphabetical) order, as the built file names list
-# them; `footfall.web.tracker.EXTENSIONS` serves the same list (a test keeps them equal).
+# them; `footfall.web.tracker` serves exactly these.
 EXTENSIONS: tuple[str, ...] = (
     "compat",
     "exclusions",

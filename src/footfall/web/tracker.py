@@ -18,19 +18,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-# Canonical order: alphabetical, as Plausible names its files.
-EXTENSIONS: tuple[str, ...] = (
-    "compat",
-    "exclusions",
-    "file-downloads",
-    "hash",
-    "local",
-    "manual",
-    "outbound-links",
-    "pageview-props",
-    "revenue",
-    "tagged-events",
-)
+from footfall.sites.snippet import EXTENSIONS
+
+# Canonical order: alphabetical, as Plausible names its files (one list, kept with the snippet).
 PREFIXES: tuple[str, ...] = ("script", "plausible")
 DEFAULT_STATIC_DIR = Path(__file__).parent / "static" / "tracker"
 
