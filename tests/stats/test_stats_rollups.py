@@ -191,3 +191,30 @@ def test_the_migration_backfills_the_rollups_from_existing_data(chdb_engine) -> 
                 assert fast
     finally:
         store.command("DROP DATABASE IF EXISTS {db}")
+
+
+@pytest.mark.parametrize("site_name", ["shop", "demo"])
+def test_exit_pages_count_each_visit_by_its_last_page(world, shop, site_name) -> None:
+    """Visitors and visits by exit page, read in one pass, agree with each live visit's latest state."""
+    site, first, last = (
+        (shop, "2026-03-09", "2026-03-10") if site_name == "shop" else (DEMO, "2026-03-28", "2026-03-30")
+    )
+    store = world.services.events
+    body = {"metrics": ["visitors", "visits"], "dimensions": ["visit:exit_page"], "date_range": [first, last]}
+    body["pagination"] = {"limit": 1000}
+    rows, _ = run(store, site, body, True)
+    query = v2.parse(site, {"site_id": site.domain, **body}, NOW)
+    expected = store.query(
+        "SELECT exit_page, uniqExact(user_id) AS visitors, count() AS visits FROM ("
+        "SELECT session_id, any(user_id) AS user_id, argMax(exit_page, version) AS exit_page "
+        "FROM {db}.sessions WHERE site_id = {site:UInt64} AND start >= {start:DateTime('UTC')} "
+        "AND start < {end:DateTime('UTC')} GROUP BY session_id HAVING sum(sign) > 0) "
+        "GROUP BY exit_page ORDER BY visitors DESC, exit_page",
+        {
+            "site": site.id,
+            "start": query.date_range.start.strftime("%Y-%m-%d %H:%M:%S"),
+            "end": query.date_range.end.strftime("%Y-%m-%d %H:%M:%S"),
+        },
+    ).rows
+    assert rows == expected
+    assert len(rows) > 1

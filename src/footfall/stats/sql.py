@@ -409,6 +409,22 @@ def session_visitors_part(ctx: _Context, dims: tuple[str, ...], filters: tuple[F
     return f"SELECT {outer_select}count() AS visitors FROM ({inner}){_group(outer_names)}"
 
 
+def live_visitors_and_visits_part(ctx: _Context, dims: tuple[str, ...], filters: tuple[Filter, ...]) -> str:
+    """`session_visitors_part` and `sessions_part` for visits, FULL OUTER JOINed, in one pass: each
+    visitor's live visits per group, then visitors with one live and the sum of live visits."""
+    select, names, extra = _dims_select(ctx, "sessions", dims)
+    where = f"{ctx.sessions_base()} AND {compile_filters(ctx, 'sessions', filters)}{extra}"
+    inner_group = f"{names}, user_id" if names else "user_id"
+    inner = f"SELECT {select}sum(sign) AS live FROM {{db}}.sessions WHERE {where} GROUP BY {inner_group}"
+    outer_names = ", ".join(f"d{i}" for i in range(len(dims)))
+    outer_select = outer_names + ", " if outer_names else ""
+    having = " HAVING countIf(live > 0) > 0 OR sum(live) > 0" if outer_names else ""
+    return (
+        f"SELECT {outer_select}countIf(live > 0) AS visitors, toUInt64(greatest(sum(live), 0)) AS visits "
+        f"FROM ({inner}){_group(outer_names)}{having}"
+    )
+
+
 def engagement_part(
     ctx: _Context, dims: tuple[str, ...], metrics: list[str], filters: tuple[Filter, ...]
 ) -> str:
@@ -589,7 +605,11 @@ def compile_query(query: Query, rollups: bool = True) -> Compiled:
             for m in wanted
             if m in ("visits", "bounce_rate", "visit_duration", "views_per_visit", "pageviews", "events")
         ]
-        if "visitors" in wanted:
+        if "visitors" in wanted and mutable and session_metrics == ["visits"]:
+            # The exit pages breakdown: one scan instead of two joined.
+            parts.append(live_visitors_and_visits_part(ctx, dims, filters))
+            session_metrics = []
+        elif "visitors" in wanted:
             if mutable:
                 parts.append(session_visitors_part(ctx, dims, filters))
             else:
