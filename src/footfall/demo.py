@@ -313,5 +313,5 @@ def generate(
 
 def remove(store: EventStore, site_id: int) -> None:
     """Delete a site's events and visits (a re-run of `footfall demo` starts clean)."""
-    for table in ("events", "sessions", "events_hourly", "sessions_hourly"):
+    for table in ("events", "sessions", "events_hourly", "sessions_hourly", "visitors_hourly"):
         store.command(f"DELETE FROM {{db}}.{table} WHERE site_id = {{site:UInt64}}", {"site": site_id})

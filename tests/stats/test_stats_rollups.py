@@ -218,3 +218,26 @@ def test_exit_pages_count_each_visit_by_its_last_page(world, shop, site_name) ->
     ).rows
     assert rows == expected
     assert len(rows) > 1
+
+
+@pytest.mark.parametrize("timezone", ["Etc/UTC", "Europe/Berlin"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"metrics": ["visitors", "conversion_rate"], "filters": [["is", "event:goal", ["Signup"]]]},
+        {
+            "metrics": ["visitors", "events", "conversion_rate"],
+            "dimensions": ["visit:source"],
+            "filters": [["is", "event:goal", ["Visit /pricing", "Purchase"]]],
+        },
+    ],
+)
+def test_conversion_rates_divide_by_the_same_visitors_from_the_hourly_total(world, body, timezone) -> None:
+    site = replace(DEMO, timezone=timezone)
+    ask = {**body, "date_range": ["2026-03-28", "2026-03-30"]}
+    fast, fast_sql = run(world.services.events, site, ask, rollups=True)
+    raw, raw_sql = run(world.services.events, site, ask, rollups=False)
+    assert "visitors_hourly" in fast_sql
+    assert "_hourly" not in raw_sql
+    assert fast == raw
+    assert fast

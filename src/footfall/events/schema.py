@@ -10,7 +10,7 @@ so every change to a visit is written as a cancelling row (sign = -1, the old
 state) plus the new state (sign = +1), and queries aggregate with `sign` to be
 exact before and after ClickHouse merges the parts.
 
-`sessions_hourly` and `events_hourly` are hourly rollups that materialized views fill
+`sessions_hourly`, `events_hourly` and `visitors_hourly` are hourly rollups that materialized views fill
 from every insert into `sessions` and `events` (nothing writes them directly). They hold
 `uniqState(user_id)` and sign-weighted sums, so merging them gives exactly the numbers a
 query over the raw rows gives; the stats compiler reads them only for queries they can
@@ -126,6 +126,10 @@ _EVENTS_HOURLY_SELECT = (
     "SELECT site_id, toStartOfHour(timestamp) AS hour, name, pathname, "
     "uniqState(user_id) AS visitors_state, count() AS events_count "
     "FROM {db}.events GROUP BY site_id, hour, name, pathname"
+)
+_VISITORS_HOURLY_SELECT = (
+    "SELECT site_id, toStartOfHour(timestamp) AS hour, uniqState(user_id) AS visitors_state "
+    "FROM {db}.events WHERE name != 'engagement' GROUP BY site_id, hour"
 )
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -262,6 +266,26 @@ MIGRATIONS: tuple[Migration, ...] = (
             "TRUNCATE TABLE {db}.events_hourly",
             "INSERT INTO {db}.sessions_hourly " + _SESSIONS_HOURLY_SELECT,
             "INSERT INTO {db}.events_hourly " + _EVENTS_HOURLY_SELECT,
+        ),
+    ),
+    Migration(
+        3,
+        "hourly visitors of each site (the denominator of conversion rates), filled by a view",
+        (
+            """
+            CREATE TABLE IF NOT EXISTS {db}.visitors_hourly (
+                site_id UInt64,
+                hour DateTime('UTC'),
+                visitors_state AggregateFunction(uniq, UInt64)
+            )
+            ENGINE = AggregatingMergeTree
+            PARTITION BY toYYYYMM(hour)
+            ORDER BY (site_id, hour)
+            """,
+            "CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.visitors_hourly_mv TO {db}.visitors_hourly AS "
+            + _VISITORS_HOURLY_SELECT,
+            "TRUNCATE TABLE {db}.visitors_hourly",
+            "INSERT INTO {db}.visitors_hourly " + _VISITORS_HOURLY_SELECT,
         ),
     ),
 )

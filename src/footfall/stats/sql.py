@@ -465,9 +465,19 @@ def _join(parts: list[str], dim_count: int, kind: str) -> str:
 
 
 def total_visitors(
-    ctx: _Context, filters: tuple[Filter, ...], from_sessions: bool = False, mutable: bool = False
+    ctx: _Context,
+    filters: tuple[Filter, ...],
+    from_sessions: bool = False,
+    mutable: bool = False,
+    hourly: bool = False,
 ) -> str:
-    """The visitors of the whole query (no dimensions): the denominator of percentage and conversion rate."""
+    """The visitors of the whole query (no dimensions): the denominator of percentage and conversion rate.
+    `hourly`: the range is whole hours the rollups may answer (see `whole_hours`)."""
+    if hourly and not filters and not from_sessions:
+        return (
+            f"(SELECT uniqMerge(visitors_state) FROM {{db}}.visitors_hourly "
+            f"WHERE site_id = {ctx.site} AND hour >= {ctx.start} AND hour < {ctx.end})"
+        )
     if from_sessions:
         where = f"{ctx.sessions_base()} AND {compile_filters(ctx, 'sessions', filters)}"
         if not mutable:
@@ -594,6 +604,7 @@ def compile_query(query: Query, rollups: bool = True) -> Compiled:
         and set(wanted) <= SESSIONS_TABLE_METRICS
     )
     rollup = rollup_table(query, dims, from_sessions, mutable) if rollups else None
+    hourly = rollups and query.date_range.period not in ("realtime", "30m") and whole_hours(query.date_range)
     parts: list[str] = []
     if rollup == "sessions_hourly":
         parts.append(rollup_part(ctx, rollup, dims, [m for m in wanted if m != "percentage"]))
@@ -646,10 +657,10 @@ def compile_query(query: Query, rollups: bool = True) -> Compiled:
     group_join = ""
     for metric in requested:
         if metric == "percentage":
-            total = total_visitors(ctx, filters, from_sessions, mutable)
+            total = total_visitors(ctx, filters, from_sessions, mutable, hourly)
             finals.append(f"round(visitors / nullIf({total}, 0) * 100, 1) AS percentage")
         elif metric == "conversion_rate":
-            total = total_visitors(ctx, totals)
+            total = total_visitors(ctx, totals, hourly=hourly)
             finals.append(f"ifNull(round(visitors / nullIf({total}, 0) * 100, 1), 0) AS conversion_rate")
         elif metric == "group_conversion_rate":
             group_dims = tuple(d for d in dims if d != "event:goal")
@@ -669,7 +680,7 @@ def compile_query(query: Query, rollups: bool = True) -> Compiled:
                 )
                 total = "__group_total"
             else:
-                total = total_visitors(ctx, totals)
+                total = total_visitors(ctx, totals, hourly=hourly)
             finals.append(f"if({total} > 0, round(visitors / {total} * 100, 1), 0) AS group_conversion_rate")
         else:
             finals.append(metric)
