@@ -250,17 +250,31 @@ class WriteAheadBuffer:
     def pending_rows(self) -> int:
         return self._pending_rows
 
-    def _record(self, events: list[Any], sessions: list[Any]) -> bytes:
-        payload = self._encoder.encode((events, sessions))
-        return HEADER.pack(len(payload), zlib.crc32(payload)) + payload
-
     def append(self, events: list[Any], sessions: list[Any]) -> int:
         """Write one record to the log now; returns its sequence number. When this returns
         the record survives a crash of the process (and, with WAL_SYNC=always, of the
         machine). The HTTP handler uses `write`, which adds the group commit."""
-        record = self._record(events, sessions)
+        payload = self._encoder.encode((events, sessions))
+        record = HEADER.pack(len(payload), zlib.crc32(payload)) + payload
+        size = len(record)
         with self._lock:
-            self._write_locked([record], [(events, sessions)])
+            if self._offset > 0 and self._offset + size > self.segment_bytes:
+                self._rotate()
+            written = os.write(self._fd, record)
+            if written < size:  # a short write (rare for a regular file): write the rest
+                view = memoryview(record)[written:]
+                while view:
+                    view = view[os.write(self._fd, view) :]
+            if self.sync == "always":
+                os.fdatasync(self._fd)
+            start = self._offset
+            self._offset += size
+            self._seq += 1
+            self._queue.append(_Entry(self._seq, self._segment, start, self._offset, events, sessions))
+            self._pending_bytes += size
+            self._pending_rows += len(events) + len(sessions)
+            if self._pending_rows >= self.batch_size and not self._wake.is_set():
+                self._wake.set()
             return self._seq
 
     async def write(self, events: list[Any], sessions: list[Any]) -> None:
@@ -292,27 +306,6 @@ class WriteAheadBuffer:
             future.exception()  # retrieved here; each waiter gets it through its shield
             return
         future.set_result(None)
-
-    def _write_locked(self, records: list[bytes], rows: list[tuple[list[Any], list[Any]]]) -> None:
-        """Append records in one write, queue them for the flusher, sync as WAL_SYNC asks."""
-        data = records[0] if len(records) == 1 else b"".join(records)
-        if self._offset > 0 and self._offset + len(data) > self.segment_bytes:
-            self._rotate()
-        view = memoryview(data)
-        while view:
-            written = os.write(self._fd, view)
-            view = view[written:]
-        if self.sync == "always":
-            os.fdatasync(self._fd)
-        for record, (events, sessions) in zip(records, rows, strict=True):
-            start = self._offset
-            self._offset += len(record)
-            self._seq += 1
-            self._queue.append(_Entry(self._seq, self._segment, start, self._offset, events, sessions))
-            self._pending_bytes += len(record)
-            self._pending_rows += len(events) + len(sessions)
-        if self._pending_rows >= self.batch_size:
-            self._wake.set()
 
     def _open_segment(self) -> None:
         path = _segment_path(self.directory, self._segment)

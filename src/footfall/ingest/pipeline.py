@@ -117,6 +117,7 @@ class Pipeline:
         self.salts = Salts(sessions)
         self.tracker = tracker
         self.geolocator = geolocator
+        self._sources: dict[tuple[str | None, str], dict[str, str]] = {}
         self.steps: list[tuple[str, Callable[[Event], DropReason | None]]] = [
             ("drop_spam_referrer", self.drop_spam_referrer),
             ("find_site", self.find_site),
@@ -151,27 +152,16 @@ class Pipeline:
 
     def put_referrer_and_channel(self, event: Event) -> DropReason | None:
         request = event.request
-        query = request.query
-        referral = referrers.resolve(request.referrer, request.hostname, query)
-        utm = {
-            "utm_medium": query.get("utm_medium", ""),
-            "utm_source": query.get("utm_source", ""),
-            "utm_campaign": query.get("utm_campaign", ""),
-            "utm_content": query.get("utm_content", ""),
-            "utm_term": query.get("utm_term", ""),
-        }
-        event.source = {
-            "referrer": referral.referrer,
-            "referrer_source": referral.source,
-            "channel": channels.channel(
-                referral.source,
-                utm["utm_medium"],
-                utm["utm_campaign"],
-                utm["utm_source"],
-                referral.click_id,
-            ),
-            **utm,
-        }
+        # Source, channel and UTM tags follow from the referrer and the page URL alone, and
+        # both repeat: cached per pair (the dict is shared, never changed after this).
+        key = (request.referrer, request.url)
+        source = self._sources.get(key)
+        if source is None:
+            source = attribution(request.referrer, request.hostname, request.query)
+            if len(self._sources) >= 65_536:
+                self._sources.clear()
+            self._sources[key] = source
+        event.source = source
         return None
 
     def put_visitor_id(self, event: Event) -> DropReason | None:
@@ -244,6 +234,30 @@ class Pipeline:
             session_id = event.session.session_id if event.session else None
             outcomes.append(Outcome(domain, True, None, event.site_id, event.user_id, session_id))
         return outcomes, rows
+
+
+def attribution(referrer: str | None, page_host: str, query: dict[str, str]) -> dict[str, str]:
+    """The visit's referrer, source, channel and UTM tags."""
+    referral = referrers.resolve(referrer, page_host, query)
+    utm = {
+        "utm_medium": query.get("utm_medium", ""),
+        "utm_source": query.get("utm_source", ""),
+        "utm_campaign": query.get("utm_campaign", ""),
+        "utm_content": query.get("utm_content", ""),
+        "utm_term": query.get("utm_term", ""),
+    }
+    return {
+        "referrer": referral.referrer,
+        "referrer_source": referral.source,
+        "channel": channels.channel(
+            referral.source,
+            utm["utm_medium"],
+            utm["utm_campaign"],
+            utm["utm_source"],
+            referral.click_id,
+        ),
+        **utm,
+    }
 
 
 def new_session(event: Event) -> SessionState:

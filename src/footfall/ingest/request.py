@@ -80,7 +80,7 @@ def parse_event(body: dict[str, Any]) -> EventRequest:
     """Validate a decoded body. Raises RequestInvalid naming every bad field."""
     errors: dict[str, list[str]] = {}
 
-    name = _first(body, "n", "name")
+    name = _either(body, "n", "name")
     if isinstance(name, bool) or not isinstance(name, str | int):
         name = None
     elif isinstance(name, int):
@@ -90,8 +90,8 @@ def parse_event(body: dict[str, Any]) -> EventRequest:
     elif len(name) > MAX_NAME_CHARS:
         errors.setdefault("name", []).append(f"should be at most {MAX_NAME_CHARS} character(s)")
 
-    url = _first(body, "u", "url")
-    hash_mode = _first(body, "h", "hashMode") in (1, True)
+    url = _either(body, "u", "url")
+    hash_mode = _either(body, "h", "hashMode") in (1, True)
     hostname, pathname, query = "(none)", "/", _NO_QUERY
     if url is None:
         errors.setdefault("url", []).append("is required")
@@ -106,15 +106,15 @@ def parse_event(body: dict[str, Any]) -> EventRequest:
         else:
             hostname, pathname, query = parsed
 
-    domains = _domains(_first(body, "d", "domain"), hostname, errors)
+    domains = _domains(_either(body, "d", "domain"), hostname, errors)
 
-    referrer = _first(body, "r", "referrer")
+    referrer = _either(body, "r", "referrer")
     referrer = referrer[:MAX_REFERRER_CHARS] if isinstance(referrer, str) and referrer else None
 
     props = _props(_first(body, "m", "meta", "p", "props"), errors)
-    amount, currency = _revenue(_first(body, "$", "revenue"))
+    amount, currency = _revenue(_either(body, "$", "revenue"))
 
-    interactive = _first(body, "i", "interactive")
+    interactive = _either(body, "i", "interactive")
     scroll_depth, engagement_time = MISSING_SCROLL_DEPTH, 0
     if name == "engagement":
         scroll_depth = _scroll_depth(body.get("sd"))
@@ -164,6 +164,11 @@ def _url_parts(url: str, hash_mode: bool) -> tuple[str, str, dict[str, str]] | s
     return sanitize_hostname(host) or "(none)", pathname, query
 
 
+def _either(body: dict[str, Any], short: str, long: str) -> Any:
+    value = body.get(short)
+    return body.get(long) if value is None else value
+
+
 def _first(body: dict[str, Any], *keys: str) -> Any:
     for key in keys:
         value = body.get(key)
@@ -204,6 +209,8 @@ def _prop_text(value: Any) -> str | None:
 
 
 def _props(raw: Any, errors: dict[str, list[str]]) -> dict[str, str]:
+    if raw is None:
+        return {}
     if isinstance(raw, str):
         try:
             raw = _decoder.decode(raw)
@@ -232,6 +239,8 @@ def _props(raw: Any, errors: dict[str, list[str]]) -> dict[str, str]:
 
 def _revenue(raw: Any) -> tuple[str | None, str | None]:
     """`{"amount": 12.5, "currency": "EUR"}` (or the same as a JSON string); anything else is ignored."""
+    if raw is None:
+        return None, None
     if isinstance(raw, str):
         try:
             raw = _decoder.decode(raw)
