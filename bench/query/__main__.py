@@ -2,7 +2,8 @@
 
 Generates a site of N events over 30 days with the demo generator (`footfall.demo`), then
 times the queries one dashboard load makes, each through the Stats API v2 (in-process HTTP:
-auth, parse, compile, run, shape, JSON) and as the same compiled SQL run raw on the engine.
+auth, parse, compile, run, shape, JSON), as the same compiled SQL run raw on the engine, and
+as the SQL compiled without the hourly rollups (raw tables only), to show what they save.
 Prints p50/p95 per query, the whole dashboard load, and the API / raw SQL ratio.
 
     python -m bench.query --events 10000000
@@ -147,23 +148,31 @@ def main() -> None:
         queries = dashboard(today.isoformat())
         api: dict[str, list[float]] = {name: [] for name, _ in queries}
         raw: dict[str, list[float]] = {name: [] for name, _ in queries}
+        tables: dict[str, list[float]] = {name: [] for name, _ in queries}
         compiled = {}
+        uncompiled = {}
         for name, body in queries:
             query = v2.parse(spec, body, datetime.now(UTC))
             statements = [compile_query(query)]
             if query.comparison is not None:
                 statements.append(compile_query(query.with_range(query.comparison.date_range)))
             compiled[name] = statements
+            uncompiled[name] = [compile_query(query, rollups=False)]
+            if query.comparison is not None:
+                uncompiled[name].append(
+                    compile_query(query.with_range(query.comparison.date_range), rollups=False)
+                )
             # Warm both paths once (caches, first-touch of the parts).
             response = client.post("/api/v2/query", json=body, headers=headers)
             assert response.status_code == 200, response.text
-            for statement in statements:
+            for statement in statements + uncompiled[name]:
                 store.query(statement.sql, statement.params)
 
         loads: list[float] = []
         raw_loads: list[float] = []
+        table_loads: list[float] = []
         for _ in range(args.repeat):
-            load = raw_load = 0.0
+            load = raw_load = table_load = 0.0
             for name, body in queries:
                 started = time.perf_counter()
                 response = client.post("/api/v2/query", json=body, headers=headers)
@@ -177,19 +186,35 @@ def main() -> None:
                 elapsed = time.perf_counter() - started
                 raw[name].append(elapsed)
                 raw_load += elapsed
+                started = time.perf_counter()
+                for statement in uncompiled[name]:
+                    store.query(statement.sql, statement.params)
+                elapsed = time.perf_counter() - started
+                tables[name].append(elapsed)
+                table_load += elapsed
             loads.append(load)
             raw_loads.append(raw_load)
+            table_loads.append(table_load)
 
         events = store.query("SELECT count() FROM {db}.events").scalar()
         print(f"\n{events:,} events; {args.repeat} runs per query; times in ms\n")
-        print(f"{'query':<26}{'API p50':>9}{'API p95':>9}{'SQL p50':>9}{'SQL p95':>9}{'API/SQL':>9}")
+        print(
+            f"{'query':<26}{'API p50':>9}{'API p95':>9}{'SQL p50':>9}{'SQL p95':>9}{'API/SQL':>9}"
+            f"{'no-rollup':>11}"
+        )
         for name, _ in queries:
             a50, a95 = percentile(api[name], 0.5) * 1000, percentile(api[name], 0.95) * 1000
             s50, s95 = percentile(raw[name], 0.5) * 1000, percentile(raw[name], 0.95) * 1000
-            print(f"{name:<26}{a50:>9.1f}{a95:>9.1f}{s50:>9.1f}{s95:>9.1f}{a50 / s50:>9.2f}")
+            t50 = percentile(tables[name], 0.5) * 1000
+            print(f"{name:<26}{a50:>9.1f}{a95:>9.1f}{s50:>9.1f}{s95:>9.1f}{a50 / s50:>9.2f}{t50:>11.1f}")
         l50, l95 = percentile(loads, 0.5) * 1000, percentile(loads, 0.95) * 1000
         r50, r95 = percentile(raw_loads, 0.5) * 1000, percentile(raw_loads, 0.95) * 1000
-        print(f"{'whole dashboard load':<26}{l50:>9.1f}{l95:>9.1f}{r50:>9.1f}{r95:>9.1f}{l50 / r50:>9.2f}")
+        t50 = percentile(table_loads, 0.5) * 1000
+        print(
+            f"{'whole dashboard load':<26}{l50:>9.1f}{l95:>9.1f}{r50:>9.1f}{r95:>9.1f}{l50 / r50:>9.2f}"
+            f"{t50:>11.1f}"
+        )
+        print("\nno-rollup: SQL p50 of the same queries compiled to read only the raw events and sessions")
         print(f"\nmean API/SQL over all runs: {statistics.fmean(loads) / statistics.fmean(raw_loads):.2f}")
     finally:
         services.close()
