@@ -23,9 +23,10 @@ fewer rows. `rollup_table` decides; anything it cannot prove exact reads the raw
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -499,21 +500,33 @@ ROLLUP_TIME_DIMENSIONS = frozenset({"time:hour", "time:day", "time:week", "time:
 ROLLUP_EVENT_METRICS = frozenset({"visitors", "pageviews", "events", "percentage", "conversion_rate"})
 
 
-def whole_hours(rng: DateRange) -> bool:
-    """True when every hourly bucket of the range lies in one local date and hour of the site's
-    zone: the range starts and ends on whole UTC hours and the zone's offset is a whole number
-    of hours throughout (checked twice a day; no zone keeps an odd offset for less than that)."""
-    if any(t.minute or t.second or t.microsecond for t in (rng.start, rng.end)):
-        return False
-    zone = ZoneInfo(rng.timezone)
-    moment = rng.start
-    while True:
-        offset = moment.replace(tzinfo=UTC).astimezone(zone).utcoffset()
+# Longer ranges read the raw tables rather than check every year's offsets.
+ROLLUP_MAX_YEARS = 30
+
+
+@functools.lru_cache(maxsize=4096)
+def _whole_hour_offsets(timezone: str, year: int) -> bool:
+    """The zone's offset from UTC is a whole number of hours all through the (UTC) year,
+    checked twice a day: no zone keeps an odd offset for less than that."""
+    zone = ZoneInfo(timezone)
+    moment = datetime(year, 1, 1, tzinfo=UTC)
+    while moment.year == year:
+        offset = moment.astimezone(zone).utcoffset()
         if offset is None or offset.total_seconds() % 3600:
             return False
-        if moment >= rng.end:
-            return True
-        moment = min(moment + timedelta(hours=12), rng.end)
+        moment += timedelta(hours=12)
+    return True
+
+
+def whole_hours(rng: DateRange) -> bool:
+    """True when every hourly bucket of the range lies in one local date and hour of the site's
+    zone: the range starts and ends on whole UTC hours, and the zone's offset is a whole number
+    of hours throughout."""
+    if any(t.minute or t.second or t.microsecond for t in (rng.start, rng.end)):
+        return False
+    if rng.end.year - rng.start.year > ROLLUP_MAX_YEARS:
+        return False
+    return all(_whole_hour_offsets(rng.timezone, y) for y in range(rng.start.year, rng.end.year + 1))
 
 
 def rollup_table(query: Query, dims: tuple[str, ...], from_sessions: bool, mutable: bool) -> str | None:
