@@ -16,9 +16,10 @@ so an event filter narrows session metrics to the visits that had such an event,
 session filter (entry or exit page) narrows event metrics to the events of such visits.
 
 Unfiltered queries over whole hours read the hourly rollups instead (`sessions_hourly`,
-`events_hourly`, filled by materialized views; see `footfall.events.schema`): merging their
-`uniqState(user_id)` and sign-weighted sums gives exactly what the raw rows give, from far
-fewer rows. `rollup_table` decides; anything it cannot prove exact reads the raw tables.
+`events_hourly`, and `visitors_hourly` for denominators; filled by materialized views, see
+`footfall.events.schema`): merging their `uniqState(user_id)` and sign-weighted sums gives
+exactly what the raw rows give, with fewer rows to read and group. `rollup_table` and
+`whole_hours` decide; anything they cannot prove exact reads the raw tables.
 """
 
 from __future__ import annotations
@@ -493,7 +494,7 @@ def total_visitors(
 
 # --- hourly rollups -----------------------------------------------------------------------------
 
-# Stats API dimension -> the `dimension` key of its rows in sessions_hourly.
+# Stats API dimensions sessions_hourly holds (each is also the `dimension` key of its rows).
 ROLLUP_SESSION_DIMENSIONS = frozenset(name for name, _ in SESSIONS_HOURLY_DIMENSIONS)
 ROLLUP_EVENT_DIMENSIONS = frozenset({"event:page", "event:name", "event:goal"})
 ROLLUP_TIME_DIMENSIONS = frozenset({"time:hour", "time:day", "time:week", "time:month"})
