@@ -214,3 +214,44 @@ def test_a_replayed_batch_is_not_counted_twice_by_materialized_views(
     second.stop()
     assert count(event_store) == 3
     assert event_store.query("SELECT sum(n) FROM {db}.pages_rollup").scalar() == 3
+
+
+class ArrivalsDuringInsert:
+    """The real store; while the first insert runs, more events reach the buffer."""
+
+    def __init__(self, store, buffer_box: list) -> None:
+        self.store = store
+        self.database = store.database
+        self.buffer_box = buffer_box
+        self.inserts: list[tuple[str, int]] = []
+
+    def insert(self, table, columns, rows, settings=None):
+        self.inserts.append((table, len(rows)))
+        if len(self.inserts) == 1:
+            for n in range(100, 103):
+                self.buffer_box[0].append([event(n)], [])
+        return self.store.insert(table, columns, rows, settings=settings)
+
+    def __getattr__(self, name):
+        return getattr(self.store, name)
+
+
+def test_events_arriving_during_a_flush_wait_for_the_next_one_instead_of_a_stream_of_small_inserts(
+    store, wal_dir
+) -> None:
+    box: list = []
+    arrivals = ArrivalsDuringInsert(store, box)
+    buffer = WriteAheadBuffer(arrivals, wal_dir, sync="none", flush_interval=600)
+    box.append(buffer)
+    buffer.start()
+    for n in range(5):
+        buffer.append([event(n)], [])
+    assert buffer.flush(timeout=30)
+    assert arrivals.inserts == [("events", 5)]
+    assert buffer.pending_rows == 3
+    assert count(store) == 5
+
+    assert buffer.flush(timeout=30)
+    assert arrivals.inserts == [("events", 5), ("events", 3)]
+    assert count(store) == 8
+    assert buffer.stop()

@@ -348,13 +348,20 @@ class WriteAheadBuffer:
             self._wake.clear()
             if self._stopping:
                 break
-            self._flush_available(deadline=None)
+            # Only what is queued now: records that arrive while this flush runs wait for
+            # the next tick (or the size trigger). Draining them at once would turn a busy
+            # server's flushes into a stream of small inserts, each paying the engine's
+            # fixed cost per part (tens of milliseconds for a table and its views).
+            with self._lock:
+                until = self._queue[-1].seq if self._queue else 0
+            self._flush_available(deadline=None, until=until)
 
-    def _flush_available(self, deadline: float | None) -> bool:
-        """Store every queued batch, retrying with backoff while the store is down."""
+    def _flush_available(self, deadline: float | None, until: int | None = None) -> bool:
+        """Store every queued batch (up to sequence number `until`), retrying with backoff
+        while the store is down."""
         backoff = 0.05
         while True:
-            batch = self._take_batch()
+            batch = self._take_batch(until)
             if not batch:
                 return True
             try:
@@ -380,9 +387,9 @@ class WriteAheadBuffer:
                 self._wake.clear()
                 backoff = min(backoff * 2, 5.0)
 
-    def _take_batch(self) -> list[_Entry]:
+    def _take_batch(self, until: int | None = None) -> list[_Entry]:
         with self._lock:
-            if not self._queue:
+            if not self._queue or (until is not None and self._queue[0].seq > until):
                 return []
             batch: list[_Entry] = []
             rows = 0
@@ -400,6 +407,8 @@ class WriteAheadBuffer:
             segment = self._queue[0].segment
             for entry in self._queue:
                 if entry.segment != segment or (batch and rows + entry.rows > self.batch_size):
+                    break
+                if until is not None and entry.seq > until:
                     break
                 batch.append(entry)
                 rows += entry.rows
