@@ -348,13 +348,16 @@ class WriteAheadBuffer:
             self._wake.clear()
             if self._stopping:
                 break
-            # Only what is queued now: records that arrive while this flush runs wait for
-            # the next tick (or the size trigger). Draining them at once would turn a busy
-            # server's flushes into a stream of small inserts, each paying the engine's
-            # fixed cost per part (tens of milliseconds for a table and its views).
-            with self._lock:
-                until = self._queue[-1].seq if self._queue else 0
-            self._flush_available(deadline=None, until=until)
+            self._flush_tick()
+
+    def _flush_tick(self) -> None:
+        """Store what is queued now. Records that arrive while this runs wait for the next
+        tick (or the size trigger): draining them at once would turn a busy server's flushes
+        into a stream of small inserts, each paying the engine's fixed cost per part (tens
+        of milliseconds for a table and its views)."""
+        with self._lock:
+            until = self._queue[-1].seq if self._queue else 0
+        self._flush_available(deadline=None, until=until)
 
     def _flush_available(self, deadline: float | None, until: int | None = None) -> bool:
         """Store every queued batch (up to sequence number `until`), retrying with backoff
