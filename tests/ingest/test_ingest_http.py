@@ -165,3 +165,21 @@ def test_a_full_write_ahead_log_answers_503_with_retry_after(server, monkeypatch
     assert response.headers["retry-after"] == "10"
     assert response.headers["access-control-allow-origin"] == "*"
     assert "errors" in response.json()
+
+
+def test_the_same_body_from_two_visitors_records_two_visits_with_their_own_devices(server) -> None:
+    body = {"n": "pageview", "u": "https://example.com/same", "d": "example.com", "r": "https://t.co/x"}
+    firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
+    for address, agent in (("85.214.132.117", None), ("81.2.69.160", firefox)):
+        headers = {"X-Forwarded-For": address, **({"User-Agent": agent} if agent else {})}
+        assert server.post(body, headers=headers, peer="127.0.0.1").status_code == 202
+    assert server.post({**body, "u": "https://example.com/other"}).status_code == 202
+    events = server.rows(
+        "SELECT pathname, referrer_source, browser, country_code FROM {db}.events ORDER BY browser, pathname"
+    )
+    assert events == [
+        {"pathname": "/other", "referrer_source": "Twitter", "browser": "Chrome", "country_code": ""},
+        {"pathname": "/same", "referrer_source": "Twitter", "browser": "Chrome", "country_code": "DE"},
+        {"pathname": "/same", "referrer_source": "Twitter", "browser": "Firefox", "country_code": "GB"},
+    ]
+    assert server.rows("SELECT uniqExact(user_id) AS visitors FROM {db}.events") == [{"visitors": 3}]
