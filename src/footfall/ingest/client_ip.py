@@ -31,7 +31,7 @@ class Address(NamedTuple):
     text: str
 
 
-@lru_cache(maxsize=65_536)
+@lru_cache(maxsize=1_024)  # small: every entry is an object the garbage collector walks
 def parse_address(raw: str) -> Address | None:
     """An address from a header item: `1.2.3.4`, `1.2.3.4:567`, `[::1]:80`, `"[::1]"`, `::ffff:1.2.3.4`.
 

@@ -158,7 +158,7 @@ class Pipeline:
         source = self._sources.get(key)
         if source is None:
             source = attribution(request.referrer, request.hostname, request.query)
-            if len(self._sources) >= 65_536:
+            if len(self._sources) >= 4_096:  # each entry is a dict the garbage collector walks
                 self._sources.clear()
             self._sources[key] = source
         event.source = source
