@@ -68,6 +68,7 @@ class Settings:
     flush_interval_ms: int
     flush_batch_size: int
     max_body_bytes: int
+    metrics_token: str | None = None
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -198,6 +199,13 @@ def _networks(env: Mapping[str, str], name: str, default: tuple[str, ...]):
     return tuple(networks)
 
 
+def _metrics_token(env: Mapping[str, str]) -> str | None:
+    token = _get(env, "METRICS_TOKEN")
+    if token is not None and len(token) < 16:
+        raise ConfigError("METRICS_TOKEN", "must be at least 16 characters (try: openssl rand -hex 24)")
+    return token
+
+
 def load_settings(env: Mapping[str, str] | None = None, *, create_secret: bool = True) -> Settings:
     """Read and validate every setting. Raises ConfigError on the first bad one."""
     env = os.environ if env is None else env
@@ -249,4 +257,5 @@ def load_settings(env: Mapping[str, str] | None = None, *, create_secret: bool =
         flush_interval_ms=_int(env, "FLUSH_INTERVAL_MS", 1000, 10, 600_000),
         flush_batch_size=_int(env, "FLUSH_BATCH_SIZE", 10_000, 1, 1_000_000),
         max_body_bytes=_int(env, "MAX_BODY_BYTES", 64 * 1024, 1024, 16 * 1024 * 1024),
+        metrics_token=_metrics_token(env),
     )

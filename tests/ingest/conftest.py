@@ -25,7 +25,7 @@ FIREFOX_LINUX = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefo
 @pytest.fixture
 def services(make_settings, sqlite_url, event_store) -> Iterator[Services]:
     """Services with example.com and blog.example.org as sites."""
-    settings = make_settings(DATABASE_URL=sqlite_url)
+    settings = make_settings(DATABASE_URL=sqlite_url, METRICS_TOKEN=METRICS_TOKEN)
     engine = make_engine(sqlite_url)
     migrate(engine)
     services = Services(
@@ -38,6 +38,9 @@ def services(make_settings, sqlite_url, event_store) -> Iterator[Services]:
     if "ingestion" in services.extras:
         ingestion_for(services).close()
     engine.dispose()
+
+
+METRICS_TOKEN = "metrics-token-for-tests-0123"
 
 
 def rows(services: Services, sql: str) -> list[dict]:

@@ -5,7 +5,7 @@ import time
 from footfall.meta.db import session_scope
 from footfall.meta.models import Site
 from footfall.sites.sites import create_site
-from tests.ingest.conftest import CHROME_MAC
+from tests.ingest.conftest import CHROME_MAC, METRICS_TOKEN
 
 PAGEVIEW = {"n": "pageview", "u": "https://example.com/", "d": "example.com", "r": "https://www.google.com/"}
 
@@ -96,7 +96,7 @@ def test_dropped_events_get_202_with_the_dropped_header(server) -> None:
     response = server.post({**PAGEVIEW, "d": "blog.example.org"})
     assert response.headers["x-plausible-dropped"] == "1"
     assert server.rows("SELECT count() AS n FROM {db}.events") == [{"n": 0}]
-    metrics = server.request("GET", "/metrics").text
+    metrics = server.request("GET", "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}).text
     for reason in ("unknown_site", "bot", "spam_referrer", "ingest_disabled"):
         assert f'footfall_ingest_events_total{{outcome="dropped",reason="{reason}"}}' in metrics
 

@@ -64,6 +64,7 @@ def test_plausible_names_are_read(tmp_path: Path) -> None:
         ("IP_GEOLOCATION_DB", "/no/such/file.mmdb", "no such file"),
         ("REDIS_URL", "http://x", "redis://"),
         ("WAL_SYNC", "sometimes", "one of"),
+        ("METRICS_TOKEN", "short", "at least 16"),
     ],
 )
 def test_a_bad_value_names_its_variable(tmp_path: Path, variable: str, value: str, message: str) -> None:
