@@ -10,7 +10,7 @@ from typing import Any
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from footfall.accounts.apikeys import create_api_key
+from footfall.accounts.apikeys import SCOPES, create_api_key
 from footfall.accounts.errors import DomainError
 from footfall.accounts.users import create_user, get_user_by_email
 from footfall.config import ConfigError, Settings, load_settings
@@ -169,17 +169,25 @@ def site_snippet(domain: str, extensions: tuple[str, ...]) -> None:
 
 @cli.group()
 def apikey() -> None:
-    """Manage Stats API keys."""
+    """Manage Stats and Sites API keys."""
 
 
 @apikey.command("create")
 @click.option("--email", required=True, help="The user the key acts for.")
 @click.option("--name", default="default")
-def apikey_create(email: str, name: str) -> None:
+@click.option(
+    "--scope",
+    type=click.Choice(sorted(SCOPES)),
+    default="sites",
+    show_default=True,
+    help="stats: a Stats API key (reads statistics, lists sites and goals); "
+    "sites: a Sites API key, which may also create, change and delete sites, goals and shared links.",
+)
+def apikey_create(email: str, name: str, scope: str) -> None:
     """Create an API key and print it once."""
     with _services() as services, session_scope(services.sessions) as db:
         owner = get_user_by_email(db, email)
-        raw, _key = create_api_key(db, owner, name)
+        raw, _key = create_api_key(db, owner, name, SCOPES[scope])
     click.echo(raw)
     click.echo("store it now: it is not shown again", err=True)
 

@@ -6,8 +6,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from alembic.script import ScriptDirectory
 
 from footfall.events.schema import latest_version
+from footfall.meta.db import MIGRATIONS_DIR
 
 FOOTFALL = str(Path(sys.executable).parent / "footfall")
 
@@ -39,7 +41,8 @@ def test_site_create_then_list_shows_it(tmp_path: Path) -> None:
 def test_migrate_reports_both_stores(tmp_path: Path) -> None:
     result = run(tmp_path, "migrate")
     assert result.returncode == 0, result.stderr
-    assert "metadata (sqlite) at revision 0001" in result.stdout
+    head = ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
+    assert f"metadata (sqlite) at revision {head}" in result.stdout
     assert f"events at schema version {latest_version()}" in result.stdout
 
 

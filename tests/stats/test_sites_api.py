@@ -140,3 +140,196 @@ def test_rate_limit_answers_429_with_retry_after(world) -> None:
     assert 1 <= int(refused.headers["retry-after"]) <= 3600
     stats = world.v1("aggregate", key=world.other_key, site_id="stranger.example")
     assert stats.status_code == 429
+
+
+# --- key scopes -------------------------------------------------------------------------------------
+
+
+def new_user_with_key(world, email: str, scope: str, domains=()) -> str:
+    from footfall.accounts.apikeys import create_api_key
+    from footfall.accounts.users import create_user
+    from footfall.meta.db import session_scope
+    from footfall.sites.sites import create_site
+
+    with session_scope(world.services.sessions) as db:
+        user = create_user(db, email, "correct horse battery staple")
+        raw, _ = create_api_key(db, user, "test", scope)
+        for domain in domains:
+            create_site(db, domain, owner=user)
+    return raw
+
+
+NOT_A_SITES_KEY = {
+    "error": "Invalid API key. Please make sure you're using a valid API key with access to the "
+    "resource you've requested."
+}
+
+
+def test_a_stats_key_reads_stats_sites_and_goals_but_cannot_change_anything(world) -> None:
+    stats_key = new_user_with_key(world, "reader@example.com", "stats:read:*", ["read.example"])
+    listed = call(world, "GET", "/api/v1/sites", key=stats_key)
+    assert listed.status_code == 200
+    assert [s["domain"] for s in listed.json()["sites"]] == ["read.example"]
+    assert call(world, "GET", "/api/v1/sites/read.example", key=stats_key).status_code == 200
+    goals = call(world, "GET", "/api/v1/sites/goals", key=stats_key, params={"site_id": "read.example"})
+    assert goals.json() == {"goals": [], "meta": {"after": None, "before": None, "limit": 100}}
+    stats = world.v1("aggregate", key=stats_key, site_id="read.example", period="30d")
+    assert stats.json() == {"results": {"visitors": {"value": 0}}}
+
+    writes = [
+        ("POST", "/api/v1/sites", {"domain": "sneaky.example"}),
+        ("PUT", "/api/v1/sites/read.example", {"timezone": "Europe/Paris"}),
+        ("DELETE", "/api/v1/sites/read.example", None),
+        ("PUT", "/api/v1/sites/goals", {"site_id": "read.example", "goal_type": "event", "event_name": "X"}),
+        ("DELETE", "/api/v1/sites/goals/1", {"site_id": "read.example"}),
+        ("PUT", "/api/v1/sites/shared-links", {"site_id": "read.example", "name": "Board"}),
+    ]
+    for method, path, body in writes:
+        refused = call(world, method, path, key=stats_key, json=body)
+        assert (method, path, refused.status_code, refused.json()) == (method, path, 401, NOT_A_SITES_KEY)
+    after = call(world, "GET", "/api/v1/sites/read.example", key=stats_key).json()
+    assert after == {"domain": "read.example", "timezone": "Etc/UTC", "custom_properties": []}
+    assert call(world, "GET", "/api/v1/sites/sneaky.example").status_code == 404
+
+
+def test_a_sites_key_changes_sites_and_reads_their_stats(world) -> None:
+    sites_key = new_user_with_key(world, "provisioner@example.com", "sites:provision:*")
+    created = call(world, "POST", "/api/v1/sites", key=sites_key, json={"domain": "provisioned.example"})
+    assert created.status_code == 200
+    stats = world.v1("aggregate", key=sites_key, site_id="provisioned.example", period="30d")
+    assert stats.json() == {"results": {"visitors": {"value": 0}}}
+
+
+# --- pagination -------------------------------------------------------------------------------------
+
+
+def pages(world, key, path, items, field, direction, **params):
+    """Every page from the first request on, following `meta[direction]` until it is null."""
+    seen = []
+    while True:
+        response = call(world, "GET", path, key=key, params=params)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        seen.append(([item[field] for item in body[items]], body["meta"]))
+        cursor = body["meta"][direction]
+        if cursor is None:
+            return seen
+        params = {**params, direction: cursor}
+        params.pop("before" if direction == "after" else "after", None)
+
+
+def test_sites_page_forward_then_back_with_after_and_before(world) -> None:
+    domains = [f"page{i}.example" for i in range(1, 8)]
+    key = new_user_with_key(world, "pager@example.com", "sites:provision:*", reversed(domains))
+
+    forward = pages(world, key, "/api/v1/sites", "sites", "domain", "after", limit=3)
+    assert [names for names, _ in forward] == [domains[0:3], domains[3:6], domains[6:7]]
+    assert [meta["limit"] for _, meta in forward] == [3, 3, 3]
+    assert forward[0][1]["before"] is None
+    assert forward[1][1]["before"] is not None and forward[2][1]["before"] is not None
+    assert forward[2][1]["after"] is None
+
+    last_before = forward[2][1]["before"]
+    backward = pages(world, key, "/api/v1/sites", "sites", "domain", "before", limit=3, before=last_before)
+    assert [names for names, _ in backward] == [domains[3:6], domains[0:3]]
+    assert backward[0][1]["after"] is not None  # the page after it is the last one
+    assert backward[1][1]["before"] is None
+
+    everything = call(world, "GET", "/api/v1/sites", key=key).json()
+    assert [s["domain"] for s in everything["sites"]] == domains
+    assert everything["meta"] == {"after": None, "before": None, "limit": 100}
+
+
+def test_goals_are_paged_by_creation(world) -> None:
+    key = new_user_with_key(world, "goals-pager@example.com", "sites:provision:*", ["goals.example"])
+    names = [f"Event {i}" for i in range(1, 6)]
+    for name in names:
+        body = {"site_id": "goals.example", "goal_type": "event", "event_name": name}
+        assert call(world, "PUT", "/api/v1/sites/goals", key=key, json=body).status_code == 200
+    forward = pages(
+        world, key, "/api/v1/sites/goals", "goals", "display_name", "after", site_id="goals.example", limit=2
+    )
+    assert [page for page, _ in forward] == [names[0:2], names[2:4], names[4:5]]
+    back = pages(
+        world,
+        key,
+        "/api/v1/sites/goals",
+        "goals",
+        "display_name",
+        "before",
+        site_id="goals.example",
+        limit=2,
+        before=forward[2][1]["before"],
+    )
+    assert [page for page, _ in back] == [names[2:4], names[0:2]]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"after": "not-a-cursor"},
+        {"before": "%%%"},
+        {"after": "bm90IGpzb24"},  # base64 of text that is not JSON
+        {"after": "WyJnb2FsIiwxXQ"},  # a goals cursor, ["goal",1], on the sites list
+        {"after": "WyJzaXRlIiwxXQ"},  # ["site",1]: a site cursor holds a domain, not a number
+        {"after": "WyJzaXRlIiwiYSJd", "before": "WyJzaXRlIiwieiJd"},  # both directions at once
+        {"limit": "0"},
+        {"limit": "101"},
+        {"limit": "many"},
+    ],
+)
+def test_bad_cursors_and_limits_are_400_json(world, params) -> None:
+    response = call(world, "GET", "/api/v1/sites", params=params)
+    assert response.status_code == 400
+    assert set(response.json()) == {"error"}
+    goals = call(world, "GET", "/api/v1/sites/goals", params={"site_id": "shop.example", **params})
+    if "WyJnb2FsIiwxXQ" not in params.values():  # that one is a valid goals cursor
+        assert goals.status_code == 400
+        assert set(goals.json()) == {"error"}
+
+
+def test_with_redis_the_limit_is_shared_and_answered_429_json(world) -> None:
+    """Two app replicas (two limiters on one Redis) count one key's requests together."""
+    import uuid
+
+    import redis
+
+    from footfall.web.auth import RedisRateLimiter
+    from tests.conftest import REDIS_TEST_URL, unavailable
+
+    client = redis.Redis.from_url(REDIS_TEST_URL)
+    try:
+        client.ping()
+    except Exception as error:
+        unavailable("Redis at 127.0.0.1:6379", error)
+    prefix = f"footfall:test:ratelimit:{uuid.uuid4().hex}:"
+    key = new_user_with_key(world, "redis-limited@example.com", "stats:read:*", ["limited.example"])
+    from footfall.accounts.apikeys import hash_key
+    from footfall.meta.db import session_scope
+    from footfall.meta.models import ApiKey
+
+    with session_scope(world.services.sessions) as db:
+        db.query(ApiKey).filter(ApiKey.key_hash == hash_key(key)).one().hourly_request_limit = 3
+    replicas = [RedisRateLimiter(REDIS_TEST_URL, prefix=prefix) for _ in range(2)]
+    saved = world.services.extras.get("api_rate_limiter")
+    try:
+        for replica in replicas:
+            world.services.extras["api_rate_limiter"] = replica
+            assert call(world, "GET", "/api/v1/sites", key=key).status_code == 200
+        stats = world.v1("aggregate", key=key, site_id="limited.example", period="30d")
+        assert stats.status_code == 200
+        world.services.extras["api_rate_limiter"] = replicas[0]
+        refused = call(world, "GET", "/api/v1/sites", key=key)
+        assert refused.status_code == 429
+        assert refused.json() == {
+            "error": "Too many API requests. Your API key is limited to 3 requests per hour."
+        }
+        assert 1 <= int(refused.headers["retry-after"]) <= 3600
+        assert world.v1("aggregate", key=key, site_id="limited.example").status_code == 429
+    finally:
+        world.services.extras["api_rate_limiter"] = saved
+        for replica in replicas:
+            replica.close()
+        for name in client.scan_iter(match=prefix + "*"):
+            client.delete(name)
+        client.close()

@@ -87,6 +87,11 @@ class ApiKey(Base):
     key_prefix: Mapped[str] = mapped_column(String(16))
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     hourly_request_limit: Mapped[int] = mapped_column(Integer, default=600)
+    # Plausible's scope names: "stats:read:*" (Stats API only) or "sites:provision:*" (Sites
+    # API as well). Keys made before scopes existed could use both APIs, hence the default.
+    scope: Mapped[str] = mapped_column(
+        String(32), default="sites:provision:*", server_default="sites:provision:*"
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
 

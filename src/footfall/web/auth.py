@@ -1,22 +1,32 @@
-"""Bearer API keys for the Stats and Sites APIs: who is asking, which sites they may read, how often.
+"""Bearer API keys for the Stats and Sites APIs: who is asking, what they may do, how often.
 
-A key acts for its user: it reaches exactly the sites that user may see. Each key has an
-hourly request limit, counted here in-process (one fixed window per key and clock hour),
-which is exact for the embedded, single-process deployment. With several app replicas
-the counter belongs in Redis (INCR + EXPIRE on `ratelimit:{key_id}:{hour}`) so replicas
-share it; `RateLimiter` is the seam for that.
+A key acts for its user: it reaches exactly the sites that user may see. Its scope decides
+what it may do there, as in Plausible: every key reads the Stats API and lists sites and
+goals; only a Sites API key (`sites:provision:*`) creates, changes or deletes them, and a
+Stats API key asking to is answered 401.
+
+Each key has an hourly request limit, counted in one fixed window per key and clock hour.
+Without `REDIS_URL` the count lives in this process, which is exact for the embedded,
+single-process deployment. With `REDIS_URL` it lives in Redis (INCR + EXPIREAT on
+`footfall:ratelimit:{key_id}:{hour}` in one MULTI), so every replica adds to one count.
+If Redis cannot be reached, requests are still served: each replica falls back to its own
+in-process count until Redis answers again (a key may then make up to its limit times the
+number of replicas), and a warning is logged at most once a minute. Refusing every API
+request because the limiter's store is down would turn a Redis outage into an API outage.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 
-from footfall.accounts.apikeys import find_api_key
+from footfall.accounts.apikeys import find_api_key, may_provision
 from footfall.accounts.errors import DomainError
 from footfall.meta.models import ApiKey, Site, User
 from footfall.sites.sites import list_sites, normalise_domain
@@ -39,13 +49,13 @@ INVALID_KEY = (
 )
 INVALID_KEY_ONLY = "Invalid API key. Please make sure you're using a valid API key."
 MISSING_SITE = "Missing site ID. Please provide the required site_id parameter with your request."
+NOT_A_SITES_KEY = (
+    "Invalid API key. Please make sure you're using a valid API key with access to the resource "
+    "you've requested."
+)
 
-
-@dataclass(frozen=True)
-class Caller:
-    user_id: int
-    key_id: int
-    hourly_limit: int
+log = logging.getLogger("footfall.auth")
+_limiter_lock = threading.Lock()
 
 
 def bearer_token(request: Request) -> str:
@@ -63,6 +73,12 @@ def authenticate(db: Session, token: str) -> tuple[ApiKey, User]:
     return key, key.user
 
 
+def require_provision(key: ApiKey) -> None:
+    """Refuse a Stats API key on the Sites API's writing endpoints, with Plausible's 401."""
+    if not may_provision(key):
+        raise ApiError(401, NOT_A_SITES_KEY)
+
+
 def site_for(db: Session, user: User, site_id: str | None) -> Site:
     """The site named by `site_id` if this user may see it; otherwise Plausible's 401."""
     if not site_id or not str(site_id).strip():
@@ -77,10 +93,26 @@ def site_for(db: Session, user: User, site_id: str | None) -> Site:
     raise ApiError(401, INVALID_KEY)
 
 
-class RateLimiter:
+def too_many_requests(limit: int, now: float) -> ApiError:
+    retry_after = max(1, int((int(now // 3600) + 1) * 3600 - now))
+    return ApiError(
+        429,
+        f"Too many API requests. Your API key is limited to {limit} requests per hour.",
+        {"Retry-After": str(retry_after)},
+    )
+
+
+class RateLimiter(Protocol):
+    def hit(self, key_id: int, limit: int) -> None:
+        """Count one request of `key_id`; raise a 429 ApiError beyond `limit` this clock hour."""
+
+    def close(self) -> None: ...
+
+
+class MemoryRateLimiter:
     """Requests per key per clock hour, kept in this process."""
 
-    def __init__(self, clock=time.time) -> None:
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
         self._lock = threading.Lock()
         self._windows: dict[int, tuple[int, int]] = {}
@@ -93,18 +125,79 @@ class RateLimiter:
             if window != hour:
                 window, count = hour, 0
             if count >= limit:
-                retry_after = max(1, int((hour + 1) * 3600 - now))
-                raise ApiError(
-                    429,
-                    f"Too many API requests. Your API key is limited to {limit} requests per hour.",
-                    {"Retry-After": str(retry_after)},
-                )
+                raise too_many_requests(limit, now)
             self._windows[key_id] = (window, count + 1)
+
+    def close(self) -> None:
+        with self._lock:
+            self._windows.clear()
+
+
+class RedisRateLimiter:
+    """Requests per key per clock hour, counted in Redis so that every replica shares one count.
+
+    A window's key expires a minute after its hour ends (the minute absorbs small clock
+    differences between replicas). When Redis fails, this process counts on its own."""
+
+    WARN_EVERY_SECONDS = 60.0
+
+    def __init__(
+        self,
+        url: str,
+        prefix: str = "footfall:ratelimit:",
+        clock: Callable[[], float] = time.time,
+        timeout: float = 0.5,
+    ) -> None:
+        import redis
+
+        self._client: Any = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+        self._errors: tuple[type[BaseException], ...] = (redis.RedisError, OSError)
+        self._prefix = prefix
+        self._clock = clock
+        self._fallback = MemoryRateLimiter(clock)
+        self._warned_at: float | None = None
+
+    def hit(self, key_id: int, limit: int) -> None:
+        now = self._clock()
+        hour = int(now // 3600)
+        name = f"{self._prefix}{key_id}:{hour}"
+        try:
+            with self._client.pipeline(transaction=True) as pipe:
+                pipe.incr(name)
+                pipe.expireat(name, (hour + 1) * 3600 + 60)
+                count, _ = pipe.execute()
+        except self._errors as error:
+            self._warn(error)
+            self._fallback.hit(key_id, limit)
+            return
+        if count > limit:
+            raise too_many_requests(limit, now)
+
+    def _warn(self, error: BaseException) -> None:
+        now = time.monotonic()
+        if self._warned_at is None or now - self._warned_at >= self.WARN_EVERY_SECONDS:
+            self._warned_at = now
+            log.warning(
+                "API rate limiter: Redis unreachable (%s); counting requests in this process only "
+                "until it answers again",
+                error,
+            )
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def make_rate_limiter(redis_url: str | None) -> RateLimiter:
+    """The Redis limiter when `REDIS_URL` is set (replicas share counts), else the in-process one."""
+    return RedisRateLimiter(redis_url) if redis_url else MemoryRateLimiter()
 
 
 def rate_limiter(request: Request) -> RateLimiter:
     services = request.app.state.services
     limiter = services.extras.get("api_rate_limiter")
     if limiter is None:
-        limiter = services.extras.setdefault("api_rate_limiter", RateLimiter())
+        with _limiter_lock:  # one limiter (and one Redis connection pool) per running app
+            limiter = services.extras.get("api_rate_limiter")
+            if limiter is None:
+                limiter = services.extras["api_rate_limiter"] = make_rate_limiter(services.settings.redis_url)
     return limiter

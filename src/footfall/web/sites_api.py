@@ -2,18 +2,25 @@
 
 Plausible offers this API to Enterprise plans; footfall includes it. A key acts for its
 user: it lists the sites that user may see, creates sites the user then owns, and changes
-or deletes sites where the user is an owner (or admin, except deletion).
+or deletes sites where the user is an owner (or admin, except deletion). Any key may list
+and read; only a Sites API key (scope `sites:provision:*`) may create, change or delete.
+
+Lists are paged as Plausible pages them: `limit` (1-100, default 100) and the opaque
+cursors `after` / `before` taken from the previous answer's `meta`, where `null` means
+there is no further page that way.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import secrets
 from collections.abc import Callable
 from typing import Any
 
 import orjson
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 from starlette.concurrency import run_in_threadpool
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
@@ -22,9 +29,9 @@ from starlette.routing import BaseRoute, Route
 
 from footfall.accounts.errors import Conflict, DomainError, NotFound
 from footfall.meta.db import session_scope
-from footfall.meta.models import Goal, Role, SharedLink, Site, User
-from footfall.sites.sites import create_site, list_sites, normalise_domain, role_of, validate_timezone
-from footfall.web.auth import ApiError, authenticate, bearer_token, rate_limiter
+from footfall.meta.models import Goal, Membership, Role, SharedLink, Site, User
+from footfall.sites.sites import create_site, normalise_domain, role_of, validate_timezone
+from footfall.web.auth import ApiError, authenticate, bearer_token, rate_limiter, require_provision
 from footfall.web.stats_api import OrjsonResponse, error_response
 
 SITE_NOT_FOUND = "Site could not be found"
@@ -80,7 +87,11 @@ def _find_site(db: Session, user: User, site_id: Any, roles: tuple[Role, ...] | 
     return site
 
 
-async def _handle(request: Request, work: Callable[[Session, User, dict[str, Any]], Any]) -> Response:
+async def _handle(
+    request: Request, work: Callable[[Session, User, dict[str, Any]], Any], *, provision: bool = True
+) -> Response:
+    """Parse the body, authenticate the key, count it, check its scope (`provision`: the
+    endpoint changes something, so a Stats API key is refused), then run `work`."""
     body: dict[str, Any] = {}
     if request.method in ("POST", "PUT", "DELETE"):
         raw = await request.body()
@@ -103,6 +114,8 @@ async def _handle(request: Request, work: Callable[[Session, User, dict[str, Any
         with session_scope(services.sessions) as db:
             key, user = authenticate(db, token)
             limiter.hit(key.id, key.hourly_request_limit)
+            if provision:
+                require_provision(key)
             return work(db, user, body)
 
     try:
@@ -129,27 +142,77 @@ def _int_param(body: dict[str, Any], name: str, default: int, low: int, high: in
     return value
 
 
+# --- pagination -----------------------------------------------------------------------------------
+
+
+def _cursor(kind: str, value: str | int) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps([kind, value])).rstrip(b"=").decode()
+
+
+def _read_cursor(body: dict[str, Any], name: str, kind: str, value_type: type) -> Any:
+    raw = body.get(name)
+    if raw is None or raw == "":
+        return None
+    invalid = ApiError(400, f"Parameter `{name}` is not a valid pagination cursor; pass one from `meta`")
+    if not isinstance(raw, str) or len(raw) > 1024:
+        raise invalid
+    try:
+        decoded = orjson.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+    except (binascii.Error, ValueError):
+        raise invalid from None
+    if not (
+        isinstance(decoded, list)
+        and len(decoded) == 2
+        and decoded[0] == kind
+        and type(decoded[1]) is value_type
+    ):
+        raise invalid
+    return decoded[1]
+
+
+def _page(
+    db: Session, query: Select, column: InstrumentedAttribute, kind: str, body: dict[str, Any]
+) -> tuple[list[Any], dict[str, Any]]:
+    """One page of `query`'s rows in `column` order (unique), and Plausible's `meta`."""
+    limit = _int_param(body, "limit", MAX_PAGE, 1, MAX_PAGE)
+    value_type = int if column.type.python_type is int else str
+    after = _read_cursor(body, "after", kind, value_type)
+    before = _read_cursor(body, "before", kind, value_type)
+    if after is not None and before is not None:
+        raise ApiError(400, "Pass either `after` or `before`, not both")
+    if before is None:
+        narrowed = query if after is None else query.where(column > after)
+        rows = list(db.scalars(narrowed.order_by(column).limit(limit + 1)))
+        more_after, rows = len(rows) > limit, rows[:limit]
+        more_before = bool(rows) and _exists(db, query.where(column < getattr(rows[0], column.key)))
+    else:
+        rows = list(db.scalars(query.where(column < before).order_by(column.desc()).limit(limit + 1)))
+        more_before, rows = len(rows) > limit, rows[:limit][::-1]
+        more_after = bool(rows) and _exists(db, query.where(column > getattr(rows[-1], column.key)))
+    meta = {
+        "after": _cursor(kind, getattr(rows[-1], column.key)) if more_after else None,
+        "before": _cursor(kind, getattr(rows[0], column.key)) if more_before else None,
+        "limit": limit,
+    }
+    return rows, meta
+
+
+def _exists(db: Session, query: Select) -> bool:
+    return bool(db.scalar(select(query.exists())))
+
+
 # --- sites ----------------------------------------------------------------------------------------
 
 
 async def sites_index(request: Request) -> Response:
     def work(db: Session, user: User, body: dict[str, Any]) -> Any:
-        limit = _int_param(body, "limit", MAX_PAGE, 1, MAX_PAGE)
-        sites = list_sites(db, user)
-        after = body.get("after")
-        if isinstance(after, str) and after:
-            sites = [s for s in sites if s.domain > after]
-        page = sites[:limit]
-        return {
-            "sites": [_site_json(s) for s in page],
-            "meta": {
-                "after": page[-1].domain if len(sites) > limit else None,
-                "before": None,
-                "limit": limit,
-            },
-        }
+        query = select(Site)
+        if not user.is_superuser:
+            query = query.join(Membership).where(Membership.user_id == user.id)
+        sites, meta = _page(db, query, Site.domain, "site", body)
+        return {"sites": [_site_json(s) for s in sites], "meta": meta}
 
-    return await _handle(request, work)
+    return await _handle(request, work, provision=False)
 
 
 async def sites_create(request: Request) -> Response:
@@ -171,7 +234,7 @@ async def sites_show(request: Request) -> Response:
         site = _find_site(db, user, body.get("site_id"))
         return {**_site_json(site), "custom_properties": []}
 
-    return await _handle(request, work)
+    return await _handle(request, work, provision=False)
 
 
 async def sites_update(request: Request) -> Response:
@@ -277,14 +340,10 @@ async def goals_put(request: Request) -> Response:
 async def goals_index(request: Request) -> Response:
     def work(db: Session, user: User, body: dict[str, Any]) -> Any:
         site = _find_site(db, user, body.get("site_id"))
-        limit = _int_param(body, "limit", MAX_PAGE, 1, MAX_PAGE)
-        goals = sorted(site.goals, key=lambda g: g.id)
-        return {
-            "goals": [_goal_json(g) for g in goals[:limit]],
-            "meta": {"after": None, "before": None, "limit": limit},
-        }
+        goals, meta = _page(db, select(Goal).where(Goal.site_id == site.id), Goal.id, "goal", body)
+        return {"goals": [_goal_json(g) for g in goals], "meta": meta}
 
-    return await _handle(request, work)
+    return await _handle(request, work, provision=False)
 
 
 async def goals_delete(request: Request) -> Response:

@@ -1,0 +1,109 @@
+"""The per-key hourly limit in Redis: replicas share one count; a Redis outage never refuses a request.
+
+Runs against the real Redis at 127.0.0.1:6379 (required under CI=true). Each test uses its
+own key prefix and deletes what it wrote, so it never touches anybody else's keys.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from footfall.web.auth import ApiError, MemoryRateLimiter, RedisRateLimiter, make_rate_limiter
+from tests.conftest import REDIS_TEST_URL, unavailable
+
+
+@pytest.fixture
+def prefix() -> Iterator[str]:
+    import redis
+
+    client = redis.Redis.from_url(REDIS_TEST_URL)
+    try:
+        client.ping()
+    except Exception as error:
+        unavailable("Redis at 127.0.0.1:6379", error)
+    name = f"footfall:test:ratelimit:{uuid.uuid4().hex}:"
+    yield name
+    for key in client.scan_iter(match=name + "*"):
+        client.delete(key)
+    client.close()
+
+
+def mid_hour() -> float:
+    """A clock reading in the current hour, far enough from its end for the test to finish in it."""
+    now = time.time()
+    return now if now % 3600 < 3000 else now - 1200
+
+
+def test_two_limiters_share_one_count_per_key_and_hour(prefix: str) -> None:
+    now = mid_hour()
+    replica_a = RedisRateLimiter(REDIS_TEST_URL, prefix=prefix, clock=lambda: now)
+    replica_b = RedisRateLimiter(REDIS_TEST_URL, prefix=prefix, clock=lambda: now)
+    try:
+        replica_a.hit(7, 3)
+        replica_b.hit(7, 3)
+        replica_a.hit(7, 3)
+        with pytest.raises(ApiError) as refused:
+            replica_b.hit(7, 3)
+        assert refused.value.status == 429
+        assert (
+            refused.value.message == "Too many API requests. Your API key is limited to 3 requests per hour."
+        )
+        assert int(refused.value.headers["Retry-After"]) == int((int(now // 3600) + 1) * 3600 - now)
+        with pytest.raises(ApiError):
+            replica_a.hit(7, 3)
+        replica_a.hit(8, 3)  # another key has its own count
+    finally:
+        replica_a.close()
+        replica_b.close()
+
+
+def test_the_window_is_the_clock_hour_and_its_redis_key_expires_after_it(prefix: str) -> None:
+    import redis
+
+    now = mid_hour()
+    clock = [now]
+    limiter = RedisRateLimiter(REDIS_TEST_URL, prefix=prefix, clock=lambda: clock[0])
+    client = redis.Redis.from_url(REDIS_TEST_URL)
+    try:
+        limiter.hit(1, 1)
+        with pytest.raises(ApiError):
+            limiter.hit(1, 1)
+        hour = int(now // 3600)
+        assert int(client.get(f"{prefix}1:{hour}")) == 2
+        ttl = client.ttl(f"{prefix}1:{hour}")
+        assert 0 < ttl <= (hour + 1) * 3600 + 60 - now + 1
+        clock[0] = now + 3600  # the next hour starts a new count
+        limiter.hit(1, 1)
+    finally:
+        limiter.close()
+        client.close()
+
+
+def test_redis_down_serves_requests_counted_in_process_and_warns_once(caplog) -> None:
+    limiter = RedisRateLimiter("redis://127.0.0.1:1/0", prefix="unused:", timeout=0.2)
+    try:
+        with caplog.at_level(logging.WARNING, logger="footfall.auth"):
+            limiter.hit(1, 2)
+            limiter.hit(1, 2)
+            with pytest.raises(ApiError) as refused:
+                limiter.hit(1, 2)
+        assert refused.value.status == 429
+        warnings = [r for r in caplog.records if r.name == "footfall.auth"]
+        assert len(warnings) == 1
+        assert "Redis unreachable" in warnings[0].getMessage()
+    finally:
+        limiter.close()
+
+
+def test_redis_is_used_when_redis_url_is_set() -> None:
+    limiter = make_rate_limiter(REDIS_TEST_URL)
+    try:
+        assert isinstance(limiter, RedisRateLimiter)
+    finally:
+        limiter.close()
+    assert isinstance(make_rate_limiter(None), MemoryRateLimiter)
