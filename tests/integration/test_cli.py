@@ -1,10 +1,15 @@
 """The footfall command end to end, as a user runs it (subprocesses, real stores)."""
 
 import os
+import re
+import socket
 import subprocess
 import sys
+import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from alembic.script import ScriptDirectory
 
@@ -107,3 +112,132 @@ def test_postgres_metadata_store_from_the_cli(postgres_url: str, tmp_path: Path)
     listed = run(tmp_path, "site", "list", DATABASE_URL=url)
     assert "pg.example.com" in listed.stdout
     assert not (tmp_path / "footfall.db").exists()
+
+
+def test_apikey_scope_decides_what_the_key_may_do(tmp_path: Path) -> None:
+    assert (
+        run(
+            tmp_path, "user", "create", "--email", "k@example.com", "--password", "a long password"
+        ).returncode
+        == 0
+    )
+    for scope in ("stats", "sites"):
+        made = run(tmp_path, "apikey", "create", "--email", "k@example.com", "--scope", scope)
+        assert made.returncode == 0, made.stderr
+        assert made.stdout.strip().startswith("ff_")
+    bad = run(tmp_path, "apikey", "create", "--email", "k@example.com", "--scope", "admin")
+    assert bad.returncode != 0
+    assert "'admin' is not one of" in bad.stderr
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serve(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+    environment = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "CLICKHOUSE_DATABASE_URL", "REDIS_URL")
+    }
+    environment.update(DATA_DIR=str(data_dir), HTTP_PORT=str(port))
+    server = subprocess.Popen(
+        [FOOTFALL, "serve"],
+        env=environment,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2).status_code == 200:
+                return server
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline or server.poll() is not None:
+            server.kill()
+            raise AssertionError("footfall serve did not start")
+        time.sleep(0.2)
+
+
+def test_demo_creates_30_days_of_traffic_the_stats_api_then_reports(tmp_path: Path) -> None:
+    made = run(tmp_path, "user", "create", "--email", "demo@example.com", "--password", "a long password")
+    assert made.returncode == 0, made.stderr
+    demo = run(tmp_path, "demo", "--events", "2000", "--owner", "demo@example.com")
+    assert demo.returncode == 0, demo.stderr
+    today = datetime.now(UTC).date()
+    summary = re.search(r"demo\.example: (\d+) visits, (\d+) events from (\S+) to (\S+)", demo.stdout)
+    assert summary, demo.stdout
+    visits, events, first, last = summary.groups()
+    assert int(visits) > 0 and int(events) >= 1000
+    assert (first, last) == (str(today - timedelta(days=29)), str(today))
+    key = run(tmp_path, "apikey", "create", "--email", "demo@example.com", "--scope", "stats").stdout.strip()
+
+    port = free_port()
+    server = serve(tmp_path, port)
+    try:
+        headers = {"Authorization": f"Bearer {key}"}
+        aggregate = httpx.get(
+            f"http://127.0.0.1:{port}/api/v1/stats/aggregate",
+            params={"site_id": "demo.example", "period": "30d", "metrics": "visitors,visits,pageviews"},
+            headers=headers,
+            timeout=30,
+        )
+        assert aggregate.status_code == 200, aggregate.text
+        results = aggregate.json()["results"]
+        assert results["visitors"]["value"] > 0
+        assert results["visits"]["value"] == int(visits)
+        assert results["pageviews"]["value"] > 0
+        by_day = httpx.post(
+            f"http://127.0.0.1:{port}/api/v2/query",
+            json={
+                "site_id": "demo.example",
+                "metrics": ["visitors"],
+                "date_range": "30d",
+                "dimensions": ["time:day"],
+            },
+            headers=headers,
+            timeout=30,
+        )
+        assert by_day.status_code == 200, by_day.text
+        assert len(by_day.json()["results"]) == 30
+        # The server holds the embedded event store, so a second demo is refused in one line.
+        busy = run(tmp_path, "demo", "--domain", "other.example", "--events", "1000")
+        assert busy.returncode == 1
+        assert len(busy.stderr.strip().splitlines()) == 1
+        assert busy.stderr.startswith("footfall: error: the embedded event store")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_demo_refuses_a_site_with_events_unless_replace(tmp_path: Path) -> None:
+    assert run(tmp_path, "demo", "--events", "1000", "--days", "2").returncode == 0
+    again = run(tmp_path, "demo", "--events", "1000", "--days", "2")
+    assert again.returncode == 1
+    lines = again.stderr.strip().splitlines()
+    assert len(lines) == 1, again.stderr
+    assert re.fullmatch(
+        r"footfall: error: demo\.example already has \d+ events; pass --replace to regenerate them", lines[0]
+    )
+    replaced = run(tmp_path, "demo", "--events", "1000", "--days", "2", "--replace")
+    assert replaced.returncode == 0, replaced.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("demo", "--owner", "ghost@example.com"), "no user with email"),
+        (("demo", "--domain", "not a domain"), "is not a valid domain"),
+        (("demo", "--domain", "tz.example", "--timezone", "Nowhere/Town"), "is not an IANA time zone"),
+    ],
+)
+def test_demo_errors_are_one_line_and_exit_1(tmp_path: Path, args, message) -> None:
+    result = run(tmp_path, *args, "--events", "1000")
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("footfall: error: ") and message in lines[0]
