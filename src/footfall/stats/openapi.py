@@ -83,7 +83,22 @@ _V2_BODY = {
         "metrics": {"type": "array", "items": {"type": "string", "enum": list(METRICS)}, "minItems": 1},
         "dimensions": {
             "type": "array",
-            "items": {"type": "string", "examples": [*TIME_DIMENSIONS, "event:page", "visit:source"]},
+            "items": {
+                "type": "string",
+                "description": (
+                    "event:* and visit:* properties (visit:country_name, visit:region_name and "
+                    "visit:city_name give English names), event:props:<name>, or a time bucket; "
+                    "time:minute is for short ranges such as realtime"
+                ),
+                "examples": [
+                    *TIME_DIMENSIONS,
+                    "event:page",
+                    "visit:source",
+                    "visit:country_name",
+                    "visit:region_name",
+                    "visit:city_name",
+                ],
+            },
         },
         "filters": {"type": "array", "items": _FILTER_SCHEMA},
         "order_by": {"type": "array", "items": {"type": "array", "items": {"type": "string"}}},
@@ -98,6 +113,10 @@ _V2_BODY = {
                     "properties": {
                         "mode": {"type": "string", "enum": ["previous_period", "year_over_year", "custom"]},
                         "date_range": {"type": "array", "items": {"type": "string"}},
+                        "match_day_of_week": {
+                            "type": "boolean",
+                            "description": "Move the comparison to start on the same weekday as the period",
+                        },
                     },
                 },
             },

@@ -54,6 +54,9 @@ VISIT_DIMENSIONS = frozenset(
         "visit:country",
         "visit:region",
         "visit:city",
+        "visit:country_name",
+        "visit:region_name",
+        "visit:city_name",
         "visit:device",
         "visit:screen",
         "visit:browser",
@@ -66,7 +69,7 @@ VISIT_DIMENSIONS = frozenset(
 SESSION_ONLY_DIMENSIONS = frozenset(
     {"visit:entry_page", "visit:exit_page", "visit:entry_page_hostname", "visit:exit_page_hostname"}
 )
-TIME_DIMENSIONS = ("time", "time:hour", "time:day", "time:week", "time:month")
+TIME_DIMENSIONS = ("time", "time:minute", "time:hour", "time:day", "time:week", "time:month")
 # Dimensions a session metric cannot be split by (an event property has no single value per visit).
 EVENT_ONLY_DIMENSIONS_FOR_SESSIONS = frozenset({"event:name", "event:goal", "event:hostname"})
 
@@ -251,8 +254,11 @@ def period_range(site: SiteSpec, period: str, reference: date, now: datetime) ->
     """Plausible's named periods, relative to `reference` (today in the site's zone by default)."""
     tz = site.timezone
     if period in ("realtime", "30m"):
-        end = now.astimezone(UTC).replace(tzinfo=None) + timedelta(seconds=5)
-        start = end - timedelta(minutes=REALTIME_MINUTES, seconds=5)
+        # The current minute and the 29 before it: one whole-minute bucket each, as the
+        # realtime graph shows them.
+        minute = now.astimezone(UTC).replace(tzinfo=None, second=0, microsecond=0)
+        end = minute + timedelta(minutes=1)
+        start = end - timedelta(minutes=REALTIME_MINUTES)
         local_today = today_in(tz, now)
         return DateRange(local_today, local_today, start, end, tz, period)
     if period == "day":
@@ -279,7 +285,7 @@ def period_range(site: SiteSpec, period: str, reference: date, now: datetime) ->
 
 def default_interval(rng: DateRange) -> str:
     if rng.period in ("realtime", "30m"):
-        return "time:hour"
+        return "time:minute"
     if rng.days <= 1:
         return "time:hour"
     if rng.days <= 40:
@@ -292,6 +298,17 @@ MAX_TIME_LABELS = 50_000
 
 def time_labels(rng: DateRange, dimension: str) -> list[str]:
     """Every bucket of the range for a time dimension, in the site's zone (DST-aware)."""
+    if dimension == "time:minute":
+        if (rng.end - rng.start).total_seconds() / 60 > MAX_TIME_LABELS:
+            raise QueryError("Invalid dimensions: too many minute buckets; use time:hour or a shorter range.")
+        zone = ZoneInfo(rng.timezone)
+        labels = []
+        cursor = rng.start.replace(second=0, microsecond=0, tzinfo=UTC)
+        end = rng.end.replace(tzinfo=UTC)
+        while cursor < end:
+            labels.append(cursor.astimezone(zone).strftime("%Y-%m-%d %H:%M:00"))
+            cursor += timedelta(minutes=1)
+        return list(dict.fromkeys(labels))
     if dimension == "time:hour":
         if (rng.end - rng.start).total_seconds() / 3600 > MAX_TIME_LABELS:
             raise QueryError("Invalid dimensions: too many hourly buckets; use time:day or a shorter range.")
@@ -324,19 +341,38 @@ def time_labels(rng: DateRange, dimension: str) -> list[str]:
     raise QueryError(f"Invalid time dimension '{dimension}'.")
 
 
-def comparison_range(rng: DateRange, mode: str, custom: DateRange | None = None) -> DateRange:
-    """The range a comparison runs over: the equal-length period before, or the same dates a year ago."""
+def comparison_range(
+    rng: DateRange, mode: str, custom: DateRange | None = None, match_day_of_week: bool = False
+) -> DateRange:
+    """The range a comparison runs over: the equal-length period before, or the same dates a year
+    ago; with `match_day_of_week`, moved to the nearest dates that start on the same weekday."""
     if mode == "previous_period":
         if rng.period in ("realtime", "30m"):
             length = rng.end - rng.start
             return replace(rng, start=rng.start - length, end=rng.start)
         last = rng.first - timedelta(days=1)
-        return date_range(last - timedelta(days=rng.days - 1), last, rng.timezone)
-    if mode == "year_over_year":
-        return date_range(_add_months(rng.first, -12), _add_months(rng.last, -12), rng.timezone)
-    if mode == "custom" and custom is not None:
+        first = last - timedelta(days=rng.days - 1)
+    elif mode == "year_over_year":
+        first, last = _add_months(rng.first, -12), _add_months(rng.last, -12)
+    elif mode == "custom" and custom is not None:
         return custom
-    raise QueryError(f"Invalid comparison mode '{mode}'.")
+    else:
+        raise QueryError(f"Invalid comparison mode '{mode}'.")
+    if match_day_of_week:
+        shift = _days_to_same_weekday(first, rng.first)
+        first, last = first + timedelta(days=shift), last + timedelta(days=shift)
+    return date_range(first, last, rng.timezone)
+
+
+def _days_to_same_weekday(day: date, source_first: date) -> int:
+    """Days to move `day` to the next date on `source_first`'s weekday, as Plausible does; the
+    one before when the next would be the source period's own first day."""
+    forward = (source_first.weekday() - day.weekday()) % 7
+    if forward == 0:
+        return 0
+    if day + timedelta(days=forward) == source_first:
+        return forward - 7
+    return forward
 
 
 def percent_change(old: float | None, new: float | None) -> int | None:
@@ -378,6 +414,7 @@ def _number(value: object) -> float | None:
 class Comparison:
     mode: str  # previous_period | year_over_year | custom
     date_range: DateRange
+    match_day_of_week: bool = False
 
 
 @dataclass(frozen=True)

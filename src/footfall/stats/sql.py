@@ -32,6 +32,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from footfall.events.schema import SESSIONS_HOURLY_DIMENSIONS
+from footfall.stats import locations
 from footfall.stats.query import (
     NEGATED,
     SESSION_ONLY_DIMENSIONS,
@@ -66,6 +67,7 @@ VISIT_COLUMNS: dict[str, tuple[str, str | None]] = {
     "visit:country": ("country_code", None),
     "visit:region": ("region", None),
     "visit:city": ("city", None),
+    "visit:city_name": ("city", None),  # cities are stored by name
     "visit:device": ("screen_size", NOT_SET),
     "visit:screen": ("screen_size", NOT_SET),
     "visit:browser": ("browser", NOT_SET),
@@ -84,8 +86,22 @@ EVENT_COLUMNS: dict[str, str] = {
     "event:page": "pathname",
     "event:hostname": "hostname",
 }
+# Dimensions whose stored code is shown by name: dimension -> (code column, kind in `locations`).
+NAMED_COLUMNS: dict[str, tuple[str, str]] = {
+    "visit:country_name": ("country_code", "country"),
+    "visit:region_name": ("region", "region"),
+}
 # Breakdowns leave out visits whose location is unknown, as Plausible does.
-HIDE_EMPTY = frozenset({"visit:country", "visit:region", "visit:city"})
+HIDE_EMPTY = frozenset(
+    {
+        "visit:country",
+        "visit:region",
+        "visit:city",
+        "visit:country_name",
+        "visit:region_name",
+        "visit:city_name",
+    }
+)
 
 SESSIONS_TABLE_METRICS = frozenset(
     {
@@ -139,6 +155,7 @@ class _Context:
         self.tz = params.bind(query.timezone)
         self.first = params.bind(rng.first.isoformat(), "Date")
         self.engagement = "'engagement'"
+        self._name_tables: dict[str, tuple[str, str]] = {}
 
     # -- base conditions --
 
@@ -148,6 +165,19 @@ class _Context:
 
     def sessions_base(self) -> str:
         return f"site_id = {self.site} AND start >= {self.start} AND start < {self.end}"
+
+    def name_of(self, column: str, kind: str) -> str:
+        """The English name of the code in `column` (the code itself when it has none); the two
+        lists are bound once per query, whichever parts use them."""
+        if kind not in self._name_tables:
+            codes, names = locations.joined(kind)
+            self._name_tables[kind] = (self.params.bind(codes), self.params.bind(names))
+        codes_param, names_param = self._name_tables[kind]
+        sep = f"'{locations.SEPARATOR}'"
+        return (
+            f"transform({column}, splitByChar({sep}, {codes_param}), "
+            f"splitByChar({sep}, {names_param}), {column})"
+        )
 
     # -- values --
 
@@ -182,6 +212,8 @@ def native(table: str, dimension: str) -> bool:
 def dimension_expr(ctx: _Context, table: str, dimension: str) -> str:
     """The SQL for one dimension on one table (the caller has checked it is native there)."""
     time_column = {"events": "timestamp", "sessions": "start"}.get(table, "hour")
+    if dimension == "time:minute":
+        return f"toStartOfMinute(toTimeZone({time_column}, {ctx.tz}))"
     if dimension == "time:hour":
         return f"toStartOfHour(toTimeZone({time_column}, {ctx.tz}))"
     if dimension == "time:day":
@@ -196,6 +228,8 @@ def dimension_expr(ctx: _Context, table: str, dimension: str) -> str:
         return _labelled("value", label)
     if dimension in VISIT_COLUMNS:
         return _labelled(*VISIT_COLUMNS[dimension])
+    if dimension in NAMED_COLUMNS:
+        return ctx.name_of(*NAMED_COLUMNS[dimension])
     if dimension in SESSION_COLUMNS:
         return SESSION_COLUMNS[dimension]
     if dimension == "event:page" and table == "sessions":

@@ -335,10 +335,16 @@ def aggregate_response(result: Result) -> dict[str, Any]:
 def timeseries_response(result: Result) -> dict[str, Any]:
     """Every bucket of the period, zeros where nothing happened."""
     by_label = {row.dimensions[0]: row for row in result.rows}
+    labels = result.labels or [row.dimensions[0] for row in result.rows]
+    # The realtime graph counts minutes back from now: -30 (oldest) to -1 (this minute).
+    realtime = result.query.date_range.period in (
+        "realtime",
+        "30m",
+    ) and result.query.resolved_dimensions() == ("time:minute",)
     series = []
-    for lab in result.labels or [row.dimensions[0] for row in result.rows]:
+    for index, lab in enumerate(labels):
         row = by_label.get(lab)
-        entry: dict[str, Any] = {"date": lab}
+        entry: dict[str, Any] = {"date": index - len(labels) if realtime else lab}
         for metric in result.query.metrics:
             entry[metric] = row.metrics[metric] if row else (None if metric == "percentage" else 0)
         series.append(entry)

@@ -135,6 +135,42 @@ def _parse_date_range(site: SiteSpec, value: Any, reference: date, now: datetime
     raise QueryError(f"Invalid date_range {_show(value)}.")
 
 
+COMPARISON_KEYS = {"mode", "date_range", "match_day_of_week"}
+
+
+def _parse_comparison(
+    site: SiteSpec, rng: DateRange, comparisons: Any, reference: date, now: datetime
+) -> Comparison:
+    if not isinstance(comparisons, dict) or comparisons.get("mode") not in (
+        "previous_period",
+        "year_over_year",
+        "custom",
+    ):
+        raise QueryError(
+            f"Invalid include.comparisons {_show(comparisons)}: mode must be previous_period, "
+            "year_over_year or custom."
+        )
+    unknown = set(comparisons) - COMPARISON_KEYS
+    if unknown:
+        raise QueryError(f"Invalid include.comparisons: unknown key {_show(sorted(unknown)[0])}.")
+    match_day_of_week = comparisons.get("match_day_of_week", False)
+    if not isinstance(match_day_of_week, bool):
+        raise QueryError(
+            f"Invalid include.comparisons.match_day_of_week {_show(match_day_of_week)}: "
+            "expected true or false."
+        )
+    mode = comparisons["mode"]
+    custom = None
+    if mode == "custom":
+        value = comparisons.get("date_range")
+        if not (isinstance(value, list) and len(value) == 2):
+            raise QueryError("Invalid include.comparisons: custom mode requires a date_range of two dates.")
+        custom = _parse_date_range(site, value, reference, now)
+    elif "date_range" in comparisons:
+        raise QueryError(f"Invalid include.comparisons: date_range is only for the custom mode, not {mode}.")
+    return Comparison(mode, comparison_range(rng, mode, custom, match_day_of_week), match_day_of_week)
+
+
 def parse(site: SiteSpec, body: Any, now: datetime) -> Query:
     if not isinstance(body, dict):
         raise QueryError("Invalid request body: expected a JSON object.")
@@ -220,25 +256,7 @@ def parse(site: SiteSpec, body: Any, now: datetime) -> Query:
     )
     comparisons = include.get("comparisons")
     if comparisons is not None:
-        if not isinstance(comparisons, dict) or comparisons.get("mode") not in (
-            "previous_period",
-            "year_over_year",
-            "custom",
-        ):
-            raise QueryError(
-                f"Invalid include.comparisons {_show(comparisons)}: mode must be previous_period, "
-                "year_over_year or custom."
-            )
-        custom = None
-        if comparisons["mode"] == "custom":
-            value = comparisons.get("date_range")
-            if not (isinstance(value, list) and len(value) == 2):
-                raise QueryError(
-                    "Invalid include.comparisons: custom mode requires a date_range of two dates."
-                )
-            custom = _parse_date_range(site, value, reference, now)
-        mode = comparisons["mode"]
-        query = replace(query, comparison=Comparison(mode, comparison_range(rng, mode, custom)))
+        query = replace(query, comparison=_parse_comparison(site, rng, comparisons, reference, now))
     return validate(query)
 
 
