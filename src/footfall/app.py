@@ -17,6 +17,7 @@ from footfall.services import Services, open_services
 from footfall.web.event import EventEndpoint
 from footfall.web.health import health
 from footfall.web.metrics import metrics
+from footfall.web.segments_api import segments_routes
 from footfall.web.sites_api import sites_routes
 from footfall.web.stats_api import stats_routes
 from footfall.web.tracker import tracker_routes
@@ -31,6 +32,7 @@ def routes() -> list[BaseRoute]:
         Route("/metrics", metrics, methods=["GET"]),
         *tracker_routes(),
         *stats_routes(),
+        *segments_routes(),  # ahead of the Sites API's /api/v1/sites/{site_id}
         *sites_routes(),
     ]
 

@@ -62,7 +62,7 @@ _FILTER_SCHEMA: dict[str, Any] = {
     "type": "array",
     "description": (
         "[operator, dimension, clauses, modifiers?], or [and|or, [filters]], "
-        "or [not|has_done|has_not_done, filter]"
+        'or [not|has_done|has_not_done, filter], or ["is", "segment", [segment ids]]'
     ),
     "items": {},
 }
@@ -130,6 +130,71 @@ _V2_BODY = {
 
 _SITE = {"type": "object", "properties": {"domain": {"type": "string"}, "timezone": {"type": "string"}}}
 
+_SEGMENT_DATA = {
+    "type": "object",
+    "required": ["filters"],
+    "properties": {
+        "filters": {"type": "array", "items": _FILTER_SCHEMA, "minItems": 1},
+        "labels": {"type": "object"},
+    },
+    "additionalProperties": False,
+}
+_SEGMENT_ID = {"name": "segment_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+
+
+def _segment_body(required: list[str]) -> dict[str, Any]:
+    return {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": required,
+                    "properties": {
+                        "site_id": {"type": "string"},
+                        "name": {"type": "string", "maxLength": 255},
+                        "type": {"type": "string", "enum": ["personal", "site"]},
+                        "segment_data": _SEGMENT_DATA,
+                    },
+                }
+            }
+        },
+    }
+
+
+_SEGMENT_PATHS: dict[str, Any] = {
+    "/api/v1/sites/segments": {
+        "get": {
+            "summary": "Saved segments of a site: the site's and the key's user's personal ones",
+            "parameters": [_query("site_id", "Domain of the site", {"type": "string"}, True)],
+            "responses": {"200": _json({"type": "object"}), **_ERRORS},
+        },
+        "post": {
+            "summary": "Save a segment (site segments: owners and admins only)",
+            "requestBody": _segment_body(["site_id", "name", "type", "segment_data"]),
+            "responses": {"200": _json({"type": "object"}), **_ERRORS},
+        },
+    },
+    "/api/v1/sites/segments/{segment_id}": {
+        "get": {
+            "summary": "One saved segment",
+            "parameters": [_SEGMENT_ID, _query("site_id", "Domain of the site", {"type": "string"}, True)],
+            "responses": {"200": _json({"type": "object"}), **_ERRORS},
+        },
+        "patch": {
+            "summary": "Change a segment's name, type or filters",
+            "parameters": [_SEGMENT_ID],
+            "requestBody": _segment_body(["site_id"]),
+            "responses": {"200": _json({"type": "object"}), **_ERRORS},
+        },
+        "delete": {
+            "summary": "Delete a segment",
+            "parameters": [_SEGMENT_ID, _query("site_id", "Domain of the site", {"type": "string"}, True)],
+            "responses": {"200": _json({"type": "object"}), **_ERRORS},
+        },
+    },
+}
+
 
 def openapi_document(base_url: str = "") -> dict[str, Any]:
     secured = [{"bearer": []}]
@@ -148,6 +213,7 @@ def openapi_document(base_url: str = "") -> dict[str, Any]:
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
         "security": secured,
         "paths": {
+            **_SEGMENT_PATHS,
             "/api/v1/stats/realtime/visitors": {
                 "get": {
                     "summary": "Visitors in the last 5 minutes",

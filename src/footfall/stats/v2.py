@@ -2,13 +2,15 @@
 
 The body names `site_id`, `date_range`, `metrics`, and optionally `date`, `dimensions`,
 `filters` (leaves `[operator, dimension, clauses, {"case_sensitive": false}]`, nested with
-`and` / `or` / `not`, and `has_done` / `has_not_done`), `order_by`, `include`
+`and` / `or` / `not`, `has_done` / `has_not_done`, and saved segments `["is", "segment", [id]]`),
+`order_by`, `include`
 (`time_labels`, `total_rows`, `comparisons`, `imports`) and `pagination` (`limit`, `offset`).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -35,6 +37,7 @@ from footfall.stats.query import (
     period_range,
     today_in,
     validate,
+    walk,
 )
 
 ALLOWED_KEYS = {
@@ -72,6 +75,8 @@ def parse_filter(node: Any) -> Filter:
     if len(node) not in (3, 4):
         raise QueryError(f"Invalid filter {_show(node)}.")
     dimension, clauses = node[1], node[2]
+    if dimension == SEGMENT:
+        return _segment_leaf(node)
     if not isinstance(dimension, str) or not is_filter_dimension(dimension):
         raise QueryError(f"Invalid filter {_show(node)}: unknown dimension {_show(dimension)}.")
     if not isinstance(clauses, list) or not all(
@@ -102,6 +107,97 @@ def parse_filter_list(document: Any) -> tuple[Filter, ...]:
     if not isinstance(document, list):
         raise QueryError("Invalid filters passed.")
     return tuple(parse_filter(node) for node in document)
+
+
+# --- saved segments -------------------------------------------------------------------------------
+
+SEGMENT = "segment"
+MAX_SEGMENT_IDS = 10
+# Segment id -> the `filters` list saved with it, for the ids this site (and user) may use.
+SegmentLookup = Callable[[tuple[int, ...]], Mapping[int, Any]]
+
+
+def _segment_leaf(node: list[Any]) -> Leaf:
+    operator, clauses = node[0], node[2]
+    if operator != "is" or len(node) != 3:
+        raise QueryError(f'Invalid filter {_show(node)}: segments are filtered as ["is", "segment", [ids]].')
+    if (
+        not isinstance(clauses, list)
+        or not clauses
+        or not all(isinstance(c, int) and not isinstance(c, bool) and 0 < c < 2**63 for c in clauses)
+    ):
+        raise QueryError(f"Invalid filter {_show(node)}: segment ids must be a non-empty list of integers.")
+    return Leaf("is", SEGMENT, tuple(str(c) for c in clauses))
+
+
+def segment_ids(filters: tuple[Filter, ...]) -> tuple[int, ...]:
+    ids = [int(v) for leaf, _ in walk(filters) if leaf.dimension == SEGMENT for v in leaf.values]
+    if len(ids) > MAX_SEGMENT_IDS:
+        raise QueryError(f"Invalid filters: at most {MAX_SEGMENT_IDS} segment ids may be used in one query.")
+    return tuple(dict.fromkeys(ids))
+
+
+def segment_filters(segment_id: int, saved: Any) -> tuple[Filter, ...]:
+    """The filters saved with a segment, parsed; a segment inside a segment is refused."""
+    if not isinstance(saved, list) or not saved:
+        raise QueryError(f"Invalid segment {segment_id}: its filters must be a non-empty list.")
+    try:
+        filters = parse_filter_list(saved)
+    except QueryError as error:
+        raise QueryError(f"Invalid segment {segment_id}: {error.message}") from None
+    if segment_ids(filters):
+        raise QueryError(f"Invalid segment {segment_id}: a segment cannot contain segment filters.")
+    return filters
+
+
+def expand_segments(filters: tuple[Filter, ...], lookup: SegmentLookup | None) -> tuple[Filter, ...]:
+    """Each segment filter becomes the filters saved with it: one segment their `and`, several the
+    `or` of those; an `and` at the top level is spread into the list, as Plausible resolves them."""
+    ids = segment_ids(filters)
+    if not ids:
+        return filters
+    found = lookup(ids) if lookup is not None else {}
+    missing = [i for i in ids if i not in found]
+    if missing:
+        names = ", ".join(str(i) for i in missing)
+        raise QueryError(
+            f"Invalid filters: segment {names} does not exist on this site "
+            "or is not visible to this key's user."
+        )
+    parsed = {i: segment_filters(i, found[i]) for i in ids}
+
+    def replace_node(node: Filter) -> Filter:
+        if isinstance(node, Leaf):
+            if node.dimension != SEGMENT:
+                return node
+            groups = [_all_of(parsed[int(v)]) for v in node.values]
+            return groups[0] if len(groups) == 1 else Logic("or", tuple(groups))
+        return Logic(node.operator, tuple(replace_node(child) for child in node.children))
+
+    expanded: list[Filter] = []
+    for node in filters:
+        node = replace_node(node)
+        if isinstance(node, Logic) and node.operator == "and":
+            expanded.extend(node.children)
+        else:
+            expanded.append(node)
+    return tuple(expanded)
+
+
+def _all_of(filters: tuple[Filter, ...]) -> Filter:
+    return filters[0] if len(filters) == 1 else Logic("and", filters)
+
+
+def filter_json(node: Filter) -> list[Any]:
+    """A parsed filter in the v2 wire format (the query echo shows segments expanded)."""
+    if isinstance(node, Leaf):
+        out: list[Any] = [node.operator, node.dimension, list(node.values)]
+        if not node.case_sensitive:
+            out.append({"case_sensitive": False})
+        return out
+    if node.operator in ("and", "or"):
+        return [node.operator, [filter_json(child) for child in node.children]]
+    return [node.operator, filter_json(node.children[0])]
 
 
 def _parse_date_range(site: SiteSpec, value: Any, reference: date, now: datetime) -> DateRange:
@@ -171,7 +267,7 @@ def _parse_comparison(
     return Comparison(mode, comparison_range(rng, mode, custom, match_day_of_week), match_day_of_week)
 
 
-def parse(site: SiteSpec, body: Any, now: datetime) -> Query:
+def parse(site: SiteSpec, body: Any, now: datetime, segments: SegmentLookup | None = None) -> Query:
     if not isinstance(body, dict):
         raise QueryError("Invalid request body: expected a JSON object.")
     unknown = set(body) - ALLOWED_KEYS
@@ -201,7 +297,7 @@ def parse(site: SiteSpec, body: Any, now: datetime) -> Query:
     ):
         raise QueryError(f"Invalid dimensions {_show(dimensions)}.")
 
-    filters = parse_filter_list(body.get("filters", []))
+    filters = expand_segments(parse_filter_list(body.get("filters", [])), segments)
 
     order_by = body.get("order_by")
     parsed_order: tuple[tuple[str, str], ...] | None = None
@@ -302,13 +398,29 @@ def response(result: Result, body: dict[str, Any]) -> dict[str, Any]:
             "site_id": query.site.domain,
             "metrics": list(query.metrics),
             "date_range": [_iso(rng.start, rng.timezone), _iso(rng.end - timedelta(seconds=1), rng.timezone)],
-            "filters": body.get("filters", []),
+            "filters": _echoed_filters(query, body),
             "dimensions": list(query.dimensions),
             "order_by": [list(e) for e in query.order_by] if query.order_by else _default_order(query),
             "include": include,
             "pagination": {"limit": query.limit, "offset": query.offset},
         },
     }
+
+
+def _echoed_filters(query: Query, body: dict[str, Any]) -> list[Any]:
+    """The filters as sent, or as run when segments were expanded into them."""
+    sent = body.get("filters", [])
+    if _mentions_segment(sent):
+        return [filter_json(node) for node in query.filters]
+    return sent
+
+
+def _mentions_segment(node: Any) -> bool:
+    if not isinstance(node, list):
+        return False
+    if len(node) >= 2 and node[1] == SEGMENT:
+        return True
+    return any(_mentions_segment(child) for child in node)
 
 
 def _default_order(query: Query) -> list[list[str]]:

@@ -23,6 +23,7 @@ from starlette.routing import BaseRoute, Route
 from footfall.events.store import EventStore, EventStoreError
 from footfall.meta.db import session_scope
 from footfall.meta.models import Funnel, Site
+from footfall.meta.segments import segment_lookup
 from footfall.services import Services
 from footfall.stats import engine, v1, v2
 from footfall.stats.openapi import openapi_document
@@ -63,6 +64,7 @@ def _authorised(services: Services, request: Request, site_id: Any, wants_all: b
     limiter = rate_limiter(request)
     with session_scope(services.sessions) as db:
         key, user = authenticate(db, token)
+        request.state.user_id = user.id  # whose personal segments a v2 query may use
         limiter.hit(key.id, key.hourly_request_limit)
         site = site_for(db, user, site_id)
         spec = site_spec(site, services.events if wants_all else None)
@@ -176,7 +178,8 @@ async def query_v2(request: Request) -> Response:
         if site_id is not None and not isinstance(site_id, str):
             raise QueryError("#/site_id: Type mismatch. Expected String.")
         spec, _ = _authorised(services, request, site_id, body.get("date_range") == "all")
-        query = v2.parse(spec, body, _now())
+        segments = segment_lookup(services.sessions, spec.id, getattr(request.state, "user_id", None))
+        query = v2.parse(spec, body, _now(), segments)
         return v2.response(engine.execute(_store(request), query), body)
 
     return await _answer(request, work)
