@@ -341,3 +341,28 @@ def test_a_stats_key_may_read_segments_but_not_save_them(world) -> None:
     # A stats key may still use segments in queries.
     segment_id = create(world, GERMANY, "For the stats key")
     assert numbers(world, [["is", "segment", [segment_id]]], ("visitors",), key=stats_key) == [1]
+
+
+def test_a_site_holds_at_most_500_segments(world) -> None:
+    from footfall.meta.segments import Segment, SegmentType
+
+    with session_scope(world.services.sessions) as db:
+        site = db.scalar(select(Site).where(Site.domain == "stranger.example"))
+        already = len(db.scalars(select(Segment.id).where(Segment.site_id == site.id)).all())
+        db.add_all(
+            Segment(site_id=site.id, name=f"S{i}", type=SegmentType.site, segment_data={"filters": GERMANY})
+            for i in range(500 - already)
+        )
+    response = call(
+        world,
+        "POST",
+        key=world.other_key,
+        json={
+            "site_id": "stranger.example",
+            "name": "One too many",
+            "type": "site",
+            "segment_data": {"filters": GERMANY},
+        },
+    )
+    assert response.status_code == 400
+    assert "500" in response.json()["error"]

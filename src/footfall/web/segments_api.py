@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -42,6 +42,7 @@ from footfall.web.stats_api import OrjsonResponse, error_response, site_spec
 SITE_NOT_FOUND = "Site could not be found"
 MAX_NAME_BYTES = 255
 MAX_DATA_BYTES = 5 * 1024
+MAX_SEGMENTS_PER_SITE = 500  # Plausible's limit
 SITE_SEGMENT_ROLES = (Role.owner, Role.admin)
 
 
@@ -204,6 +205,11 @@ async def segments_create(request: Request) -> Response:
         unknown = set(body) - {"site_id", "name", "type", "segment_data"}
         if unknown:
             raise ApiError(400, f"Invalid segment: unknown key `{sorted(unknown)[0]}`.")
+        saved = db.scalar(select(func.count()).select_from(Segment).where(Segment.site_id == site.id))
+        if (saved or 0) >= MAX_SEGMENTS_PER_SITE:
+            raise ApiError(
+                400, f"A site may have at most {MAX_SEGMENTS_PER_SITE} segments; delete one first."
+            )
         segment = Segment(
             site_id=site.id,
             owner_id=user.id,
