@@ -57,6 +57,36 @@ def test_response_echoes_the_query(world) -> None:
     assert body["meta"] == {}
 
 
+@pytest.mark.parametrize(
+    "include",
+    [{"imports": True}, {"imports": True, "imports_meta": True}, {"imports_meta": True}],
+)
+def test_imports_requested_on_a_site_without_imported_data(world, include) -> None:
+    body = {"site_id": "shop.example", "metrics": ["visitors"], "date_range": RANGE, "include": include}
+    response = world.v2(body)
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert answer["results"] == [{"metrics": [3], "dimensions": []}]
+    assert answer["meta"] == {"imports_included": False, "imports_skip_reason": "no_imported_data"}
+    assert answer["query"]["include"] == include
+
+
+def test_imports_false_adds_nothing_to_meta(world) -> None:
+    body = {"site_id": "shop.example", "metrics": ["visitors"], "date_range": RANGE}
+    response = world.v2({**body, "include": {"imports": False, "total_rows": True}})
+    assert response.status_code == 200, response.text
+    assert response.json()["meta"] == {"total_rows": 1}
+
+
+@pytest.mark.parametrize("flag", ["imports", "imports_meta"])
+@pytest.mark.parametrize("value", ["true", 1, None, []])
+def test_a_non_boolean_imports_flag_is_a_400(world, flag, value) -> None:
+    body = {"site_id": "shop.example", "metrics": ["visitors"], "date_range": RANGE}
+    response = world.v2({**body, "include": {flag: value}})
+    assert response.status_code == 400, response.text
+    assert response.json() == {"error": f"Invalid include.{flag}: expected true or false."}
+
+
 def test_date_range_with_timestamps(world) -> None:
     assert totals(world, ["visitors"], date_range=["2026-03-10T10:30:00Z", "2026-03-10T12:30:00Z"]) == {
         "visitors": 1

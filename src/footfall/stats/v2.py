@@ -5,6 +5,8 @@ The body names `site_id`, `date_range`, `metrics`, and optionally `date`, `dimen
 `and` / `or` / `not`, `has_done` / `has_not_done`, and saved segments `["is", "segment", [id]]`),
 `order_by`, `include`
 (`time_labels`, `total_rows`, `comparisons`, `imports`) and `pagination` (`limit`, `offset`).
+footfall has no imported stats: `include.imports` (or `imports_meta`) only adds Plausible's
+`meta.imports_included: false` and `meta.imports_skip_reason: "no_imported_data"`.
 """
 
 from __future__ import annotations
@@ -374,9 +376,22 @@ def _iso(moment: datetime, timezone: str) -> str:
     return moment.replace(tzinfo=UTC).astimezone(ZoneInfo(timezone)).isoformat()
 
 
+NO_IMPORTED_DATA = "no_imported_data"
+
+
+def _imports_meta(body: dict[str, Any]) -> dict[str, Any]:
+    """What Plausible says about imported stats when asked (`include.imports` or
+    `include.imports_meta`): footfall has no imported stats, so they are never included,
+    and the reason is always that the site has none (which carries no `imports_warning`)."""
+    include = body.get("include") or {}
+    if not (include.get("imports") or include.get("imports_meta")):
+        return {}
+    return {"imports_included": False, "imports_skip_reason": NO_IMPORTED_DATA}
+
+
 def response(result: Result, body: dict[str, Any]) -> dict[str, Any]:
     query = result.query
-    meta: dict[str, Any] = {}
+    meta: dict[str, Any] = _imports_meta(body)
     if query.comparison is not None:
         rng = query.comparison.date_range
         meta["comparison_date_range"] = [
