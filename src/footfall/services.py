@@ -12,6 +12,10 @@ from footfall.config import Settings
 from footfall.events.store import EventStore, migrate_events, open_event_store
 from footfall.meta.db import make_engine, make_sessionmaker, migrate
 
+# The key in `Services.extras` of the Stats and Sites APIs' rate limiter (web/auth.py), made
+# on first use; with REDIS_URL it holds a Redis connection pool, which `close()` closes.
+API_RATE_LIMITER = "api_rate_limiter"
+
 
 @dataclass
 class Services:
@@ -22,10 +26,15 @@ class Services:
     extras: dict[str, Any] = field(default_factory=dict)
 
     def close(self) -> None:
-        if self.events is not None:
-            self.events.close()
-            self.events = None
-        self.engine.dispose()
+        limiter = self.extras.pop(API_RATE_LIMITER, None)
+        try:
+            if limiter is not None:
+                limiter.close()
+        finally:
+            if self.events is not None:
+                self.events.close()
+                self.events = None
+            self.engine.dispose()
 
 
 def open_metadata(settings: Settings) -> Services:

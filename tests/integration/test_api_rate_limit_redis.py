@@ -107,3 +107,66 @@ def test_redis_is_used_when_redis_url_is_set() -> None:
     finally:
         limiter.close()
     assert isinstance(make_rate_limiter(None), MemoryRateLimiter)
+
+
+@pytest.fixture
+def observer() -> Iterator[object]:
+    """A client of its own, to see from outside which connections Redis has open."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_TEST_URL)
+    try:
+        client.ping()
+    except Exception as error:
+        unavailable("Redis at 127.0.0.1:6379", error)
+    yield client
+    client.close()
+
+
+def _client_names(client) -> set[str]:
+    return {entry.get("name") for entry in client.client_list()}
+
+
+def test_closing_the_services_closes_the_limiters_redis_connections(tmp_path, observer) -> None:
+    """The limiter an app makes on its first API request (REDIS_URL set) holds Redis
+    connections until `Services.close()`; a server that stops must not leave them open."""
+    from starlette.testclient import TestClient
+
+    from footfall.accounts.apikeys import create_api_key
+    from footfall.accounts.users import create_user
+    from footfall.app import create_app
+    from footfall.config import load_settings
+    from footfall.meta.db import migrate, session_scope
+    from footfall.services import API_RATE_LIMITER, open_metadata
+
+    name = f"footfall-test-{uuid.uuid4().hex[:12]}"
+    separator = "&" if "?" in REDIS_TEST_URL else "?"
+    settings = load_settings(
+        {
+            "DATA_DIR": str(tmp_path / "data"),
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'meta.db'}",
+            "REDIS_URL": f"{REDIS_TEST_URL}{separator}client_name={name}",
+        }
+    )
+    services = open_metadata(settings)
+    counted: list[str] = []
+    try:
+        migrate(services.engine)
+        with session_scope(services.sessions) as db:
+            user = create_user(db, "redis-close@example.com", "correct horse battery staple")
+            raw_key, key = create_api_key(db, user)
+            hour = int(time.time() // 3600)
+            counted = [f"footfall:ratelimit:{key.id}:{h}" for h in (hour, hour + 1)]
+        observer.delete(*counted)  # key ids restart at 1 in every new database
+        client = TestClient(create_app(settings, services))
+        answer = client.get("/api/v1/sites", headers={"Authorization": f"Bearer {raw_key}"})
+        assert answer.status_code == 200, answer.text
+        assert isinstance(services.extras[API_RATE_LIMITER], RedisRateLimiter)
+        assert name in _client_names(observer)  # the limiter is connected, and counted the request
+        assert sum(int(observer.get(window) or 0) for window in counted) == 1
+    finally:
+        services.close()
+        for window in counted:
+            observer.delete(window)
+    assert name not in _client_names(observer)
+    assert API_RATE_LIMITER not in services.extras

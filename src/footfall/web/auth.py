@@ -29,6 +29,7 @@ from starlette.requests import Request
 from footfall.accounts.apikeys import find_api_key, may_provision
 from footfall.accounts.errors import DomainError
 from footfall.meta.models import ApiKey, Site, User
+from footfall.services import API_RATE_LIMITER
 from footfall.sites.sites import list_sites, normalise_domain
 
 
@@ -194,10 +195,11 @@ def make_rate_limiter(redis_url: str | None) -> RateLimiter:
 
 def rate_limiter(request: Request) -> RateLimiter:
     services = request.app.state.services
-    limiter = services.extras.get("api_rate_limiter")
+    limiter = services.extras.get(API_RATE_LIMITER)
     if limiter is None:
-        with _limiter_lock:  # one limiter (and one Redis connection pool) per running app
-            limiter = services.extras.get("api_rate_limiter")
+        # One limiter (and one Redis connection pool) per running app; Services.close() closes it.
+        with _limiter_lock:
+            limiter = services.extras.get(API_RATE_LIMITER)
             if limiter is None:
-                limiter = services.extras["api_rate_limiter"] = make_rate_limiter(services.settings.redis_url)
+                limiter = services.extras[API_RATE_LIMITER] = make_rate_limiter(services.settings.redis_url)
     return limiter
