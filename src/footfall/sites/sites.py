@@ -6,11 +6,12 @@ import re
 import zoneinfo
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from footfall.accounts.errors import Conflict, DomainError, NotFound
 from footfall.meta.models import Membership, Role, Site, User
+from footfall.meta.segments import Segment, SegmentType
 
 _LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
 _ZONES = frozenset(zoneinfo.available_timezones())
@@ -80,3 +81,33 @@ def role_of(db: Session, user: User, site: Site) -> Role | None:
     return db.scalar(
         select(Membership.role).where(Membership.site_id == site.id, Membership.user_id == user.id)
     )
+
+
+def remove_member(db: Session, site: Site, user: User) -> None:
+    """Take `user` off `site`, and delete their personal segments of it, as Plausible does:
+    nobody else could see or use them. Their site segments stay, being the site's.
+
+    Both happen in the caller's transaction, so a failure leaves neither done. The site's
+    last owner cannot be removed: the site would have nobody to manage it."""
+    membership = db.scalar(
+        select(Membership).where(Membership.site_id == site.id, Membership.user_id == user.id)
+    )
+    if membership is None:
+        raise NotFound(f"{user.email} is not a member of {site.domain}", field="user")
+    if membership.role is Role.owner:
+        owners = db.scalar(
+            select(func.count())
+            .select_from(Membership)
+            .where(Membership.site_id == site.id, Membership.role == Role.owner)
+        )
+        if owners == 1:
+            raise Conflict(f"{user.email} is the only owner of {site.domain}", field="user")
+    db.execute(
+        delete(Segment).where(
+            Segment.site_id == site.id,
+            Segment.owner_id == user.id,
+            Segment.type == SegmentType.personal,
+        )
+    )
+    db.delete(membership)
+    db.flush()
