@@ -1,23 +1,95 @@
-"""The OpenAPI 3.1 description of the Stats API (v1, v2) and the Sites API.
+"""The OpenAPI 3.1 description of footfall's HTTP API: the Stats API (v1, v2), the Sites API
+(with saved segments), and the routes that need no key (health, metrics, tracker script, docs).
 
-Served at /api/docs/openapi.json; schemathesis fuzzes the API against it in the tests.
+Served at /api/docs/openapi.json; the tests check that every route the app serves is in it,
+and schemathesis fuzzes the keyed API against it.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from footfall.accounts.apikeys import SITES_SCOPE, STATS_SCOPE
 from footfall.stats.query import LEAF_OPERATORS, METRICS, PERIODS, TIME_DIMENSIONS, VISIT_DIMENSIONS
+from footfall.web.auth import NOT_A_SITES_KEY, too_many_requests
 
+_ERROR_BODY = {"type": "object", "properties": {"error": {"type": "string"}}, "required": ["error"]}
 _ERROR = {
     "description": "The request cannot be answered; `error` says why",
+    "content": {"application/json": {"schema": _ERROR_BODY}},
+}
+
+
+def _error(description: str, example: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": _ERROR_BODY, "example": {"error": example}}},
+    }
+
+
+_RATE_LIMITED = {
+    "description": (
+        "The key has made its hourly number of requests (`hourly_request_limit`, 600 by default) "
+        "in this clock hour; `Retry-After` is the number of seconds until the next hour starts"
+    ),
+    "headers": {
+        "Retry-After": {
+            "description": "Seconds until the key may ask again (the rest of the clock hour)",
+            "required": True,
+            "schema": {"type": "integer", "minimum": 1, "maximum": 3600},
+        }
+    },
     "content": {
         "application/json": {
-            "schema": {"type": "object", "properties": {"error": {"type": "string"}}, "required": ["error"]}
+            "schema": {
+                "type": "object",
+                "required": ["error"],
+                "properties": {
+                    "error": {
+                        "type": "string",
+                        "pattern": (
+                            r"^Too many API requests\. Your API key is limited to \d+ requests per hour\.$"
+                        ),
+                    }
+                },
+            },
+            "example": {"error": too_many_requests(600, 0.0).message},
         }
     },
 }
-_ERRORS = {"400": _ERROR, "401": _ERROR, "403": _ERROR, "404": _ERROR, "429": _ERROR}
+_ERRORS = {"400": _ERROR, "401": _ERROR, "403": _ERROR, "404": _ERROR, "429": _RATE_LIMITED}
+
+# The Sites API's writes need a Sites API key; a Stats API key gets this 401.
+_PROVISION_SECURITY = [{"bearer": [SITES_SCOPE]}]
+_NOT_A_SITES_KEY = _error(
+    f"No key, an unknown key, or a Stats API key (`{STATS_SCOPE}`): this operation needs a "
+    f"Sites API key (`{SITES_SCOPE}`)",
+    NOT_A_SITES_KEY,
+)
+
+_BEARER_DESCRIPTION = (
+    "An API key, sent as `Authorization: Bearer <key>` (`footfall apikey create`). A key acts "
+    "for its user and reaches the sites that user may see. Its scope says what it may do, as in "
+    f"Plausible:\n\n- `{STATS_SCOPE}` (a Stats API key, `--scope stats`): the Stats API, and on "
+    "the Sites API listing sites and goals, showing a site and reading segments.\n"
+    f"- `{SITES_SCOPE}` (a Sites API key, the default): all of that, and the Sites API's writes "
+    "(creating, changing and deleting sites, goals, shared links and segments); those operations "
+    f"list `{SITES_SCOPE}` in their `security`, and answer any other key `401`.\n\n"
+    "Each key may make `hourly_request_limit` requests a clock hour (600 by default); beyond "
+    "that every keyed operation answers `429` with `Retry-After`."
+)
+
+
+def _provisioning(operation: dict[str, Any]) -> dict[str, Any]:
+    """A Sites API write: needs a Sites API key, and says so."""
+    note = f"Needs a Sites API key (`{SITES_SCOPE}`); a Stats API key is answered `401`."
+    return {
+        **operation,
+        "description": f"{operation['description']} {note}" if "description" in operation else note,
+        "security": _PROVISION_SECURITY,
+        "responses": {**operation["responses"], "401": _NOT_A_SITES_KEY},
+    }
+
 
 _PROPERTIES = sorted(VISIT_DIMENSIONS | {"event:name", "event:page", "event:goal", "event:props:author"})
 
@@ -129,6 +201,67 @@ _V2_BODY = {
 }
 
 _SITE = {"type": "object", "properties": {"domain": {"type": "string"}, "timezone": {"type": "string"}}}
+_GOAL = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"},
+        "display_name": {"type": "string"},
+        "goal_type": {"type": "string", "enum": ["event", "page"]},
+        "event_name": {"type": ["string", "null"]},
+        "page_path": {"type": ["string", "null"]},
+        "currency": {"type": ["string", "null"]},
+    },
+}
+_SITE_ID_QUERY = _query("site_id", "Domain of the site", {"type": "string"}, True)
+
+# Lists are paged as Plausible pages them: opaque cursors from the previous answer's `meta`.
+_PAGING = [
+    _query(
+        "limit",
+        "Page size, 1-100 (default 100)",
+        {"type": "integer", "minimum": 1, "maximum": 100, "default": 100},
+    ),
+    _query(
+        "after",
+        "Opaque cursor: `meta.after` of the previous answer, for the page after it. Not with `before`.",
+        {"type": "string"},
+    ),
+    _query(
+        "before",
+        "Opaque cursor: `meta.before` of the previous answer, for the page before it. Not with `after`.",
+        {"type": "string"},
+    ),
+]
+_PAGE_META = {
+    "type": "object",
+    "description": "Cursors for the neighbouring pages (`null`: there is none that way) and the page size",
+    "required": ["after", "before", "limit"],
+    "properties": {
+        "after": {"type": ["string", "null"]},
+        "before": {"type": ["string", "null"]},
+        "limit": {"type": "integer", "minimum": 1, "maximum": 100},
+    },
+}
+_BAD_PAGE = _error(
+    "A malformed cursor (or one from another list), both `after` and `before`, `limit` outside "
+    "1-100, or (goals) a missing `site_id`",
+    "Pass either `after` or `before`, not both",
+)
+
+
+def _page_of(name: str, item: dict[str, Any]) -> dict[str, Any]:
+    return _json(
+        {
+            "type": "object",
+            "required": [name, "meta"],
+            "properties": {name: {"type": "array", "items": item}, "meta": _PAGE_META},
+        }
+    )
+
+
+def _body(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
 
 _SEGMENT_DATA = {
     "type": "object",
@@ -143,61 +276,294 @@ _SEGMENT_ID = {"name": "segment_id", "in": "path", "required": True, "schema": {
 
 
 def _segment_body(required: list[str]) -> dict[str, Any]:
-    return {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "required": required,
-                    "properties": {
-                        "site_id": {"type": "string"},
-                        "name": {"type": "string", "maxLength": 255},
-                        "type": {"type": "string", "enum": ["personal", "site"]},
-                        "segment_data": _SEGMENT_DATA,
-                    },
-                }
-            }
-        },
-    }
+    return _body(
+        {
+            "type": "object",
+            "required": required,
+            "properties": {
+                "site_id": {"type": "string"},
+                "name": {"type": "string", "maxLength": 255},
+                "type": {"type": "string", "enum": ["personal", "site"]},
+                "segment_data": _SEGMENT_DATA,
+            },
+        }
+    )
 
 
 _SEGMENT_PATHS: dict[str, Any] = {
     "/api/v1/sites/segments": {
         "get": {
             "summary": "Saved segments of a site: the site's and the key's user's personal ones",
-            "parameters": [_query("site_id", "Domain of the site", {"type": "string"}, True)],
+            "parameters": [_SITE_ID_QUERY],
             "responses": {"200": _json({"type": "object"}), **_ERRORS},
         },
-        "post": {
-            "summary": "Save a segment (site segments: owners and admins only)",
-            "requestBody": _segment_body(["site_id", "name", "type", "segment_data"]),
-            "responses": {"200": _json({"type": "object"}), **_ERRORS},
-        },
+        "post": _provisioning(
+            {
+                "summary": "Save a segment (site segments: owners and admins only)",
+                "requestBody": _segment_body(["site_id", "name", "type", "segment_data"]),
+                "responses": {"200": _json({"type": "object"}), **_ERRORS},
+            }
+        ),
     },
     "/api/v1/sites/segments/{segment_id}": {
         "get": {
             "summary": "One saved segment",
-            "parameters": [_SEGMENT_ID, _query("site_id", "Domain of the site", {"type": "string"}, True)],
+            "parameters": [_SEGMENT_ID, _SITE_ID_QUERY],
             "responses": {"200": _json({"type": "object"}), **_ERRORS},
         },
-        "patch": {
-            "summary": "Change a segment's name, type or filters",
-            "parameters": [_SEGMENT_ID],
-            "requestBody": _segment_body(["site_id"]),
+        "patch": _provisioning(
+            {
+                "summary": "Change a segment's name, type or filters",
+                "parameters": [_SEGMENT_ID],
+                "requestBody": _segment_body(["site_id"]),
+                "responses": {"200": _json({"type": "object"}), **_ERRORS},
+            }
+        ),
+        "delete": _provisioning(
+            {
+                "summary": "Delete a segment",
+                "parameters": [_SEGMENT_ID, _SITE_ID_QUERY],
+                "responses": {"200": _json({"type": "object"}), **_ERRORS},
+            }
+        ),
+    },
+}
+
+_STATS_PATHS: dict[str, Any] = {
+    "/api/v1/stats/realtime/visitors": {
+        "get": {
+            "summary": "Visitors in the last 5 minutes",
+            "parameters": [_SITE_ID_QUERY],
+            "responses": {"200": _json({"type": "integer"}), **_ERRORS},
+        }
+    },
+    "/api/v1/stats/aggregate": {
+        "get": {
+            "summary": "Totals of the metrics over the period",
+            "parameters": [
+                *_V1_COMMON,
+                _query(
+                    "compare",
+                    "Compare with another period",
+                    {"type": "string", "enum": ["previous_period", "year_over_year"]},
+                ),
+            ],
+            "responses": {
+                "200": _json({"type": "object", "properties": {"results": {"type": "object"}}}),
+                **_ERRORS,
+            },
+        }
+    },
+    "/api/v1/stats/timeseries": {
+        "get": {
+            "summary": "Metrics per time bucket, every bucket present",
+            "parameters": [
+                *_V1_COMMON,
+                _query(
+                    "interval",
+                    "Bucket size",
+                    {"type": "string", "enum": ["hour", "date", "day", "week", "month"]},
+                ),
+            ],
+            "responses": {
+                "200": _json({"type": "object", "properties": {"results": {"type": "array"}}}),
+                **_ERRORS,
+            },
+        }
+    },
+    "/api/v1/stats/breakdown": {
+        "get": {
+            "summary": "Metrics split by one property",
+            "parameters": [
+                *_V1_COMMON,
+                _query("property", "Property to split by", {"type": "string", "enum": _PROPERTIES}, True),
+                _query("limit", "Rows per page (1-1000)", {"type": "integer"}),
+                _query("page", "Page number, from 1", {"type": "integer"}),
+            ],
+            "responses": {
+                "200": _json({"type": "object", "properties": {"results": {"type": "array"}}}),
+                **_ERRORS,
+            },
+        }
+    },
+    "/api/v1/stats/funnel": {
+        "get": {
+            "summary": "Visitors at each step of a saved funnel (footfall extension)",
+            "parameters": [
+                *[p for p in _V1_COMMON if p["name"] != "metrics"],
+                _query("funnel_id", "Id of the site's funnel", {"type": "integer"}, True),
+            ],
             "responses": {"200": _json({"type": "object"}), **_ERRORS},
+        }
+    },
+    "/api/v2/query": {
+        "post": {
+            "summary": "Stats API v2 query",
+            "requestBody": _body(_V2_BODY),
+            "responses": {
+                "200": _json(
+                    {
+                        "type": "object",
+                        "properties": {
+                            "results": {"type": "array"},
+                            "meta": {"type": "object"},
+                            "query": {"type": "object"},
+                        },
+                    }
+                ),
+                **_ERRORS,
+            },
+        }
+    },
+}
+
+_SITE_FIELDS = {"domain": {"type": "string"}, "timezone": {"type": "string"}}
+
+_SITES_PATHS: dict[str, Any] = {
+    "/api/v1/sites": {
+        "get": {
+            "summary": "Sites the key's user may see, in domain order, a page at a time",
+            "parameters": _PAGING,
+            "responses": {"200": _page_of("sites", _SITE), **_ERRORS, "400": _BAD_PAGE},
         },
-        "delete": {
-            "summary": "Delete a segment",
-            "parameters": [_SEGMENT_ID, _query("site_id", "Domain of the site", {"type": "string"}, True)],
-            "responses": {"200": _json({"type": "object"}), **_ERRORS},
+        "post": _provisioning(
+            {
+                "summary": "Create a site owned by the key's user",
+                "requestBody": _body({"type": "object", "required": ["domain"], "properties": _SITE_FIELDS}),
+                "responses": {"200": _json(_SITE), **_ERRORS},
+            }
+        ),
+    },
+    "/api/v1/sites/goals": {
+        "get": {
+            "summary": "Goals of a site, in creation order, a page at a time",
+            "parameters": [_SITE_ID_QUERY, *_PAGING],
+            "responses": {"200": _page_of("goals", _GOAL), **_ERRORS, "400": _BAD_PAGE},
         },
+        "put": _provisioning(
+            {
+                "summary": "Find or create a goal",
+                "requestBody": _body(
+                    {
+                        "type": "object",
+                        "required": ["site_id", "goal_type"],
+                        "properties": {
+                            "site_id": {"type": "string"},
+                            "goal_type": {"type": "string", "enum": ["event", "page"]},
+                            "event_name": {"type": "string"},
+                            "page_path": {"type": "string"},
+                            "currency": {"type": "string"},
+                        },
+                    }
+                ),
+                "responses": {"200": _json(_GOAL), **_ERRORS},
+            }
+        ),
+    },
+    "/api/v1/sites/goals/{goal_id}": {
+        "delete": _provisioning(
+            {
+                "summary": "Delete a goal",
+                "parameters": [
+                    {"name": "goal_id", "in": "path", "required": True, "schema": {"type": "integer"}},
+                    _SITE_ID_QUERY,
+                ],
+                "responses": {"200": _json({"type": "object"}), **_ERRORS},
+            }
+        )
+    },
+    "/api/v1/sites/shared-links": {
+        "put": _provisioning(
+            {
+                "summary": "Find or create a shared link",
+                "requestBody": _body(
+                    {
+                        "type": "object",
+                        "required": ["site_id", "name"],
+                        "properties": {"site_id": {"type": "string"}, "name": {"type": "string"}},
+                    }
+                ),
+                "responses": {"200": _json({"type": "object"}), **_ERRORS},
+            }
+        )
+    },
+    "/api/v1/sites/{site_id}": {
+        "parameters": [{"name": "site_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "get": {"summary": "One site", "responses": {"200": _json(_SITE), **_ERRORS}},
+        "put": _provisioning(
+            {
+                "summary": "Change a site's domain or time zone (owners and admins)",
+                "requestBody": _body({"type": "object", "properties": _SITE_FIELDS}),
+                "responses": {"200": _json(_SITE), **_ERRORS},
+            }
+        ),
+        "delete": _provisioning(
+            {
+                "summary": "Delete a site and its settings (owners)",
+                "responses": {"200": _json({"type": "object"}), **_ERRORS},
+            }
+        ),
+    },
+}
+
+# Routes that need no API key: no bearer, no hourly limit.
+_OPEN = {"security": [], "tags": ["service"]}
+_SERVICE_PATHS: dict[str, Any] = {
+    "/api/docs": {
+        "get": {
+            **_OPEN,
+            "summary": "A page pointing to this description",
+            "responses": {
+                "200": {"description": "HTML", "content": {"text/html": {"schema": {"type": "string"}}}}
+            },
+        }
+    },
+    "/api/docs/openapi.json": {
+        "get": {**_OPEN, "summary": "This description", "responses": {"200": _json({"type": "object"})}}
+    },
+    "/api/health": {
+        "get": {
+            **_OPEN,
+            "summary": "Whether the metadata and event stores answer",
+            "responses": {
+                "200": _json({"type": "object"}, "Both stores answer"),
+                "503": _json({"type": "object"}, "A store does not answer; `metadata` / `events` say which"),
+            },
+        }
+    },
+    "/metrics": {
+        "get": {
+            **_OPEN,
+            "summary": "Prometheus counters (METRICS_TOKEN bearer, or an address in TRUSTED_PROXIES)",
+            "responses": {
+                "200": {
+                    "description": "Prometheus text format",
+                    "content": {"text/plain": {"schema": {"type": "string"}}},
+                },
+                "403": _ERROR,
+            },
+        }
+    },
+    "/js/{name}": {
+        "get": {
+            **_OPEN,
+            "summary": "The tracker script in any of its variants (script.js, script.hash.js, ...)",
+            "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {
+                "200": {
+                    "description": "JavaScript",
+                    "content": {"application/javascript": {"schema": {"type": "string"}}},
+                },
+                "304": {"description": "Not modified (If-None-Match)"},
+                "404": _ERROR,
+                "503": _ERROR,
+            },
+        }
     },
 }
 
 
 def openapi_document(base_url: str = "") -> dict[str, Any]:
-    secured = [{"bearer": []}]
     return {
         "openapi": "3.1.0",
         "info": {
@@ -206,204 +572,16 @@ def openapi_document(base_url: str = "") -> dict[str, Any]:
             "description": (
                 "Plausible-compatible Stats API v1 and v2 and Sites API. Filter operators: "
                 + ", ".join(LEAF_OPERATORS)
-                + "; nest with and, or, not; has_done, has_not_done."
+                + "; nest with and, or, not; has_done, has_not_done. Every keyed operation may "
+                "answer 429 once its key has made its hourly number of requests."
             ),
         },
         "servers": [{"url": base_url or "/"}],
-        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
-        "security": secured,
-        "paths": {
-            **_SEGMENT_PATHS,
-            "/api/v1/stats/realtime/visitors": {
-                "get": {
-                    "summary": "Visitors in the last 5 minutes",
-                    "parameters": [_query("site_id", "Domain of the site", {"type": "string"}, True)],
-                    "responses": {"200": _json({"type": "integer"}), **_ERRORS},
-                }
-            },
-            "/api/v1/stats/aggregate": {
-                "get": {
-                    "summary": "Totals of the metrics over the period",
-                    "parameters": [
-                        *_V1_COMMON,
-                        _query(
-                            "compare",
-                            "Compare with another period",
-                            {"type": "string", "enum": ["previous_period", "year_over_year"]},
-                        ),
-                    ],
-                    "responses": {
-                        "200": _json({"type": "object", "properties": {"results": {"type": "object"}}}),
-                        **_ERRORS,
-                    },
-                }
-            },
-            "/api/v1/stats/timeseries": {
-                "get": {
-                    "summary": "Metrics per time bucket, every bucket present",
-                    "parameters": [
-                        *_V1_COMMON,
-                        _query(
-                            "interval",
-                            "Bucket size",
-                            {"type": "string", "enum": ["hour", "date", "day", "week", "month"]},
-                        ),
-                    ],
-                    "responses": {
-                        "200": _json({"type": "object", "properties": {"results": {"type": "array"}}}),
-                        **_ERRORS,
-                    },
-                }
-            },
-            "/api/v1/stats/breakdown": {
-                "get": {
-                    "summary": "Metrics split by one property",
-                    "parameters": [
-                        *_V1_COMMON,
-                        _query(
-                            "property", "Property to split by", {"type": "string", "enum": _PROPERTIES}, True
-                        ),
-                        _query("limit", "Rows per page (1-1000)", {"type": "integer"}),
-                        _query("page", "Page number, from 1", {"type": "integer"}),
-                    ],
-                    "responses": {
-                        "200": _json({"type": "object", "properties": {"results": {"type": "array"}}}),
-                        **_ERRORS,
-                    },
-                }
-            },
-            "/api/v2/query": {
-                "post": {
-                    "summary": "Stats API v2 query",
-                    "requestBody": {"required": True, "content": {"application/json": {"schema": _V2_BODY}}},
-                    "responses": {
-                        "200": _json(
-                            {
-                                "type": "object",
-                                "properties": {
-                                    "results": {"type": "array"},
-                                    "meta": {"type": "object"},
-                                    "query": {"type": "object"},
-                                },
-                            }
-                        ),
-                        **_ERRORS,
-                    },
-                }
-            },
-            "/api/v1/sites": {
-                "get": {
-                    "summary": "Sites the key's user may see",
-                    "parameters": [
-                        _query("limit", "Page size (1-100)", {"type": "integer"}),
-                        _query("after", "Domain to continue after", {"type": "string"}),
-                    ],
-                    "responses": {"200": _json({"type": "object"}), **_ERRORS},
-                },
-                "post": {
-                    "summary": "Create a site owned by the key's user",
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "application/json": {
-                                "schema": {
-                                    "type": "object",
-                                    "required": ["domain"],
-                                    "properties": {
-                                        "domain": {"type": "string"},
-                                        "timezone": {"type": "string"},
-                                    },
-                                }
-                            }
-                        },
-                    },
-                    "responses": {"200": _json(_SITE), **_ERRORS},
-                },
-            },
-            "/api/v1/sites/goals": {
-                "get": {
-                    "summary": "Goals of a site",
-                    "parameters": [_query("site_id", "Domain of the site", {"type": "string"}, True)],
-                    "responses": {"200": _json({"type": "object"}), **_ERRORS},
-                },
-                "put": {
-                    "summary": "Find or create a goal",
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "application/json": {
-                                "schema": {
-                                    "type": "object",
-                                    "required": ["site_id", "goal_type"],
-                                    "properties": {
-                                        "site_id": {"type": "string"},
-                                        "goal_type": {"type": "string", "enum": ["event", "page"]},
-                                        "event_name": {"type": "string"},
-                                        "page_path": {"type": "string"},
-                                        "currency": {"type": "string"},
-                                    },
-                                }
-                            }
-                        },
-                    },
-                    "responses": {"200": _json({"type": "object"}), **_ERRORS},
-                },
-            },
-            "/api/v1/sites/goals/{goal_id}": {
-                "delete": {
-                    "summary": "Delete a goal",
-                    "parameters": [
-                        {"name": "goal_id", "in": "path", "required": True, "schema": {"type": "integer"}},
-                        _query("site_id", "Domain of the site", {"type": "string"}, True),
-                    ],
-                    "responses": {"200": _json({"type": "object"}), **_ERRORS},
-                }
-            },
-            "/api/v1/sites/shared-links": {
-                "put": {
-                    "summary": "Find or create a shared link",
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "application/json": {
-                                "schema": {
-                                    "type": "object",
-                                    "required": ["site_id", "name"],
-                                    "properties": {"site_id": {"type": "string"}, "name": {"type": "string"}},
-                                }
-                            }
-                        },
-                    },
-                    "responses": {"200": _json({"type": "object"}), **_ERRORS},
-                }
-            },
-            "/api/v1/sites/{site_id}": {
-                "parameters": [
-                    {"name": "site_id", "in": "path", "required": True, "schema": {"type": "string"}}
-                ],
-                "get": {"summary": "One site", "responses": {"200": _json(_SITE), **_ERRORS}},
-                "put": {
-                    "summary": "Change a site's domain or time zone",
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "application/json": {
-                                "schema": {
-                                    "type": "object",
-                                    "properties": {
-                                        "domain": {"type": "string"},
-                                        "timezone": {"type": "string"},
-                                    },
-                                }
-                            }
-                        },
-                    },
-                    "responses": {"200": _json(_SITE), **_ERRORS},
-                },
-                "delete": {
-                    "summary": "Delete a site and its settings",
-                    "responses": {"200": _json({"type": "object"}), **_ERRORS},
-                },
-            },
+        "components": {
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "description": _BEARER_DESCRIPTION}
+            }
         },
+        "security": [{"bearer": []}],
+        "paths": {**_STATS_PATHS, **_SEGMENT_PATHS, **_SITES_PATHS, **_SERVICE_PATHS},
     }
