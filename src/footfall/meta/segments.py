@@ -3,8 +3,8 @@
 A personal segment is seen only by its owner; a site segment by everyone who can see the
 site. `["is", "segment", [id, ...]]` in a v2 query stands for the filters of those segments.
 The owner may be gone (the user was deleted): the segment stays, owned by nobody, until
-someone edits it. A user taken off a site loses their personal segments of it
-(`sites.remove_member`). The table is made by migration 0003.
+someone edits it. A user taken off a site loses their personal segments of it, and
+their site segments of it become ownerless (`sites.remove_member`). The table is made by migration 0003.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ import re
 import zoneinfo
 from urllib.parse import urlsplit
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from footfall.accounts.errors import Conflict, DomainError, NotFound
@@ -84,8 +84,9 @@ def role_of(db: Session, user: User, site: Site) -> Role | None:
 
 
 def remove_member(db: Session, site: Site, user: User) -> None:
-    """Take `user` off `site`, and delete their personal segments of it, as Plausible does:
-    nobody else could see or use them. Their site segments stay, being the site's.
+    """Take `user` off `site`, as Plausible does: their personal segments of it are deleted
+    (nobody else could see or use them) and their site segments, being the site's, stay but
+    are owned by nobody until someone edits them.
 
     Both happen in the caller's transaction, so a failure leaves neither done. The site's
     last owner cannot be removed: the site would have nobody to manage it."""
@@ -108,6 +109,11 @@ def remove_member(db: Session, site: Site, user: User) -> None:
             Segment.owner_id == user.id,
             Segment.type == SegmentType.personal,
         )
+    )
+    db.execute(
+        update(Segment)
+        .where(Segment.site_id == site.id, Segment.owner_id == user.id, Segment.type == SegmentType.site)
+        .values(owner_id=None)
     )
     db.delete(membership)
     db.flush()
