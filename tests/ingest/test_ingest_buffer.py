@@ -255,3 +255,49 @@ def test_events_arriving_during_a_flush_wait_for_the_next_one_instead_of_a_strea
     assert arrivals.inserts == [("events", 5), ("events", 3)]
     assert count(store) == 8
     assert buffer.stop()
+
+
+def test_with_group_sync_a_request_waits_for_a_sync_that_began_after_its_record_was_written(
+    store, wal_dir, monkeypatch
+) -> None:
+    import asyncio
+    import os
+    import threading
+
+    real_fdatasync = os.fdatasync
+    began = [threading.Event(), threading.Event()]
+    may_end = [threading.Event(), threading.Event()]
+    syncs: list[int] = []
+
+    def paused_fdatasync(fd: int) -> None:
+        number = len(syncs)
+        syncs.append(fd)
+        began[number].set()
+        assert may_end[number].wait(10)
+        real_fdatasync(fd)
+
+    buffer = WriteAheadBuffer(store, wal_dir, sync="group", flush_interval=3600)
+    buffer.open()
+    monkeypatch.setattr(os, "fdatasync", paused_fdatasync)  # the syncer's syncs only
+
+    async def requests() -> None:
+        first = asyncio.create_task(buffer.write([event(1)], []))
+        assert await asyncio.to_thread(began[0].wait, 10)
+        second = asyncio.create_task(buffer.write([event(2)], []))  # handed over during sync 1
+        await asyncio.sleep(0.05)
+        assert not first.done() and not second.done()
+
+        may_end[0].set()
+        await asyncio.wait_for(first, 10)
+        assert await asyncio.to_thread(began[1].wait, 10)
+        await asyncio.sleep(0.05)
+        assert not second.done()  # sync 1 began before its record was written
+
+        may_end[1].set()
+        await asyncio.wait_for(second, 10)
+
+    asyncio.run(requests())
+    assert len(syncs) == 2
+    monkeypatch.setattr(os, "fdatasync", real_fdatasync)
+    assert buffer.stop()
+    assert paths(store) == ["/page/1", "/page/2"]

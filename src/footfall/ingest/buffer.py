@@ -9,17 +9,22 @@ nothing. `WAL_SYNC` decides what a crash of the machine can lose:
 * `none`   - no fsync; survives a process crash, a machine crash may lose the last
              few seconds the kernel had not written back.
 * `group`  - (default) the `202` waits for an `fdatasync` that covers it; one sync
-             per event-loop iteration serves every request of that iteration.
+             serves every request whose record was written before it began.
 * `always` - one `fdatasync` per request before it is answered; slowest.
 
-The web side (`write`) appends each record with one `os.write`; with `group`, one
-`fdatasync` at the end of the event-loop iteration, in the loop thread, covers every record
-of that iteration: a sync costs a fraction of a millisecond here, far less than handing
-work to another thread under the interpreter lock. A background thread takes batches from
-the head of the log (by size, `FLUSH_BATCH_SIZE` rows, or by time, `FLUSH_INTERVAL_MS`)
-and inserts them into `events` and `sessions`; chDB and clickhouse-connect release the
-interpreter lock while they work, and the flusher holds this module's lock only to pick a
-batch and to drop it once stored.
+The web side (`write`) frames each record. With `none` and `always` it appends it with one
+`os.write` in the event-loop thread (with `always`, then an `fdatasync`). With `group` it
+hands the record to a syncer thread, which appends every record handed over so far with
+one `os.write`, runs one `fdatasync` (2-4 ms on a slow disk; both calls release the
+interpreter lock, so the loop keeps answering other requests meanwhile), and then wakes
+all their requests with one `call_soon_threadsafe`; records handed over while a sync runs
+wait for the next one, which starts as soon as it ends. So no request is answered before
+its record is written and a sync that began after that write has completed.
+
+A background thread (the flusher) takes batches from the head of the log (by size,
+`FLUSH_BATCH_SIZE` rows, or by time, `FLUSH_INTERVAL_MS`) and inserts them into `events`
+and `sessions`; chDB and clickhouse-connect release the interpreter lock while they work,
+and the flusher holds this module's lock only to pick a batch and to drop it once stored.
 
 Exactly once across crashes
 ---------------------------
@@ -49,6 +54,7 @@ to `WAL_MAX_BYTES`; past that `has_room()` is false and the handler answers `503
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -180,8 +186,14 @@ class WriteAheadBuffer:
         self._stored = threading.Condition()
         self.store_available = True
 
-        # The fdatasync that ends this event-loop iteration, when one is due (see `write`).
-        self._sync_future: asyncio.Future[None] | None = None
+        # The group commit: records the syncer has yet to write, and the future their
+        # requests wait on; both swapped out together under `_unwritten_lock`.
+        self._unwritten: list[tuple[bytes, list[Any], list[Any]]] = []
+        self._unsynced: asyncio.Future[None] | None = None
+        self._unwritten_lock = threading.Lock()
+        self._sync_wanted = threading.Event()
+        self._syncer: threading.Thread | None = None
+        self._stopping_syncer = False
 
     # -- life cycle -------------------------------------------------------------------
 
@@ -228,6 +240,10 @@ class WriteAheadBuffer:
     def stop(self, timeout: float = 30.0) -> bool:
         """Flush what is queued (waiting at most `timeout` seconds) and stop. Returns
         whether everything was stored; what was not stays in the log for the next start."""
+        if self._syncer is not None:  # writes what requests still wait for
+            self._stopping_syncer = True
+            self._sync_wanted.set()
+            self._syncer.join(timeout=5)
         done = self.flush(timeout)
         self._stopping = True
         self._wake.set()
@@ -254,58 +270,121 @@ class WriteAheadBuffer:
         """Write one record to the log now; returns its sequence number. When this returns
         the record survives a crash of the process (and, with WAL_SYNC=always, of the
         machine). The HTTP handler uses `write`, which adds the group commit."""
-        payload = self._encoder.encode((events, sessions))
-        record = HEADER.pack(len(payload), zlib.crc32(payload)) + payload
-        size = len(record)
+        record = self._frame(events, sessions)
         with self._lock:
-            if self._offset > 0 and self._offset + size > self.segment_bytes:
-                self._rotate()
-            written = os.write(self._fd, record)
-            if written < size:  # a short write (rare for a regular file): write the rest
-                view = memoryview(record)[written:]
-                while view:
-                    view = view[os.write(self._fd, view) :]
-            if self.sync == "always":
-                os.fdatasync(self._fd)
-            start = self._offset
-            self._offset += size
-            self._seq += 1
-            self._queue.append(_Entry(self._seq, self._segment, start, self._offset, events, sessions))
-            self._pending_bytes += size
-            self._pending_rows += len(events) + len(sessions)
-            if self._pending_rows >= self.batch_size and not self._wake.is_set():
-                self._wake.set()
-            return self._seq
+            return self._append_locked(record, events, sessions)
 
     async def write(self, events: list[Any], sessions: list[Any]) -> None:
         """Write one record to the log and return once it is as durable as WAL_SYNC asks.
 
-        The record is written at once (one `os.write`). With `group`, the request then waits
-        for the one `fdatasync` that runs at the end of this event-loop iteration, in the
-        loop thread, for every record written during it: no thread hand-offs under the
-        interpreter lock, and one sync for many requests."""
-        self.append(events, sessions)
+        With `none` and `always` the record is written at once (one `os.write`, and with
+        `always` an `fdatasync`). With `group` it is handed to the syncer thread, which
+        writes every record handed to it so far in one `os.write` and syncs them; the
+        request waits for that sync (see the module docstring) while the loop serves others."""
+        record = self._frame(events, sessions)
         if self.sync != "group":
-            return
-        if self._sync_future is None:
-            loop = asyncio.get_running_loop()
-            self._sync_future = loop.create_future()
-            loop.call_soon(self._sync_written)
-        await asyncio.shield(self._sync_future)
-
-    def _sync_written(self) -> None:
-        future, self._sync_future = self._sync_future, None
-        assert future is not None
-        try:
             with self._lock:
-                if self._fd >= 0:
-                    os.fdatasync(self._fd)
-        except OSError as error:
-            log.exception("cannot sync the write-ahead log")
-            future.set_exception(error)
-            future.exception()  # retrieved here; each waiter gets it through its shield
+                self._append_locked(record, events, sessions)
             return
-        future.set_result(None)
+        with self._unwritten_lock:
+            self._unwritten.append((record, events, sessions))
+            synced = self._unsynced
+            first = synced is None
+            if first:
+                synced = self._unsynced = asyncio.get_running_loop().create_future()
+        if first:
+            if self._syncer is None:
+                self._start_syncer()
+            self._sync_wanted.set()
+        await asyncio.shield(synced)  # type: ignore[arg-type]
+
+    def _frame(self, events: list[Any], sessions: list[Any]) -> bytes:
+        payload = self._encoder.encode((events, sessions))
+        return HEADER.pack(len(payload), zlib.crc32(payload)) + payload
+
+    def _append_locked(self, record: bytes, events: list[Any], sessions: list[Any]) -> int:
+        size = len(record)
+        if self._offset > 0 and self._offset + size > self.segment_bytes:
+            self._rotate()
+        _write_all(self._fd, record)
+        if self.sync == "always":
+            os.fdatasync(self._fd)
+        start = self._offset
+        self._offset += size
+        self._seq += 1
+        self._queue.append(_Entry(self._seq, self._segment, start, self._offset, events, sessions))
+        self._pending_bytes += size
+        self._pending_rows += len(events) + len(sessions)
+        if self._pending_rows >= self.batch_size and not self._wake.is_set():
+            self._wake.set()
+        return self._seq
+
+    # -- the group commit (the syncer thread) --------------------------------------------
+
+    def _start_syncer(self) -> None:
+        self._syncer = threading.Thread(target=self._sync_loop, name="footfall-wal-sync", daemon=True)
+        self._syncer.start()
+
+    def _sync_loop(self) -> None:
+        """Write and sync the records handed over since the last sync began, then wake
+        their requests."""
+        while True:
+            self._sync_wanted.wait()
+            self._sync_wanted.clear()
+            with self._unwritten_lock:
+                records, self._unwritten = self._unwritten, []
+                synced, self._unsynced = self._unsynced, None
+            if synced is None:
+                if self._stopping_syncer:
+                    return
+                continue
+            error: OSError | None = None
+            try:
+                with self._lock:
+                    self._write_records_locked(records)
+                    # A duplicate: the segment may be rotated and its descriptor closed
+                    # while the sync runs (rotation syncs the old segment itself).
+                    fd = os.dup(self._fd)
+                try:
+                    os.fdatasync(fd)
+                finally:
+                    os.close(fd)
+            except OSError as failed:
+                log.exception("cannot write or sync the write-ahead log")
+                error = failed
+            with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
+                synced.get_loop().call_soon_threadsafe(_settle, synced, error)
+
+    def _write_records_locked(self, records: list[tuple[bytes, list[Any], list[Any]]]) -> None:
+        """Append `records` with one `os.write` per segment they fall in; each is queued
+        for the flusher once it is written."""
+        chunk: list[tuple[bytes, list[Any], list[Any]]] = []
+        size = 0
+        for record in records:
+            if chunk and self._offset + size + len(record[0]) > self.segment_bytes:
+                self._write_chunk_locked(chunk, size)
+                chunk, size = [], 0
+            chunk.append(record)
+            size += len(record[0])
+        if chunk:
+            self._write_chunk_locked(chunk, size)
+
+    def _write_chunk_locked(self, chunk: list[tuple[bytes, list[Any], list[Any]]], size: int) -> None:
+        if len(chunk) == 1:
+            self._append_locked(*chunk[0])
+            return
+        if self._offset > 0 and self._offset + size > self.segment_bytes:
+            self._rotate()
+        _write_all(self._fd, b"".join(record for record, _, _ in chunk))
+        for record, events, sessions in chunk:
+            start = self._offset
+            self._offset += len(record)
+            self._seq += 1
+            self._queue.append(_Entry(self._seq, self._segment, start, self._offset, events, sessions))
+            self._pending_rows += len(events) + len(sessions)
+        self._pending_bytes += size
+        if self._pending_rows >= self.batch_size and not self._wake.is_set():
+            self._wake.set()
 
     def _open_segment(self) -> None:
         path = _segment_path(self.directory, self._segment)
@@ -478,6 +557,25 @@ class WriteAheadBuffer:
         finally:
             os.close(fd)
         os.replace(temporary, path)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    written = os.write(fd, data)
+    if written < len(data):  # a short write (rare for a regular file): write the rest
+        view = memoryview(data)[written:]
+        while view:
+            view = view[os.write(fd, view) :]
+
+
+def _settle(synced: asyncio.Future[None], error: OSError | None) -> None:
+    """In the loop thread: wake every request a sync covered (or fail them with its error)."""
+    if synced.cancelled():
+        return
+    if error is None:
+        synced.set_result(None)
+    else:
+        synced.set_exception(error)
+        synced.exception()  # retrieved here; each waiter gets it through its shield
 
 
 def _fsync_directory(directory: Path) -> None:
