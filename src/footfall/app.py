@@ -8,25 +8,25 @@ import logging
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
-from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route
 
 from footfall.config import Settings
 from footfall.ingest.ingestion import ingestion_for
 from footfall.services import Services, open_services
-from footfall.web.event import EventEndpoint
+from footfall.stats import daily
+from footfall.web.event import EventFirstStarlette
 from footfall.web.health import health
 from footfall.web.metrics import metrics
 from footfall.web.segments_api import segments_routes
 from footfall.web.sites_api import sites_routes
-from footfall.web.stats_api import stats_routes
+from footfall.web.stats_api import counted_sites, stats_routes
 from footfall.web.tracker import tracker_routes
 
 log = logging.getLogger("footfall")
 
 
 def routes() -> list[BaseRoute]:
-    # POST /api/event is answered by the EventEndpoint middleware, ahead of the router.
+    # POST /api/event is answered by EventFirstStarlette, ahead of the middleware and router.
     return [
         Route("/api/health", health, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
@@ -46,6 +46,11 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         app.state.services = services or open_services(settings, run_migrations=True)
         app.state.ingestion = ingestion_for(app.state.services)
         app.state.ingestion.start_buffer()
+        # Counts sealed days for the dashboard (footfall.stats.daily); queries read raw rows until then.
+        events = app.state.services.events
+        refresher = daily.Refresher(events, lambda: counted_sites(app.state.services)) if events else None
+        if refresher is not None:
+            refresher.start()
         # Start-up objects (modules, tables, caches) live forever: keep them out of every
         # garbage collection, which otherwise shows up as latency spikes on /api/event.
         gc.collect()
@@ -54,12 +59,14 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         try:
             yield
         finally:
+            if refresher is not None:
+                refresher.stop()
             app.state.ingestion.close()
             app.state.services.extras.pop("ingestion", None)
             if owned:
                 app.state.services.close()
 
-    app = Starlette(routes=routes(), middleware=[Middleware(EventEndpoint)], lifespan=lifespan)
+    app = EventFirstStarlette(routes=routes(), lifespan=lifespan)
     app.state.settings = settings
     if services is not None:
         app.state.services = services
