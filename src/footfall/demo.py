@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from footfall.events.store import EventStore
+from footfall.stats import daily
 
 # The site's pages: a few landing pages, then a long tail of blog posts and docs.
 PAGES: tuple[str, ...] = (
@@ -196,7 +197,9 @@ def _events_sql(visits: str) -> str:
         SELECT
             start + toUInt32(e.3) AS timestamp,
             {{site:UInt64}} AS site_id,
-            user_id,
+            -- After midnight an event carries the new day's id, as the pipeline writes it.
+            if(toDate(timestamp) = toDate(start), user_id, cityHash64(user_id, toDate(timestamp)))
+                AS event_user_id,
             session_id,
             ['pageview', 'engagement', 'Signup', 'Purchase', 'Outbound Link: Click'][e.1 + 1] AS name,
             {{hostname:String}} AS hostname,
@@ -315,3 +318,4 @@ def remove(store: EventStore, site_id: int) -> None:
     """Delete a site's events and visits (a re-run of `footfall demo` starts clean)."""
     for table in ("events", "sessions", "events_hourly", "sessions_hourly", "visitors_hourly"):
         store.command(f"DELETE FROM {{db}}.{table} WHERE site_id = {{site:UInt64}}", {"site": site_id})
+    daily.forget_site(store, site_id)

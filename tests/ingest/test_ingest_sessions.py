@@ -128,9 +128,12 @@ def test_a_visit_spanning_midnight_stays_one_visit(backend) -> None:
     )
     visits = rows(backend, VISITS_SQL)
     assert [(v["entry"], v["exit"], v["pageviews"], v["duration"]) for v in visits] == [("/a", "/b", 2, 1200)]
-    # The visitor id changed with the day's salt; the visit carries the newest.
+    # Each event carries the id of its own day's salt; the visit keeps the id it started with,
+    # so visits that start on different days never share a visitor id (footfall.stats.daily).
     ids = rows(backend, "SELECT DISTINCT user_id FROM {db}.events")
     assert len(ids) == 2
+    first_id = rows(backend, "SELECT user_id FROM {db}.events ORDER BY timestamp LIMIT 1")
+    assert rows(backend, "SELECT DISTINCT user_id FROM {db}.sessions") == first_id
 
 
 def test_sessions_are_exact_by_sign_before_and_after_collapsing(backend) -> None:

@@ -288,6 +288,56 @@ MIGRATIONS: tuple[Migration, ...] = (
             "INSERT INTO {db}.visitors_hourly " + _VISITORS_HOURLY_SELECT,
         ),
     ),
+    Migration(
+        4,
+        "exact daily counts of sealed UTC days (see footfall.stats.daily), written by a background job",
+        (
+            """
+            CREATE TABLE IF NOT EXISTS {db}.daily_sessions (
+                site_id UInt64,
+                day Date,
+                generation UInt64,
+                kind LowCardinality(String),
+                value String,
+                visitors UInt64,
+                visits Int64,
+                bounces Int64,
+                duration Int64,
+                pageviews Int64,
+                events Int64
+            )
+            ENGINE = MergeTree
+            ORDER BY (site_id, kind, day, generation, value)
+            """,
+            """
+            CREATE TABLE IF NOT EXISTS {db}.daily_events (
+                site_id UInt64,
+                day Date,
+                generation UInt64,
+                kind LowCardinality(String),
+                value String,
+                visitors UInt64,
+                pageviews UInt64,
+                events UInt64
+            )
+            ENGINE = MergeTree
+            ORDER BY (site_id, kind, day, generation, value)
+            """,
+            """
+            CREATE TABLE IF NOT EXISTS {db}.daily_marks (
+                site_id UInt64,
+                day Date,
+                part LowCardinality(String),
+                state UInt8,
+                generation UInt64,
+                goals Array(String),
+                at DateTime64(6, 'UTC')
+            )
+            ENGINE = MergeTree
+            ORDER BY (site_id, day, part, at)
+            """,
+        ),
+    ),
 )
 
 

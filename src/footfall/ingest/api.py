@@ -17,6 +17,7 @@ from footfall.ingest.ingestion import ingestion_for
 from footfall.ingest.pipeline import DropReason, Outcome, Rows
 from footfall.ingest.request import RequestInvalid, parse_event
 from footfall.services import Services
+from footfall.stats import daily
 
 __all__ = ["DropReason", "Hit", "Outcome", "RequestInvalid", "record_hits"]
 
@@ -78,4 +79,6 @@ def record_hits(services: Services, hits: Iterable[Hit]) -> list[Outcome]:
         services.events.insert("events", EVENTS_COLUMNS, rows.events[start : start + INSERT_CHUNK])
     for start in range(0, len(rows.sessions), INSERT_CHUNK):
         services.events.insert("sessions", SESSIONS_COLUMNS, rows.sessions[start : start + INSERT_CHUNK])
+    # Days already counted for the dashboard that these rows change are read raw until recounted.
+    daily.note_rows(services.events, rows.events, rows.sessions)
     return outcomes

@@ -281,7 +281,6 @@ def _updated_session(session: SessionState, event: SessionEvent) -> SessionState
     return msgspec.structs.replace(
         session,
         version=session.version + 1,
-        user_id=event.user_id,
         timestamp=timestamp,
         entry_page=event.pathname if is_pageview and not session.entry_page else session.entry_page,
         hostname=event.hostname if is_pageview and not session.hostname else session.hostname,

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from footfall.events.store import EventStore
+from footfall.stats import daily
 from footfall.stats import metrics as metric_defs
 from footfall.stats.query import (
     DateRange,
@@ -83,7 +84,7 @@ def execute(store: EventStore, query: Query) -> Result:
 
 
 def _run(store: EventStore, query: Query) -> Result:
-    compiled = compile_query(query)
+    compiled = daily.compile_daily(store, query) or compile_query(query)
     answer = store.query(compiled.sql, compiled.params)
     currency = revenue_currency(query) if any(m.endswith("_revenue") for m in query.metrics) else None
     rows: list[Row] = []

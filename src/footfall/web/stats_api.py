@@ -59,6 +59,12 @@ def site_spec(site: Site, store: EventStore | None = None) -> SiteSpec:
     return SiteSpec(site.id, site.domain, site.timezone, goals, start)
 
 
+def counted_sites(services: Services) -> list[tuple[int, tuple[GoalSpec, ...]]]:
+    """Every site and its goals: what the daily counts are kept for (footfall.stats.daily)."""
+    with session_scope(services.sessions) as db:
+        return [(spec.id, spec.goals) for spec in (site_spec(site) for site in db.scalars(select(Site)))]
+
+
 def _authorised(services: Services, request: Request, site_id: Any, wants_all: bool) -> tuple[SiteSpec, Site]:
     token = bearer_token(request)
     limiter = rate_limiter(request)
