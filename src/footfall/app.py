@@ -13,12 +13,13 @@ from starlette.routing import BaseRoute, Route
 from footfall.config import Settings
 from footfall.ingest.ingestion import ingestion_for
 from footfall.services import Services, open_services
+from footfall.stats import daily
 from footfall.web.event import EventFirstStarlette
 from footfall.web.health import health
 from footfall.web.metrics import metrics
 from footfall.web.segments_api import segments_routes
 from footfall.web.sites_api import sites_routes
-from footfall.web.stats_api import stats_routes
+from footfall.web.stats_api import counted_sites, stats_routes
 from footfall.web.tracker import tracker_routes
 
 log = logging.getLogger("footfall")
@@ -45,6 +46,11 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         app.state.services = services or open_services(settings, run_migrations=True)
         app.state.ingestion = ingestion_for(app.state.services)
         app.state.ingestion.start_buffer()
+        # Counts sealed days for the dashboard (footfall.stats.daily); queries read raw rows until then.
+        events = app.state.services.events
+        refresher = daily.Refresher(events, lambda: counted_sites(app.state.services)) if events else None
+        if refresher is not None:
+            refresher.start()
         # Start-up objects (modules, tables, caches) live forever: keep them out of every
         # garbage collection, which otherwise shows up as latency spikes on /api/event.
         gc.collect()
@@ -53,6 +59,8 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         try:
             yield
         finally:
+            if refresher is not None:
+                refresher.stop()
             app.state.ingestion.close()
             app.state.services.extras.pop("ingestion", None)
             if owned:
