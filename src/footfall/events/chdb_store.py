@@ -133,6 +133,10 @@ def _converter(clickhouse_type: str) -> Callable[[Any], Any]:
 class ChdbStore:
     """EventStore on chDB. `path` is the data directory it owns."""
 
+    # Only this process writes to it (the data directory is locked), so what it writes is all
+    # there is: caches of small tables may be invalidated locally (footfall.stats.daily).
+    single_writer = True
+
     def __init__(self, path: Path, database: str = DEFAULT_DATABASE) -> None:
         from chdb import session as chdb_session
 

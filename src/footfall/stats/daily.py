@@ -164,6 +164,7 @@ def _mark(
             **({"at": at} if at is not None else {}),
         },
     )
+    _wrote_marks()
 
 
 def count_day(store: EventStore, site_id: int, day: date, goals: tuple[GoalSpec, ...]) -> None:
@@ -210,19 +211,44 @@ class DayState:
     goals: tuple[str, ...]
 
 
+# Marks this process has written; with a single-writer store (embedded chDB) nothing else writes
+# marks, so a site's states stay valid in `_states` until this changes.
+_written = 0
+_states: dict[tuple[int, str, int], tuple[int, dict[tuple[date, str], DayState]]] = {}
+_states_lock = threading.Lock()
+
+
+def _wrote_marks() -> None:
+    global _written
+    with _states_lock:
+        _written += 1
+        _states.clear()
+
+
 def day_states(store: EventStore, site_id: int, first: date, last: date) -> dict[tuple[date, str], DayState]:
     """The latest mark of each (day, part) between `first` and `last` (a dirty mark wins a tie)."""
+    key = (id(store), store.database, site_id)
+    cacheable = getattr(store, "single_writer", False)
+    if cacheable:
+        with _states_lock:
+            cached = _states.get(key)
+            if cached is not None and cached[0] == _written:
+                return {k: v for k, v in cached[1].items() if first <= k[0] <= last}
+            seen = _written
     answer = store.query(
         "SELECT day, part, argMax(state, (at, state)), argMax(generation, (at, state)), "
-        "argMax(goals, (at, state)) FROM {db}.daily_marks "
-        "WHERE site_id = {site:UInt64} AND day >= {first:Date} AND day <= {last:Date} GROUP BY day, part",
-        {"site": site_id, "first": first.isoformat(), "last": last.isoformat()},
+        "argMax(goals, (at, state)) FROM {db}.daily_marks WHERE site_id = {site:UInt64} GROUP BY day, part",
+        {"site": site_id},
     )
     states = {}
     for day, part, state, generation, goals in answer.rows:
-        key = (day if isinstance(day, date) else date.fromisoformat(str(day)), str(part))
-        states[key] = DayState(int(state), int(generation), tuple(goals))
-    return states
+        when = day if isinstance(day, date) else date.fromisoformat(str(day))
+        states[(when, str(part))] = DayState(int(state), int(generation), tuple(goals))
+    if cacheable:
+        with _states_lock:
+            if seen == _written:  # no mark written meanwhile
+                _states[key] = (seen, states)
+    return {k: v for k, v in states.items() if first <= k[0] <= last}
 
 
 def sealed_through(now: datetime) -> date:
@@ -287,6 +313,7 @@ def note_written(store: EventStore, touched: Iterable[tuple[int, int]], now: dat
         + " UNION ALL ".join(selects),
         params,
     )
+    _wrote_marks()
 
 
 def note_rows(store: EventStore, events: list[Any], sessions: list[Any], now: datetime | None = None) -> None:
@@ -306,6 +333,7 @@ def forget_site(store: EventStore, site_id: int) -> None:
     """Drop a site's counts (its events are being deleted or rewritten)."""
     for table in ("daily_marks", "daily_sessions", "daily_events"):
         store.command(f"DELETE FROM {{db}}.{table} WHERE site_id = {{site:UInt64}}", {"site": site_id})
+    _wrote_marks()
 
 
 class Refresher:
