@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -27,7 +27,7 @@ from footfall.ingest.bots import is_spam_referrer
 from footfall.ingest.geo import Geolocator, Location
 from footfall.ingest.identity import Salts, visitor_id
 from footfall.ingest.request import EventRequest
-from footfall.ingest.sessions import SessionEvent, SessionState, SessionTracker, new_session_id
+from footfall.ingest.sessions import SessionState, SessionTracker, new_session_id
 from footfall.ingest.user_agent import UserAgentInfo, parse_user_agent
 from footfall.meta.models import Site
 
@@ -63,22 +63,32 @@ class Rows:
 
 @dataclass(slots=True)
 class Event:
-    """One event for one site on its way through the steps."""
+    """One event for one site on its way through the steps; what visits need to know
+    about it too (`sessions.SessionEvent`)."""
 
     request: EventRequest
     domain: str
     user_agent: str
     ip: str
-    now: datetime
+    timestamp: int  # unix seconds
     site_id: int = 0
     location: Location | None = None
     device: UserAgentInfo | None = None
-    source: dict[str, str] = field(default_factory=dict)
-    timestamp: int = 0
+    source: dict[str, str] | None = None  # shared, never changed (see put_referrer_and_channel)
     user_id: int = 0
     previous_salt: bytes | None = None
     session: SessionState | None = None
-    session_rows: list[tuple[Any, ...]] = field(default_factory=list)
+    session_rows: list[tuple[Any, ...]] | None = None
+
+    def previous_user_id(self) -> int | None:
+        # A visit that began before midnight UTC is filed under yesterday's id.
+        salt = self.previous_salt
+        if salt is None:
+            return None
+        return visitor_id(salt, self.user_agent, self.ip, self.domain, self.request.hostname)
+
+    def start(self) -> SessionState:
+        return new_session(self)
 
 
 class SiteGate:
@@ -118,6 +128,7 @@ class Pipeline:
         self.tracker = tracker
         self.geolocator = geolocator
         self._sources: dict[tuple[str | None, str], dict[str, str]] = {}
+        self._days: tuple[int, date, date] = (-1, date.min, date.min)  # day number, it, the day before
         self.steps: list[tuple[str, Callable[[Event], DropReason | None]]] = [
             ("drop_spam_referrer", self.drop_spam_referrer),
             ("find_site", self.find_site),
@@ -127,6 +138,7 @@ class Pipeline:
             ("put_visitor_id", self.put_visitor_id),
             ("register_session", self.register_session),
         ]
+        self._run_steps = [step for _name, step in self.steps]
 
     # -- the steps --------------------------------------------------------------------
 
@@ -165,41 +177,20 @@ class Pipeline:
         return None
 
     def put_visitor_id(self, event: Event) -> DropReason | None:
-        today = event.now.date()
+        day, today, yesterday = self._days
+        if event.timestamp // 86_400 != day:  # the UTC day, without a datetime per event
+            today = datetime.fromtimestamp(event.timestamp, UTC).date()
+            day, yesterday = event.timestamp // 86_400, today - timedelta(days=1)
+            self._days = (day, today, yesterday)
         current = self.salts.for_day(today, create=True)
         assert current is not None
-        previous = self.salts.for_day(today - timedelta(days=1), create=False)
         hostname = event.request.hostname
         event.user_id = visitor_id(current, event.user_agent, event.ip, event.domain, hostname)
-        event.previous_salt = previous
+        event.previous_salt = self.salts.for_day(yesterday, create=False)
         return None
 
     def register_session(self, event: Event) -> DropReason | None:
-        request = event.request
-
-        def start() -> SessionState:
-            return new_session(event)
-
-        def previous_user_id() -> int | None:
-            # A visit that began before midnight UTC is filed under yesterday's id.
-            salt = event.previous_salt
-            if salt is None:
-                return None
-            return visitor_id(salt, event.user_agent, event.ip, event.domain, request.hostname)
-
-        state, rows = self.tracker.on_event(
-            SessionEvent(
-                site_id=event.site_id,
-                user_id=event.user_id,
-                previous_user_id=previous_user_id,
-                timestamp=event.timestamp,
-                name=request.name,
-                interactive=request.interactive,
-                hostname=request.hostname,
-                pathname=request.pathname,
-                start=start,
-            )
-        )
+        state, rows = self.tracker.on_event(event)
         if state is None:
             return DropReason.no_session_for_engagement
         event.session = state
@@ -212,15 +203,21 @@ class Pipeline:
         self, request: EventRequest, user_agent: str, ip: str, now: datetime
     ) -> tuple[list[Outcome], Rows]:
         """Run every step for each of the request's domains; the rows to store and what
-        happened to each domain's event."""
+        happened to each domain's event. `now` is UTC (naive or aware)."""
         if now.tzinfo is None:
             now = now.replace(tzinfo=UTC)
+        return self.process_at(request, user_agent, ip, int(now.timestamp()))
+
+    def process_at(
+        self, request: EventRequest, user_agent: str, ip: str, timestamp: int
+    ) -> tuple[list[Outcome], Rows]:
+        """`process` at `timestamp` (unix seconds), as the HTTP handler calls it."""
         outcomes: list[Outcome] = []
         rows = Rows()
         for domain in request.domains:
-            event = Event(request, domain, user_agent, ip, now, timestamp=int(now.timestamp()))
+            event = Event(request, domain, user_agent, ip, timestamp)
             reason = None
-            for _name, step in self.steps:
+            for step in self._run_steps:
                 reason = step(event)
                 if reason is not None:
                     break
@@ -229,7 +226,8 @@ class Pipeline:
                 outcomes.append(Outcome(domain, False, reason, event.site_id or None))
                 continue
             rows.events.append(event_row(event))
-            rows.sessions.extend(event.session_rows)
+            if event.session_rows:
+                rows.sessions.extend(event.session_rows)
             metrics.count_accepted(request.name)
             session_id = event.session.session_id if event.session else None
             outcomes.append(Outcome(domain, True, None, event.site_id, event.user_id, session_id))
@@ -264,7 +262,7 @@ def new_session(event: Event) -> SessionState:
     """The visit that `event` opens: its source, device and location describe the visit."""
     request, source = event.request, event.source
     location, device = event.location, event.device
-    assert location is not None and device is not None
+    assert location is not None and device is not None and source is not None
     is_pageview = request.name == "pageview"
     page_host = request.hostname if is_pageview else ""
     page = request.pathname if is_pageview else ""

@@ -22,13 +22,12 @@ import os
 import random
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 import msgspec
 
 from footfall.events.schema import SESSIONS_COLUMNS
+from footfall.ingest.request import EventRequest
 
 SESSION_TIMEOUT_SECONDS = 30 * 60
 # Session ids need to be unique, not secret: a fast generator seeded from the OS.
@@ -114,34 +113,50 @@ class SessionState(msgspec.Struct, array_like=True, gc=False):
 assert len(SessionState.__struct_fields__) == len(SESSIONS_COLUMNS) - 1  # all but sign
 
 
-@dataclass(slots=True)
-class SessionEvent:
-    """What sessions need to know about one enriched event; `start` builds the state of a
-    visit that this event opens."""
+class SessionEvent(Protocol):
+    """What visits need to know about one enriched event (the pipeline's `Event` is one)."""
 
     site_id: int
     user_id: int
-    previous_user_id: Callable[[], int | None]  # computed only when no visit is under user_id
-    timestamp: int
-    name: str
-    interactive: bool
-    hostname: str
-    pathname: str
-    start: Callable[[], SessionState]
+    timestamp: int  # unix seconds
+    request: EventRequest  # name, interactive, hostname, pathname
+
+    def previous_user_id(self) -> int | None:
+        """The visitor's id under yesterday's salt; asked only when no visit is under `user_id`."""
+
+    def start(self) -> SessionState:
+        """The state of a visit that this event opens."""
 
 
-Update = Callable[[SessionState | None], SessionState | None]
 Key = tuple[int, int]  # (site id, visitor id)
 
 
 class SessionCache(Protocol):
-    def update(
-        self, key: Key, fallback: Callable[[], Key | None], change: Update, now: int
-    ) -> SessionState | None:
-        """Atomically: find the open visit under `key` (else under `fallback()`), apply
-        `change`, store what it returns under `key`, and return it."""
+    def update(self, key: Key, event: SessionEvent) -> tuple[SessionState | None, SessionState | None]:
+        """Atomically: find the open visit under `key` (else under `previous_key(event)`),
+        apply the event to it (`apply_event`), store the result under `key`; returns
+        (the visit found, the visit now)."""
 
     def close(self) -> None: ...
+
+
+def previous_key(event: SessionEvent) -> Key | None:
+    previous = event.previous_user_id()
+    if previous is None or previous == event.user_id:
+        return None
+    return (event.site_id, previous)
+
+
+def apply_event(found: SessionState | None, event: SessionEvent) -> SessionState | None:
+    """The visit after `event`: `found` carried on, a new visit, or None for an engagement
+    without an open visit."""
+    if event.request.name == "engagement":
+        if found is None:
+            return None
+        return msgspec.structs.replace(found, timestamp=max(found.timestamp, event.timestamp))
+    if found is None:
+        return event.start()
+    return _updated_session(found, event)
 
 
 def _open(state: SessionState | None, now: int) -> SessionState | None:
@@ -159,16 +174,15 @@ class MemorySessionCache:
         self._max = max_entries
         self._updates = 0
 
-    def update(
-        self, key: Key, fallback: Callable[[], Key | None], change: Update, now: int
-    ) -> SessionState | None:
+    def update(self, key: Key, event: SessionEvent) -> tuple[SessionState | None, SessionState | None]:
+        now = event.timestamp
         with self._lock:
             found = _open(self._entries.get(key), now)
             if found is None:
-                other = fallback()
+                other = previous_key(event)
                 if other is not None:
                     found = _open(self._entries.get(other), now)
-            result = change(found)
+            result = apply_event(found, event)
             if result is not None:
                 self._entries[key] = result
                 self._entries.move_to_end(key)
@@ -177,7 +191,7 @@ class MemorySessionCache:
             self._updates += 1
             if self._updates % 1024 == 0:
                 self._sweep(now)
-            return result
+            return found, result
 
     def _sweep(self, now: int) -> None:
         """Forget visits that ended: the least recently touched come first."""
@@ -206,12 +220,11 @@ class RedisSessionCache:
     def _key(self, key: tuple[int, int]) -> str:
         return f"{self._prefix}{key[0]}:{key[1]}"
 
-    def update(
-        self, key: Key, fallback: Callable[[], Key | None], change: Update, now: int
-    ) -> SessionState | None:
+    def update(self, key: Key, event: SessionEvent) -> tuple[SessionState | None, SessionState | None]:
         import redis
 
-        other = fallback()
+        now = event.timestamp
+        other = previous_key(event)
         names = [self._key(key)] if other is None else [self._key(key), self._key(other)]
         while True:
             with self._client.pipeline() as pipe:
@@ -222,12 +235,12 @@ class RedisSessionCache:
                         found = _open(self._decoder.decode(raw), now) if raw else None
                         if found is not None:
                             break
-                    result = change(found)
+                    result = apply_event(found, event)
                     pipe.multi()
                     if result is not None:
                         pipe.set(names[0], self._encoder.encode(result), ex=SESSION_TIMEOUT_SECONDS + 60)
                     pipe.execute()
-                    return result
+                    return found, result
                 except redis.WatchError:
                     continue
 
@@ -243,32 +256,14 @@ class SessionTracker:
 
     def on_event(self, event: SessionEvent) -> tuple[SessionState | None, list[tuple[Any, ...]]]:
         """(the visit the event belongs to, session rows to write). The visit is None for
-        an engagement without an open visit, which the caller drops."""
-        rows: list[tuple[Any, ...]] = []
-
-        def fallback() -> Key | None:
-            previous = event.previous_user_id()
-            if previous is None or previous == event.user_id:
-                return None
-            return (event.site_id, previous)
-
-        def change(found: SessionState | None) -> SessionState | None:
-            rows.clear()
-            if event.name == "engagement":
-                if found is None:
-                    return None
-                return msgspec.structs.replace(found, timestamp=max(found.timestamp, event.timestamp))
-            if found is None:
-                new = event.start()
-                rows.append(new.row(1))
-                return new
-            updated = _updated_session(found, event)
-            rows.append(found.row(-1))
-            rows.append(updated.row(1))
-            return updated
-
-        state = self.cache.update((event.site_id, event.user_id), fallback, change, event.timestamp)
-        return state, list(rows)
+        an engagement without an open visit, which the caller drops; an engagement keeps
+        its visit alive without a row."""
+        found, state = self.cache.update((event.site_id, event.user_id), event)
+        if state is None or event.request.name == "engagement":
+            return state, []
+        if found is None:
+            return state, [state.row(1)]
+        return state, [found.row(-1), state.row(1)]
 
 
 def new_session_id() -> int:
@@ -276,17 +271,18 @@ def new_session_id() -> int:
 
 
 def _updated_session(session: SessionState, event: SessionEvent) -> SessionState:
-    is_pageview = event.name == "pageview"
+    request = event.request
+    is_pageview = request.name == "pageview"
     timestamp = max(session.timestamp, event.timestamp)
     return msgspec.structs.replace(
         session,
         version=session.version + 1,
         timestamp=timestamp,
-        entry_page=event.pathname if is_pageview and not session.entry_page else session.entry_page,
-        hostname=event.hostname if is_pageview and not session.hostname else session.hostname,
-        exit_page=event.pathname if is_pageview else session.exit_page,
-        exit_page_hostname=event.hostname if is_pageview else session.exit_page_hostname,
-        is_bounce=session.is_bounce if not (is_pageview or event.interactive) else 0,
+        entry_page=request.pathname if is_pageview and not session.entry_page else session.entry_page,
+        hostname=request.hostname if is_pageview and not session.hostname else session.hostname,
+        exit_page=request.pathname if is_pageview else session.exit_page,
+        exit_page_hostname=request.hostname if is_pageview else session.exit_page_hostname,
+        is_bounce=session.is_bounce if not (is_pageview or request.interactive) else 0,
         duration=abs(timestamp - session.start),
         pageviews=session.pageviews + (1 if is_pageview else 0),
         events=session.events + 1,

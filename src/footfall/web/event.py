@@ -14,7 +14,7 @@ carries `Access-Control-Allow-Origin: *` so browsers on any site may post.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+import time
 from typing import Any
 
 import msgspec
@@ -33,18 +33,11 @@ _CORS = [
     (b"cache-control", b"no-store"),
 ]
 _TEXT = (b"content-type", b"text/plain; charset=utf-8")
-_WANTED_HEADERS = {
-    name.encode(): name
-    for name in (
-        "user-agent",
-        "content-length",
-        "x-forwarded-for",
-        "forwarded",
-        "x-real-ip",
-        "x-plausible-ip",
-        "cf-connecting-ip",
-    )
-}
+# What the client address is resolved from (footfall.ingest.client_ip).
+_FORWARDING_HEADERS = tuple(
+    (name.encode(), name)
+    for name in ("x-forwarded-for", "forwarded", "x-real-ip", "x-plausible-ip", "cf-connecting-ip")
+)
 _JSON = (b"content-type", b"application/json")
 _OK_LENGTH = (b"content-length", b"2")
 _ACCEPTED = {"type": "http.response.start", "status": 202, "headers": [*_CORS, _TEXT, _OK_LENGTH]}
@@ -99,15 +92,13 @@ async def serve_event(app: Starlette, scope: dict, receive: Any, send: Any) -> N
 async def handle(ingestion: Ingestion, scope: dict, receive: Any, send: Any) -> int:
     buffer = ingestion.buffer
     assert buffer is not None
-    headers: dict[str, str] = {}
-    for raw_name, raw_value in scope["headers"]:  # ASGI header names are lower-case
-        name = _WANTED_HEADERS.get(raw_name)
-        if name is not None:
-            value = raw_value.decode("latin-1")
-            headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    raw_headers = scope["headers"]
+    found = dict(raw_headers)  # ASGI header names are lower-case
+    if len(found) < len(raw_headers):  # a repeated header: its values joined, as HTTP reads them
+        found = _joined(raw_headers)
 
     limit = ingestion.max_body_bytes
-    declared = headers.get("content-length", "")
+    declared = found.get(b"content-length", b"")
     if declared.isdigit() and int(declared) > limit:
         return await _error(send, 413, {"request": [f"body is larger than {limit} bytes"]})
     body = b""
@@ -141,12 +132,16 @@ async def handle(ingestion: Ingestion, scope: dict, receive: Any, send: Any) -> 
             [(b"retry-after", str(RETRY_AFTER_SECONDS).encode())],
         )
 
+    forwarding = {}
+    for raw_name, name in _FORWARDING_HEADERS:
+        value = found.get(raw_name)
+        if value is not None:
+            forwarding[name] = value.decode("latin-1")
     client = scope.get("client")
-    ip = ingestion.client_ip.resolve(client[0] if client else None, headers)
+    ip = ingestion.client_ip.resolve(client[0] if client else None, forwarding)
+    user_agent = found.get(b"user-agent", b"").decode("latin-1")
     try:
-        outcomes, rows = ingestion.pipeline.process(
-            request, headers.get("user-agent", ""), ip, datetime.now(UTC)
-        )
+        _, rows = ingestion.pipeline.process_at(request, user_agent, ip, int(time.time()))
         if rows:
             await buffer.write(rows.events, rows.sessions)
     except Exception:
@@ -157,10 +152,16 @@ async def handle(ingestion: Ingestion, scope: dict, receive: Any, send: Any) -> 
             {"request": ["footfall cannot record events right now; retry later"]},
             [(b"retry-after", str(RETRY_AFTER_SECONDS).encode())],
         )
-    accepted = any(outcome.accepted for outcome in outcomes)
-    await send(_ACCEPTED if accepted else _DROPPED)
+    await send(_ACCEPTED if rows.events else _DROPPED)  # an events row per accepted event
     await send(_OK_BODY)
     return 202
+
+
+def _joined(raw_headers: list[tuple[bytes, bytes]]) -> dict[bytes, bytes]:
+    joined: dict[bytes, bytes] = {}
+    for name, value in raw_headers:
+        joined[name] = joined[name] + b", " + value if name in joined else value
+    return joined
 
 
 async def _reply(send: Any, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
