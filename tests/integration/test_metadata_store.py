@@ -128,3 +128,26 @@ def test_deleting_a_site_removes_its_goals_and_memberships(metadata_engine) -> N
     with session_scope(factory) as db:
         assert db.scalar(select(Goal)) is None
         assert db.scalar(select(Membership)) is None
+
+
+def test_a_keys_last_use_is_recorded_to_the_minute(metadata_engine) -> None:
+    """Every API request finds its key; the time of use is written at most once a minute, so a
+    request is not a database commit."""
+    from datetime import timedelta
+
+    factory = make_sessionmaker(metadata_engine)
+    with session_scope(factory) as db:
+        user = create_user(db, "keys@example.com", "correct horse battery")
+        raw, key = create_api_key(db, user, "minute")
+        key_id = key.id
+    with session_scope(factory) as db:
+        first = find_api_key(db, raw).last_used_at
+    assert first is not None
+    with session_scope(factory) as db:
+        found = find_api_key(db, raw)
+        assert found.last_used_at == first
+        assert not db.dirty  # nothing to write back
+        found.last_used_at = first - timedelta(minutes=2)
+    with session_scope(factory) as db:
+        assert find_api_key(db, raw).last_used_at > first - timedelta(minutes=2)
+        assert db.get(ApiKey, key_id).id == key_id
