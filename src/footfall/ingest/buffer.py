@@ -121,6 +121,10 @@ class _Entry:
         return len(self.events) + len(self.sessions)
 
 
+# A record handed to the syncer: framed bytes, its rows, and the future its request awaits.
+_Unwritten = tuple[bytes, list[Any], list[Any], "asyncio.Future[None]"]
+
+
 def _segment_path(directory: Path, number: int) -> Path:
     return directory / f"{number:012d}.wal"
 
@@ -186,11 +190,9 @@ class WriteAheadBuffer:
         self._stored = threading.Condition()
         self.store_available = True
 
-        # The group commit: records the syncer has yet to write, and the future their
-        # requests wait on; both swapped out together under `_unwritten_lock`.
-        self._unwritten: list[tuple[bytes, list[Any], list[Any]]] = []
-        self._unsynced: asyncio.Future[None] | None = None
-        self._unwritten_lock = threading.Lock()
+        # The group commit: records the syncer has yet to write, each with the future its
+        # request waits on (deque appends and pops need no lock).
+        self._unwritten: deque[_Unwritten] = deque()
         self._sync_wanted = threading.Event()
         self._syncer: threading.Thread | None = None
         self._stopping_syncer = False
@@ -286,17 +288,13 @@ class WriteAheadBuffer:
             with self._lock:
                 self._append_locked(record, events, sessions)
             return
-        with self._unwritten_lock:
-            self._unwritten.append((record, events, sessions))
-            synced = self._unsynced
-            first = synced is None
-            if first:
-                synced = self._unsynced = asyncio.get_running_loop().create_future()
-        if first:
-            if self._syncer is None:
-                self._start_syncer()
+        written: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._unwritten.append((record, events, sessions, written))
+        if self._syncer is None:
+            self._start_syncer()
+        if not self._sync_wanted.is_set():  # the syncer clears it before it takes records
             self._sync_wanted.set()
-        await asyncio.shield(synced)  # type: ignore[arg-type]
+        await written
 
     def _frame(self, events: list[Any], sessions: list[Any]) -> bytes:
         payload = self._encoder.encode((events, sessions))
@@ -331,10 +329,11 @@ class WriteAheadBuffer:
         while True:
             self._sync_wanted.wait()
             self._sync_wanted.clear()
-            with self._unwritten_lock:
-                records, self._unwritten = self._unwritten, []
-                synced, self._unsynced = self._unsynced, None
-            if synced is None:
+            records: list[_Unwritten] = []
+            with contextlib.suppress(IndexError):
+                while True:
+                    records.append(self._unwritten.popleft())
+            if not records:
                 if self._stopping_syncer:
                     return
                 continue
@@ -353,12 +352,12 @@ class WriteAheadBuffer:
                 log.exception("cannot write or sync the write-ahead log")
                 error = failed
             with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
-                synced.get_loop().call_soon_threadsafe(_settle, synced, error)
+                records[0][3].get_loop().call_soon_threadsafe(_settle, records, error)
 
-    def _write_records_locked(self, records: list[tuple[bytes, list[Any], list[Any]]]) -> None:
+    def _write_records_locked(self, records: list[_Unwritten]) -> None:
         """Append `records` with one `os.write` per segment they fall in; each is queued
         for the flusher once it is written."""
-        chunk: list[tuple[bytes, list[Any], list[Any]]] = []
+        chunk: list[_Unwritten] = []
         size = 0
         for record in records:
             if chunk and self._offset + size + len(record[0]) > self.segment_bytes:
@@ -369,14 +368,15 @@ class WriteAheadBuffer:
         if chunk:
             self._write_chunk_locked(chunk, size)
 
-    def _write_chunk_locked(self, chunk: list[tuple[bytes, list[Any], list[Any]]], size: int) -> None:
+    def _write_chunk_locked(self, chunk: list[_Unwritten], size: int) -> None:
         if len(chunk) == 1:
-            self._append_locked(*chunk[0])
+            record, events, sessions, _ = chunk[0]
+            self._append_locked(record, events, sessions)
             return
         if self._offset > 0 and self._offset + size > self.segment_bytes:
             self._rotate()
-        _write_all(self._fd, b"".join(record for record, _, _ in chunk))
-        for record, events, sessions in chunk:
+        _write_all(self._fd, b"".join([unwritten[0] for unwritten in chunk]))
+        for record, events, sessions, _ in chunk:
             start = self._offset
             self._offset += len(record)
             self._seq += 1
@@ -567,15 +567,16 @@ def _write_all(fd: int, data: bytes) -> None:
             view = view[os.write(fd, view) :]
 
 
-def _settle(synced: asyncio.Future[None], error: OSError | None) -> None:
-    """In the loop thread: wake every request a sync covered (or fail them with its error)."""
-    if synced.cancelled():
-        return
-    if error is None:
-        synced.set_result(None)
-    else:
-        synced.set_exception(error)
-        synced.exception()  # retrieved here; each waiter gets it through its shield
+def _settle(records: list[_Unwritten], error: OSError | None) -> None:
+    """In the loop thread: wake every request a sync covered (or fail them with its error);
+    a request that went away meanwhile (cancelled) is skipped."""
+    for _, _, _, written in records:
+        if written.done():
+            continue
+        if error is None:
+            written.set_result(None)
+        else:
+            written.set_exception(error)
 
 
 def _fsync_directory(directory: Path) -> None:

@@ -97,13 +97,16 @@ class ClientIpResolver:
             return peer_address.text
         chain_header = headers.get("x-forwarded-for")
         chain = chain_header.split(",") if chain_header else forwarded_for(headers.get("forwarded", ""))
-        hops = [address for address in map(parse_address, chain) if address is not None]
-        for address in reversed(hops):
-            if not self.is_trusted(address):
-                return address.text
+        leftmost = None
+        for hop in reversed(chain):  # parsed from the right, only as far as needed
+            address = parse_address(hop)
+            if address is not None:
+                if not self.is_trusted(address):
+                    return address.text
+                leftmost = address
         for name in SINGLE_ADDRESS_HEADERS:
             value = headers.get(name)
             address = parse_address(value) if value else None
             if address is not None:
                 return address.text
-        return (hops[0] if hops else peer_address).text
+        return (leftmost or peer_address).text
