@@ -338,3 +338,30 @@ def test_the_background_refresher_counts_days(world_factory) -> None:
     finally:
         refresher.stop()
     assert states[(date(2026, 3, 5), "rows")].state == daily.COMPUTED
+
+
+def test_a_flushed_write_ahead_log_batch_about_a_counted_day_marks_it_dirty(world_factory, tmp_path) -> None:
+    from footfall.ingest.buffer import WriteAheadBuffer
+    from footfall.ingest.ingestion import ingestion_for
+    from footfall.ingest.request import parse_event
+
+    world = world_factory([SiteSetup("wal.example")], [])
+    store = world.services.events
+    moment = datetime(2026, 3, 5, 10, tzinfo=UTC)
+    pipeline = ingestion_for(world.services).pipeline
+    request = parse_event({"n": "pageview", "u": "https://wal.example/", "d": "wal.example"})
+    _, rows = pipeline.process(request, CHROME_MAC, "81.2.69.160", moment)
+    site_id = rows.events[0][1]
+    daily.count_day(store, site_id, date(2026, 3, 5), ())
+    assert (
+        daily.day_states(store, site_id, date(2026, 3, 5), date(2026, 3, 5))[(date(2026, 3, 5), "rows")].state
+        == daily.COMPUTED
+    )
+
+    buffer = WriteAheadBuffer(store, tmp_path / "wal", sync="none", flush_interval=3600)
+    buffer.open()
+    buffer.append(rows.events, rows.sessions)
+    assert buffer.flush()
+    buffer.stop()
+    state = daily.day_states(store, site_id, date(2026, 3, 5), date(2026, 3, 5))[(date(2026, 3, 5), "rows")]
+    assert state.state == daily.DIRTY

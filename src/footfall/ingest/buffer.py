@@ -73,6 +73,7 @@ import msgspec
 from footfall.events.schema import EVENTS_COLUMNS, SESSIONS_COLUMNS
 from footfall.events.store import EventStore, EventStoreError
 from footfall.ingest import metrics
+from footfall.stats import daily
 
 log = logging.getLogger("footfall.ingest")
 
@@ -508,6 +509,9 @@ class WriteAheadBuffer:
         if sessions:
             settings = {**INSERT_SETTINGS, "insert_deduplication_token": token + "s"}
             self.store.insert("sessions", SESSIONS_COLUMNS, sessions, settings=settings)
+        # Rows about a day the dashboard counts already (a visit still going after midnight, a
+        # replayed log) send that day back to the raw tables until it is counted again.
+        daily.note_rows(self.store, events, sessions)
         metrics.FLUSHED_ROWS.labels("events").inc(len(events))
         metrics.FLUSHED_ROWS.labels("sessions").inc(len(sessions))
         self._committed = (segment, end)
