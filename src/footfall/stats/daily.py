@@ -34,6 +34,7 @@ dirty. Each count is a new `generation`; queries read only the generation of the
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -132,9 +133,10 @@ def _event_kinds_array(params: Params, goals: tuple[GoalSpec, ...]) -> str:
 
 
 def _now(store: EventStore) -> tuple[str, int]:
-    """The engine's clock, as a DateTime64 literal and as microseconds (a generation number)."""
+    """The engine's clock as a DateTime64 literal, and a new generation number: its microseconds
+    and three random digits (two replicas counting the same day never share one)."""
     row = store.query("SELECT toString(now64(6, 'UTC')), toUnixTimestamp64Micro(now64(6, 'UTC'))").rows[0]
-    return str(row[0]), int(row[1])
+    return str(row[0]), int(row[1]) * 1000 + secrets.randbelow(1000)
 
 
 def _mark(
@@ -438,13 +440,12 @@ def compile_daily(store: EventStore, query: Query) -> Compiled | None:
 
 
 def _generations(params: Params, days: dict[date, int]) -> str:
-    """`(day, generation) IN (...)` for the counted days (values bound one by one)."""
+    """The counted days' rows: each count's generation (a microsecond clock reading, one per
+    site and day) picks its rows; values bound one by one."""
     if not days:
         return "0"
-    pairs = ", ".join(
-        f"({params.bind(d.isoformat(), 'Date')}, {params.bind(g, 'UInt64')})" for d, g in sorted(days.items())
-    )
-    return f"(day, generation) IN ({pairs})"
+    values = ", ".join(params.bind(g, "UInt64") for _, g in sorted(days.items()))
+    return f"generation IN ({values})"
 
 
 def _strings(params: Params, values: list[str]) -> str:
