@@ -62,6 +62,7 @@ class Settings:
     smtp: SmtpSettings
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
     ip_geolocation_db: Path | None
+    datacenter_ip_ranges: Path | None
     redis_url: str | None
     wal_sync: str
     wal_max_bytes: int
@@ -222,6 +223,17 @@ def load_settings(env: Mapping[str, str] | None = None, *, create_secret: bool =
     geo_path = Path(geo).expanduser() if geo else None
     if geo_path is not None and not geo_path.is_file():
         raise ConfigError("IP_GEOLOCATION_DB", f"no such file: {geo_path}")
+    ranges = _get(env, "DATACENTER_IP_RANGES")
+    ranges_path = Path(ranges).expanduser() if ranges else None
+    if ranges_path is not None:
+        from footfall.ingest.bots import DatacenterRanges, DatacenterRangesInvalid
+
+        if not ranges_path.is_file():
+            raise ConfigError("DATACENTER_IP_RANGES", f"no such file: {ranges_path}")
+        try:
+            DatacenterRanges.from_file(ranges_path)
+        except (DatacenterRangesInvalid, OSError, UnicodeDecodeError) as error:
+            raise ConfigError("DATACENTER_IP_RANGES", f"{ranges_path}: {error}") from None
     redis_url = _get(env, "REDIS_URL")
     if redis_url is not None and urlsplit(redis_url).scheme not in ("redis", "rediss", "unix"):
         raise ConfigError("REDIS_URL", f"must be a redis:// URL, got {redis_url!r}")
@@ -251,6 +263,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, create_secret: bool =
         smtp=smtp,
         trusted_proxies=_networks(env, "TRUSTED_PROXIES", DEFAULT_TRUSTED_PROXIES),
         ip_geolocation_db=geo_path,
+        datacenter_ip_ranges=ranges_path,
         redis_url=redis_url,
         wal_sync=_choice(env, "WAL_SYNC", "group", WAL_SYNC_MODES),
         wal_max_bytes=_int(env, "WAL_MAX_BYTES", 1024 * 1024 * 1024, 1024 * 1024, 2**50),

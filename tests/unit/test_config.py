@@ -62,6 +62,7 @@ def test_plausible_names_are_read(tmp_path: Path) -> None:
         ("SMTP_HOST_SSL_ENABLED", "perhaps", "true or false"),
         ("TRUSTED_PROXIES", "10.0.0.0/8,nonsense", "not an IP address"),
         ("IP_GEOLOCATION_DB", "/no/such/file.mmdb", "no such file"),
+        ("DATACENTER_IP_RANGES", "/no/such/ranges.txt", "no such file"),
         ("REDIS_URL", "http://x", "redis://"),
         ("WAL_SYNC", "sometimes", "one of"),
         ("METRICS_TOKEN", "short", "at least 16"),
@@ -80,3 +81,15 @@ def test_data_dir_that_is_a_file_is_rejected(tmp_path: Path) -> None:
     blocker.write_text("")
     with pytest.raises(ConfigError, match="DATA_DIR"):
         load_settings({"DATA_DIR": str(blocker)})
+
+
+def test_a_datacenter_ranges_file_with_a_bad_line_names_it(tmp_path: Path) -> None:
+    ranges = tmp_path / "ranges.txt"
+    ranges.write_text("# AWS, say\n3.0.0.0/9\n\n2600:1f00::/24  # v6\nnot-a-range\n")
+    with pytest.raises(ConfigError) as raised:
+        load_settings({"DATA_DIR": str(tmp_path), "DATACENTER_IP_RANGES": str(ranges)})
+    assert raised.value.variable == "DATACENTER_IP_RANGES"
+    assert "line 5" in str(raised.value) and "not-a-range" in str(raised.value)
+    ranges.write_text("# AWS, say\n3.0.0.0/9\n\n2600:1f00::/24  # v6\n")
+    settings = load_settings({"DATA_DIR": str(tmp_path), "DATACENTER_IP_RANGES": str(ranges)})
+    assert settings.datacenter_ip_ranges == ranges

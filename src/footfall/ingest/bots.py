@@ -1,13 +1,20 @@
-"""Referrer spam: sites that fake visits to get their name into analytics dashboards.
+"""Referrer spam, and visitors from data centres.
 
 Bots by user agent are recognised in user_agent.py. The spam list below is footfall's
 own short list of long-running offenders, matched on the referrer's host and every
 parent domain of it.
+
+`DatacenterRanges` holds address ranges whose traffic is dropped as coming from servers,
+not people (`DATACENTER_IP_RANGES`: a file of CIDR ranges, one per line, such as the
+ranges cloud providers publish). Off by default: footfall ships no such list.
 """
 
 from __future__ import annotations
 
+import ipaddress
+from bisect import bisect_right
 from functools import lru_cache
+from pathlib import Path
 from urllib.parse import urlsplit
 
 SPAM_REFERRER_DOMAINS = frozenset(
@@ -57,3 +64,52 @@ def is_spam_referrer(referrer: str) -> bool:
         return False
     labels = host.lower().removeprefix("www.").split(".")
     return any(".".join(labels[i:]) in SPAM_REFERRER_DOMAINS for i in range(len(labels) - 1))
+
+
+class DatacenterRangesInvalid(ValueError):
+    """A line of the ranges file is not an address or a CIDR range."""
+
+
+class DatacenterRanges:
+    """A set of IPv4 and IPv6 ranges, merged and sorted; `contains` is two binary searches."""
+
+    def __init__(self, networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> None:
+        self._starts: dict[int, list[int]] = {4: [], 6: []}
+        self._ends: dict[int, list[int]] = {4: [], 6: []}
+        spans: dict[int, list[tuple[int, int]]] = {4: [], 6: []}
+        for network in networks:
+            spans[network.version].append((int(network.network_address), int(network.broadcast_address)))
+        for version, ranges in spans.items():
+            for start, end in sorted(ranges):
+                ends = self._ends[version]
+                if ends and start <= ends[-1] + 1:
+                    ends[-1] = max(ends[-1], end)
+                else:
+                    self._starts[version].append(start)
+                    ends.append(end)
+        self.count = len(networks)
+
+    @classmethod
+    def from_file(cls, path: Path) -> DatacenterRanges:
+        networks = []
+        for number, line in enumerate(Path(path).read_text().splitlines(), start=1):
+            text = line.split("#", 1)[0].strip()
+            if not text:
+                continue
+            try:
+                networks.append(ipaddress.ip_network(text, strict=False))
+            except ValueError:
+                raise DatacenterRangesInvalid(f"line {number} is not a CIDR range: {text!r}") from None
+        return cls(networks)
+
+    def contains(self, ip: str) -> bool:
+        try:
+            address = ipaddress.ip_address(ip)
+        except ValueError:
+            return False
+        if address.version == 6 and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        value = int(address)
+        starts = self._starts[address.version]
+        index = bisect_right(starts, value) - 1
+        return index >= 0 and value <= self._ends[address.version][index]

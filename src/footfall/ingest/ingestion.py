@@ -11,6 +11,7 @@ import logging
 import threading
 from datetime import UTC, date, datetime
 
+from footfall.ingest.bots import DatacenterRanges
 from footfall.ingest.buffer import WriteAheadBuffer, ensure_deduplication
 from footfall.ingest.client_ip import ClientIpResolver
 from footfall.ingest.geo import Geolocator
@@ -31,7 +32,14 @@ class Ingestion:
             )
         self.session_cache = session_cache
         self.geolocator = Geolocator(settings.ip_geolocation_db)
-        self.pipeline = Pipeline(services.sessions, SessionTracker(session_cache), self.geolocator)
+        datacenters = (
+            DatacenterRanges.from_file(settings.datacenter_ip_ranges)
+            if settings.datacenter_ip_ranges
+            else None
+        )
+        self.pipeline = Pipeline(
+            services.sessions, SessionTracker(session_cache), self.geolocator, datacenters
+        )
         self.client_ip = ClientIpResolver(settings.trusted_proxies)
         self.max_body_bytes = settings.max_body_bytes
         self.buffer: WriteAheadBuffer | None = None

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from footfall.ingest import channel as channels
 from footfall.ingest import metrics
 from footfall.ingest import referrer as referrers
-from footfall.ingest.bots import is_spam_referrer
+from footfall.ingest.bots import DatacenterRanges, is_spam_referrer
 from footfall.ingest.geo import Geolocator, Location
 from footfall.ingest.identity import Salts, visitor_id
 from footfall.ingest.request import EventRequest
@@ -37,6 +37,7 @@ class DropReason(enum.StrEnum):
     unknown_site = "unknown_site"
     ingest_disabled = "ingest_disabled"
     bot = "bot"
+    datacenter = "datacenter"
     no_session_for_engagement = "no_session_for_engagement"
 
 
@@ -122,8 +123,10 @@ class Pipeline:
         sessions: sessionmaker[Session],
         tracker: SessionTracker,
         geolocator: Geolocator,
+        datacenters: DatacenterRanges | None = None,
     ) -> None:
         self.sites = SiteGate(sessions)
+        self.datacenters = datacenters
         self.salts = Salts(sessions)
         self.tracker = tracker
         self.geolocator = geolocator
@@ -133,6 +136,7 @@ class Pipeline:
             ("drop_spam_referrer", self.drop_spam_referrer),
             ("find_site", self.find_site),
             ("drop_bots", self.drop_bots),
+            *([("drop_datacenter", self.drop_datacenter)] if datacenters is not None else []),
             ("put_geolocation", self.put_geolocation),
             ("put_referrer_and_channel", self.put_referrer_and_channel),
             ("put_visitor_id", self.put_visitor_id),
@@ -157,6 +161,11 @@ class Pipeline:
     def drop_bots(self, event: Event) -> DropReason | None:
         event.device = parse_user_agent(event.user_agent)
         return DropReason.bot if event.device.is_bot else None
+
+    def drop_datacenter(self, event: Event) -> DropReason | None:
+        """Only with DATACENTER_IP_RANGES: servers, not people, send from those addresses."""
+        assert self.datacenters is not None
+        return DropReason.datacenter if self.datacenters.contains(event.ip) else None
 
     def put_geolocation(self, event: Event) -> DropReason | None:
         event.location = self.geolocator.locate(event.ip)
