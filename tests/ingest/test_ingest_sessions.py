@@ -148,3 +148,52 @@ def test_sessions_are_exact_by_sign_before_and_after_collapsing(backend) -> None
     assert totals == [{"visits": 1, "pageviews": 5}]
     final = rows(backend, "SELECT pageviews, version, exit_page FROM {db}.sessions FINAL")
     assert final == [{"pageviews": 5, "version": 5, "exit_page": "/q1"}]
+
+
+def test_with_visits_in_redis_the_http_handler_waits_for_them_off_the_event_loop(
+    services, make_settings, redis_url
+) -> None:
+    """Concurrent posts from two visitors, their visits kept in Redis by worker threads: each
+    visit has every pageview, and the counters (kept by the web loop) count every event."""
+    import asyncio
+    import json
+
+    import httpx
+
+    from footfall.app import create_app
+    from footfall.ingest import metrics
+    from tests.ingest.conftest import SAFARI_IPHONE
+
+    services.settings = make_settings(DATABASE_URL=services.settings.database_url, REDIS_URL=redis_url)
+    app = create_app(services.settings, services)
+    before = metrics.EVENTS.counts.get(("accepted", "pageview"), 0)
+
+    async def post_all() -> list[int]:
+        transport = httpx.ASGITransport(app=app, client=("198.51.100.1", 50000))
+        async with app.router.lifespan_context(app):
+            assert ingestion_for(services).executor is not None
+            async with httpx.AsyncClient(transport=transport, base_url="http://footfall") as client:
+
+                async def post(ua: str, _ip: str, path: str) -> int:
+                    body = json.dumps(
+                        {"n": "pageview", "u": f"https://example.com{path}", "d": "example.com"}
+                    )
+                    headers = {"User-Agent": ua, "Content-Type": "text/plain"}
+                    response = await client.post("/api/event", content=body, headers=headers)
+                    return response.status_code
+
+                first = [post(ANNA[0], ANNA[1], "/"), post(SAFARI_IPHONE, "89.160.20.112", "/")]
+                statuses = await asyncio.gather(*first)
+                rest = [post(ANNA[0], ANNA[1], f"/a{i}") for i in range(5)]
+                rest += [post(SAFARI_IPHONE, "89.160.20.112", f"/b{i}") for i in range(3)]
+                for task in rest:  # one visitor's events in order, the two visitors interleaved
+                    statuses.append(await task)
+                assert ingestion_for(services).buffer.flush(timeout=30)
+                return statuses
+
+    # The peer (198.51.100.1) is no trusted proxy, so both visitors have its address and
+    # differ by their user agents.
+    assert asyncio.run(post_all()) == [202] * 10
+    visits = rows(services, VISITS_SQL)
+    assert sorted(v["pageviews"] for v in visits) == [4, 6]
+    assert metrics.EVENTS.counts[("accepted", "pageview")] - before == 10

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 
 from footfall.ingest.bots import DatacenterRanges
@@ -31,6 +32,13 @@ class Ingestion:
                 RedisSessionCache(settings.redis_url) if settings.redis_url else MemorySessionCache()
             )
         self.session_cache = session_cache
+        # Redis round trips would stall the event loop: with a Redis cache the HTTP handler runs
+        # the pipeline on these threads (the interpreter lock is released while they wait).
+        self.executor: ThreadPoolExecutor | None = (
+            ThreadPoolExecutor(max_workers=16, thread_name_prefix="footfall-visits")
+            if isinstance(session_cache, RedisSessionCache)
+            else None
+        )
         self.geolocator = Geolocator(settings.ip_geolocation_db)
         datacenters = (
             DatacenterRanges.from_file(settings.datacenter_ip_ranges)
@@ -97,6 +105,8 @@ class Ingestion:
 
     def close(self) -> None:
         self.stop_buffer()
+        if self.executor is not None:
+            self.executor.shutdown(wait=True)
         self.session_cache.close()
         self.geolocator.close()
 

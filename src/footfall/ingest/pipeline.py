@@ -218,9 +218,10 @@ class Pipeline:
         return self.process_at(request, user_agent, ip, int(now.timestamp()))
 
     def process_at(
-        self, request: EventRequest, user_agent: str, ip: str, timestamp: int
+        self, request: EventRequest, user_agent: str, ip: str, timestamp: int, count: bool = True
     ) -> tuple[list[Outcome], Rows]:
-        """`process` at `timestamp` (unix seconds), as the HTTP handler calls it."""
+        """`process` at `timestamp` (unix seconds), as the HTTP handler calls it. `count=False`
+        leaves the counters to the caller (`count_outcomes`), for runs off the web loop's thread."""
         outcomes: list[Outcome] = []
         rows = Rows()
         for domain in request.domains:
@@ -231,16 +232,27 @@ class Pipeline:
                 if reason is not None:
                     break
             if reason is not None:
-                metrics.count_dropped(reason)
+                if count:
+                    metrics.count_dropped(reason)
                 outcomes.append(Outcome(domain, False, reason, event.site_id or None))
                 continue
             rows.events.append(event_row(event))
             if event.session_rows:
                 rows.sessions.extend(event.session_rows)
-            metrics.count_accepted(request.name)
+            if count:
+                metrics.count_accepted(request.name)
             session_id = event.session.session_id if event.session else None
             outcomes.append(Outcome(domain, True, None, event.site_id, event.user_id, session_id))
         return outcomes, rows
+
+
+def count_outcomes(name: str, outcomes: list[Outcome]) -> None:
+    """The counters `process_at(..., count=False)` left out (call from the web loop's thread)."""
+    for outcome in outcomes:
+        if outcome.accepted:
+            metrics.count_accepted(name)
+        else:
+            metrics.count_dropped(outcome.drop_reason or "unknown")
 
 
 def attribution(referrer: str | None, page_host: str, query: dict[str, str]) -> dict[str, str]:

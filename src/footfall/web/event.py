@@ -13,6 +13,7 @@ carries `Access-Control-Allow-Origin: *` so browsers on any site may post.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import Any
@@ -23,6 +24,7 @@ from starlette.applications import Starlette
 from footfall.ingest import metrics
 from footfall.ingest.buffer import RETRY_AFTER_SECONDS
 from footfall.ingest.ingestion import Ingestion
+from footfall.ingest.pipeline import count_outcomes
 from footfall.ingest.request import EventRequest, RequestInvalid, decode_body, parse_event
 
 log = logging.getLogger("footfall.ingest")
@@ -141,7 +143,16 @@ async def handle(ingestion: Ingestion, scope: dict, receive: Any, send: Any) -> 
     ip = ingestion.client_ip.resolve(client[0] if client else None, forwarding)
     user_agent = found.get(b"user-agent", b"").decode("latin-1")
     try:
-        _, rows = ingestion.pipeline.process_at(request, user_agent, ip, int(time.time()))
+        now = int(time.time())
+        if ingestion.executor is None:
+            _, rows = ingestion.pipeline.process_at(request, user_agent, ip, now)
+        else:  # visits in Redis: wait for it off the event loop; count back on it
+            process = ingestion.pipeline.process_at
+            loop = asyncio.get_running_loop()
+            outcomes, rows = await loop.run_in_executor(
+                ingestion.executor, process, request, user_agent, ip, now, False
+            )
+            count_outcomes(request.name, outcomes)
         if rows:
             await buffer.write(rows.events, rows.sessions)
     except Exception:
