@@ -23,14 +23,15 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 
 from footfall.accounts.apikeys import find_api_key, may_provision
 from footfall.accounts.errors import DomainError
-from footfall.meta.models import ApiKey, Site, User
+from footfall.meta.models import ApiKey, Membership, Site, User
 from footfall.services import API_RATE_LIMITER
-from footfall.sites.sites import list_sites, normalise_domain
+from footfall.sites.sites import normalise_domain
 
 
 class ApiError(Exception):
@@ -88,10 +89,13 @@ def site_for(db: Session, user: User, site_id: str | None) -> Site:
         domain = normalise_domain(str(site_id))
     except DomainError:
         raise ApiError(401, INVALID_KEY) from None
-    for site in list_sites(db, user):
-        if site.domain == domain:
-            return site
-    raise ApiError(401, INVALID_KEY)
+    query = select(Site).where(Site.domain == domain)
+    if not user.is_superuser:
+        query = query.join(Membership).where(Membership.user_id == user.id)
+    site = db.scalar(query)
+    if site is None:
+        raise ApiError(401, INVALID_KEY)
+    return site
 
 
 def too_many_requests(limit: int, now: float) -> ApiError:
