@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -99,3 +100,25 @@ class Server:
 def server(services: Services) -> Iterator[Server]:
     with Server(services) as running:
         yield running
+
+
+def run_async(coroutine: Any) -> Any:
+    """`asyncio.run` in a thread of its own: an earlier test (Playwright's sync API, say) may
+    leave an event loop running in the main thread, where `asyncio.run` refuses to start."""
+    import asyncio
+    import threading
+
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = asyncio.run(coroutine)
+        except BaseException as error:  # re-raised in the caller's thread
+            outcome["error"] = error
+
+    thread = threading.Thread(target=target, name="test-asyncio")
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")

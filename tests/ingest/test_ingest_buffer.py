@@ -6,6 +6,7 @@ import pytest
 
 from footfall.events.store import EventStoreError
 from footfall.ingest.buffer import WriteAheadBuffer, ensure_deduplication
+from tests.ingest.conftest import run_async
 
 EVENT = [1_700_000_000, 1, 7, 9, "pageview", "example.com", "/", "", "", "Direct", "", "", "", "", ""]
 EVENT += ["DE", "", "", "Desktop", "Chrome", "131.0", "Mac", "10.15", [], [], None, "", None, "", 1, 0, 0]
@@ -296,7 +297,7 @@ def test_with_group_sync_a_request_waits_for_a_sync_that_began_after_its_record_
         may_end[1].set()
         await asyncio.wait_for(second, 10)
 
-    asyncio.run(requests())
+    run_async(requests())
     assert len(syncs) == 2
     monkeypatch.setattr(os, "fdatasync", real_fdatasync)
     assert buffer.stop()

@@ -7,7 +7,7 @@ import pytest
 from footfall.ingest.api import DropReason, Hit, record_hits
 from footfall.ingest.ingestion import ingestion_for
 from footfall.ingest.sessions import RedisSessionCache
-from tests.ingest.conftest import CHROME_MAC, FIREFOX_LINUX, SAFARI_IPHONE, rows
+from tests.ingest.conftest import CHROME_MAC, FIREFOX_LINUX, SAFARI_IPHONE, rows, run_async
 
 T0 = datetime(2026, 3, 2, 10, 0, 0)
 ANNA = (CHROME_MAC, "85.214.132.117")
@@ -193,7 +193,7 @@ def test_with_visits_in_redis_the_http_handler_waits_for_them_off_the_event_loop
 
     # The peer (198.51.100.1) is no trusted proxy, so both visitors have its address and
     # differ by their user agents.
-    assert asyncio.run(post_all()) == [202] * 10
+    assert run_async(post_all()) == [202] * 10
     visits = rows(services, VISITS_SQL)
     assert sorted(v["pageviews"] for v in visits) == [4, 6]
     assert metrics.EVENTS.counts[("accepted", "pageview")] - before == 10
