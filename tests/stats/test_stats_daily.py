@@ -365,3 +365,49 @@ def test_a_flushed_write_ahead_log_batch_about_a_counted_day_marks_it_dirty(worl
     buffer.stop()
     state = daily.day_states(store, site_id, date(2026, 3, 5), date(2026, 3, 5))[(date(2026, 3, 5), "rows")]
     assert state.state == daily.DIRTY
+
+
+def test_a_recount_drops_the_rows_of_counts_older_than_an_hour(world_factory) -> None:
+    world = world_factory([SiteSetup("old.example")], [])
+    store = world.services.events
+    record_hits(
+        world.services,
+        [
+            Hit(
+                "pageview",
+                "https://old.example/",
+                "old.example",
+                CHROME_MAC,
+                "81.2.69.160",
+                datetime(2026, 3, 5, 9, tzinfo=UTC),
+            )
+        ],
+    )
+    site_id = int(store.query("SELECT any(site_id) FROM {db}.events WHERE hostname = 'old.example'").scalar())
+    day = date(2026, 3, 5)
+
+    def generations() -> set[int]:
+        return {
+            int(row[0])
+            for row in store.query(
+                "SELECT DISTINCT generation FROM {db}.daily_sessions WHERE site_id = {s:UInt64}",
+                {"s": site_id},
+            ).rows
+        }
+
+    daily.count_day(store, site_id, day, ())
+    (recent,) = generations()
+    # A copy of that count's rows under a generation two hours older: an old recount's rows.
+    old = recent - 2 * 3_600_000_000 * 1000
+    store.command(
+        "INSERT INTO {db}.daily_sessions SELECT site_id, day, {old:UInt64}, kind, value, visitors, visits, "
+        "bounces, duration, pageviews, events FROM {db}.daily_sessions WHERE generation = {recent:UInt64}",
+        {"old": old, "recent": recent},
+    )
+    assert generations() == {recent, old}
+    daily.count_day(store, site_id, day, ())
+    remaining = generations()
+    # The old rows are gone; the recent count stays (a query may still read it) beside the new one.
+    assert old not in remaining and recent in remaining and len(remaining) == 2
+    state = daily.day_states(store, site_id, day, day)[(day, "rows")]
+    assert state.generation in remaining and state.generation != recent

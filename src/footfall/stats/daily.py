@@ -204,6 +204,19 @@ def count_day(store: EventStore, site_id: int, day: date, goals: tuple[GoalSpec,
         values,
     )
     _mark(store, site_id, day, "rows", COMPUTED, generation, sorted(goal_key(g) for g in goals), at)
+    _drop_old_generations(store, site_id, day, generation)
+
+
+def _drop_old_generations(store: EventStore, site_id: int, day: date, current: int) -> None:
+    """Delete the rows of the day's earlier counts once they are an hour old: no query still
+    reads them by then (a query picks its generations moments before it runs)."""
+    stale = min(current, (int(datetime.now(UTC).timestamp() * 1_000_000) - 3_600_000_000) * 1000)
+    for table in ("daily_sessions", "daily_events"):
+        store.command(
+            f"DELETE FROM {{db}}.{table} WHERE site_id = {{site:UInt64}} AND day = {{day:Date}} "
+            "AND generation < {stale:UInt64}",
+            {"site": site_id, "day": day.isoformat(), "stale": stale},
+        )
 
 
 @dataclass(frozen=True)
