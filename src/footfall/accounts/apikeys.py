@@ -15,7 +15,7 @@ import secrets
 from datetime import timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from footfall.accounts.errors import DomainError
 from footfall.meta.models import ApiKey, User, utcnow
@@ -64,7 +64,9 @@ def find_api_key(db: Session, raw_key: str) -> ApiKey | None:
     raw_key = (raw_key or "").strip()
     if not raw_key:
         return None
-    key = db.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(raw_key)))
+    key = db.scalar(
+        select(ApiKey).options(joinedload(ApiKey.user)).where(ApiKey.key_hash == hash_key(raw_key))
+    )
     if key is not None:
         # To the minute: writing it on every request would make each API call a database
         # commit (an fsync on SQLite) for a figure nobody reads more finely.

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 from starlette.requests import Request
 
 from footfall.accounts.apikeys import find_api_key, may_provision
@@ -89,7 +89,7 @@ def site_for(db: Session, user: User, site_id: str | None) -> Site:
         domain = normalise_domain(str(site_id))
     except DomainError:
         raise ApiError(401, INVALID_KEY) from None
-    query = select(Site).where(Site.domain == domain)
+    query = select(Site).options(selectinload(Site.goals)).where(Site.domain == domain)
     if not user.is_superuser:
         query = query.join(Membership).where(Membership.user_id == user.id)
     site = db.scalar(query)
