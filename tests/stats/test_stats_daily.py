@@ -111,6 +111,20 @@ def counted(world, site):
     return world
 
 
+def one_site(
+    world_factory, domain: str, moments: list[datetime], name: str = "pageview"
+) -> tuple[Any, Any, int]:
+    """A world with one site and one visitor's `name` events at `moments`: (world, store, site id)."""
+    world = world_factory([SiteSetup(domain)], [])
+    hits = [Hit(name, f"https://{domain}/", domain, CHROME_MAC, "81.2.69.160", at) for at in moments]
+    record_hits(world.services, hits)
+    store = world.services.events
+    site_id = store.query(
+        "SELECT any(site_id) FROM {db}.events WHERE hostname = {h:String}", {"h": domain}
+    ).scalar()
+    return world, store, int(site_id)
+
+
 SESSION_QUERIES: list[dict[str, Any]] = [
     {
         "metrics": [
@@ -212,24 +226,10 @@ def test_queries_the_daily_counts_cannot_answer_are_left_to_the_compiler(counted
 
 
 def test_a_write_about_a_counted_day_sends_it_back_to_the_raw_rows_until_recounted(world_factory) -> None:
-    world = world_factory([SiteSetup("late.example")], [])
-    store = world.services.events
     base = datetime(2026, 3, 5, 10, tzinfo=UTC)
-    record_hits(
-        world.services,
-        [
-            Hit(
-                "pageview",
-                "https://late.example/",
-                "late.example",
-                CHROME_MAC,
-                "81.2.69.160",
-                base + timedelta(days=d),
-            )
-            for d in range(3)
-        ],
+    world, store, site_id = one_site(
+        world_factory, "late.example", [base + timedelta(days=d) for d in range(3)]
     )
-    site_id = store.query("SELECT any(site_id) FROM {db}.events WHERE hostname = 'late.example'").scalar()
     spec = SiteSpec(int(site_id), "late.example")
     now = datetime(2026, 3, 9, tzinfo=UTC)
     daily.refresh(store, [(spec.id, ())], now)
@@ -265,25 +265,8 @@ def test_a_write_about_a_counted_day_sends_it_back_to_the_raw_rows_until_recount
 
 
 def test_days_are_counted_only_once_sealed_and_again_when_goals_change(world_factory) -> None:
-    world = world_factory([SiteSetup("seal.example")], [])
-    store = world.services.events
-    record_hits(
-        world.services,
-        [
-            Hit(
-                "Signup",
-                "https://seal.example/",
-                "seal.example",
-                CHROME_MAC,
-                "81.2.69.160",
-                datetime(2026, 3, d, 23, 30, tzinfo=UTC),
-            )
-            for d in (5, 6)
-        ],
-    )
-    site_id = int(
-        store.query("SELECT any(site_id) FROM {db}.events WHERE hostname = 'seal.example'").scalar()
-    )
+    moments = [datetime(2026, 3, d, 23, 30, tzinfo=UTC) for d in (5, 6)]
+    _world, store, site_id = one_site(world_factory, "seal.example", moments, name="Signup")
     # At 00:30 on the 7th the 6th is over but not sealed (SEAL_AFTER is an hour).
     daily.refresh(store, [(site_id, ())], datetime(2026, 3, 7, 0, 30, tzinfo=UTC))
     states = daily.day_states(store, site_id, date(2026, 3, 1), date(2026, 3, 31))
@@ -309,22 +292,7 @@ def test_days_are_counted_only_once_sealed_and_again_when_goals_change(world_fac
 
 
 def test_the_background_refresher_counts_days(world_factory) -> None:
-    world = world_factory([SiteSetup("bg.example")], [])
-    store = world.services.events
-    record_hits(
-        world.services,
-        [
-            Hit(
-                "pageview",
-                "https://bg.example/",
-                "bg.example",
-                CHROME_MAC,
-                "81.2.69.160",
-                datetime(2026, 3, 5, 9, tzinfo=UTC),
-            )
-        ],
-    )
-    site_id = int(store.query("SELECT any(site_id) FROM {db}.events WHERE hostname = 'bg.example'").scalar())
+    _world, store, site_id = one_site(world_factory, "bg.example", [datetime(2026, 3, 5, 9, tzinfo=UTC)])
     refresher = daily.Refresher(store, lambda: [(site_id, ())], interval=0.1)
     refresher.start()
     try:
@@ -368,22 +336,7 @@ def test_a_flushed_write_ahead_log_batch_about_a_counted_day_marks_it_dirty(worl
 
 
 def test_a_recount_drops_the_rows_of_counts_older_than_an_hour(world_factory) -> None:
-    world = world_factory([SiteSetup("old.example")], [])
-    store = world.services.events
-    record_hits(
-        world.services,
-        [
-            Hit(
-                "pageview",
-                "https://old.example/",
-                "old.example",
-                CHROME_MAC,
-                "81.2.69.160",
-                datetime(2026, 3, 5, 9, tzinfo=UTC),
-            )
-        ],
-    )
-    site_id = int(store.query("SELECT any(site_id) FROM {db}.events WHERE hostname = 'old.example'").scalar())
+    _world, store, site_id = one_site(world_factory, "old.example", [datetime(2026, 3, 5, 9, tzinfo=UTC)])
     day = date(2026, 3, 5)
 
     def generations() -> set[int]:
