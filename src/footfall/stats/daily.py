@@ -36,7 +36,7 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -273,9 +273,14 @@ def sealed_through(now: datetime) -> date:
     return (now.astimezone(UTC) - SEAL_AFTER).date() - timedelta(days=1)
 
 
-def refresh(store: EventStore, sites: Iterable[tuple[int, tuple[GoalSpec, ...]]], now: datetime) -> int:
-    """Count every sealed day (and pair of days) that is not counted, is dirty, or was counted with
-    other goals. Returns how many counts were made."""
+def refresh(
+    store: EventStore,
+    sites: Iterable[tuple[int, tuple[GoalSpec, ...]]],
+    now: datetime,
+    stopping: Callable[[], bool] = lambda: False,
+) -> int:
+    """Count every sealed day that is not counted, is dirty, or was counted with other goals
+    (until `stopping()`). Returns how many counts were made."""
     last = sealed_through(now)
     made = 0
     for site_id, goals in sites:
@@ -297,6 +302,8 @@ def refresh(store: EventStore, sites: Iterable[tuple[int, tuple[GoalSpec, ...]]]
         for day in sorted(present):
             current = states.get((day, "rows"))
             if current is None or current.state != COMPUTED or current.goals != keys:
+                if stopping():
+                    return made
                 count_day(store, site_id, day, goals)
                 made += 1
     return made
@@ -352,11 +359,17 @@ def forget_site(store: EventStore, site_id: int) -> None:
 
 
 class Refresher:
-    """Runs `refresh` every `interval` seconds in a daemon thread (started by `footfall serve`)."""
+    """Runs `refresh` a second after `start` and then every `interval` seconds, in a daemon
+    thread (`footfall serve` starts one); `stop` ends it between two counts."""
 
-    def __init__(self, store: EventStore, sites: Any, interval: float = 60.0) -> None:
+    def __init__(
+        self,
+        store: EventStore,
+        sites: Callable[[], Iterable[tuple[int, tuple[GoalSpec, ...]]]],
+        interval: float = 60.0,
+    ) -> None:
         self.store = store
-        self.sites = sites  # a callable returning [(site id, goals)]
+        self.sites = sites
         self.interval = interval
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -371,15 +384,13 @@ class Refresher:
             self._thread.join(timeout=30)
 
     def _loop(self) -> None:
-        while not self._stop.wait(self._first_wait()):
+        wait = 1.0
+        while not self._stop.wait(wait):
+            wait = self.interval
             try:
-                refresh(self.store, self.sites(), datetime.now(UTC))
+                refresh(self.store, self.sites(), datetime.now(UTC), stopping=self._stop.is_set)
             except Exception:  # the next round tries again; queries read raw tables meanwhile
                 log.exception("cannot count sealed days")
-
-    def _first_wait(self) -> float:
-        wait, self._first = (1.0 if getattr(self, "_first", True) else self.interval), False
-        return wait
 
 
 # --- reading ------------------------------------------------------------------------------------
