@@ -287,11 +287,12 @@ def refresh(
         keys = tuple(sorted(goal_key(g) for g in goals))
         days = [
             row[0] if isinstance(row[0], date) else date.fromisoformat(str(row[0]))
+            # The days with events other than engagement pings: every visit starts with one, so
+            # these are also the days visits start on. Read from the small hourly rollup, not
+            # from the raw tables, since this runs every minute.
             for row in store.query(
-                "SELECT DISTINCT toDate(start) AS d FROM {db}.sessions WHERE site_id = {site:UInt64} "
-                "AND start < toDateTime({end:Date}, 'UTC') UNION DISTINCT "
-                "SELECT DISTINCT toDate(timestamp) AS d FROM {db}.events WHERE site_id = {site:UInt64} "
-                "AND timestamp < toDateTime({end:Date}, 'UTC')",
+                "SELECT DISTINCT toDate(hour) FROM {db}.visitors_hourly WHERE site_id = {site:UInt64} "
+                "AND hour < toDateTime({end:Date}, 'UTC')",
                 {"site": site_id, "end": (last + timedelta(days=1)).isoformat()},
             ).rows
         ]
@@ -340,9 +341,21 @@ def note_written(store: EventStore, touched: Iterable[tuple[int, int]], now: dat
 
 def note_rows(store: EventStore, events: list[Any], sessions: list[Any], now: datetime | None = None) -> None:
     """`note_written` for rows in EVENTS_COLUMNS / SESSIONS_COLUMNS order (a flushed batch)."""
-    touched = {(row[_EVENT_SITE], row[_EVENT_TIME]) for row in events}
-    touched.update((row[_SESSION_SITE], row[_SESSION_START]) for row in sessions)
-    note_written(store, ((site, _unix(moment)) for site, moment in touched), now)
+    now = now or datetime.now(UTC)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    midnight = datetime.combine(now.astimezone(UTC).date(), datetime.min.time(), tzinfo=UTC).timestamp()
+    # A flushed batch is almost always all today's: pick out the older rows first, cheaply.
+    touched = {
+        (row[_EVENT_SITE], _unix(row[_EVENT_TIME])) for row in events if _unix(row[_EVENT_TIME]) < midnight
+    }
+    touched.update(
+        (row[_SESSION_SITE], _unix(row[_SESSION_START]))
+        for row in sessions
+        if _unix(row[_SESSION_START]) < midnight
+    )
+    if touched:
+        note_written(store, touched, now)
 
 
 def _unix(moment: Any) -> int:
