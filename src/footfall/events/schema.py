@@ -15,6 +15,10 @@ from every insert into `sessions` and `events` (nothing writes them directly). T
 `uniqState(user_id)` and sign-weighted sums, so merging them gives exactly the numbers a
 query over the raw rows gives; the stats compiler reads them only for queries they can
 answer (see `footfall.stats.sql`).
+
+`daily_sessions` and `daily_events` hold exact figures of sealed UTC days, written by a
+background job rather than a view, and `daily_marks` says which count of each day is current
+(see `footfall.stats.daily`).
 """
 
 from __future__ import annotations
