@@ -1,9 +1,10 @@
 """Dashboard query benchmark.
 
 Generates a site of N events over 30 days with the demo generator (`footfall.demo`), then
-times the queries one dashboard load makes, each through the Stats API v2 (in-process HTTP:
-auth, parse, compile, run, shape, JSON), as the same compiled SQL run raw on the engine, and
-as the SQL compiled without the hourly rollups (raw tables only), to show what they save.
+times the queries one dashboard load makes, each through the Stats API v2 (uvicorn in this
+process, an HTTP client in a child process: auth, parse, compile, run, shape, JSON), as the
+same compiled SQL run raw on the engine, and as the SQL compiled without the hourly rollups
+(raw tables only), to show what they save.
 Prints p50/p95 per query, the whole dashboard load, and the API / raw SQL ratio.
 
     python -m bench.query --events 10000000
@@ -14,9 +15,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import shutil
 import socket
 import statistics
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -26,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import uvicorn
 
 from footfall.accounts.apikeys import create_api_key
@@ -94,13 +99,22 @@ def dashboard(today: str) -> list[tuple[str, dict[str, Any]]]:
 
 
 @contextlib.contextmanager
-def served(app: Any) -> Iterator[httpx.Client]:
-    """`app` on uvicorn at a free loopback port, in a thread; an httpx client for it."""
+def served(app: Any) -> Iterator[str]:
+    """`app` on uvicorn at a free loopback port, in a thread of this process; its base URL."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
+    # As `footfall serve` runs it (no access log unless LOG_LEVEL=debug, no Server header).
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, loop="uvloop", http="httptools", log_level="warning"
+        app,
+        host="127.0.0.1",
+        port=port,
+        loop="uvloop",
+        http="httptools",
+        log_level="warning",
+        proxy_headers=False,
+        server_header=False,
+        access_log=False,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="bench-server", daemon=True)
@@ -111,11 +125,61 @@ def served(app: Any) -> Iterator[httpx.Client]:
             raise RuntimeError("the benchmark's server did not start")
         time.sleep(0.05)
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as client:
-            yield client
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+
+
+class ProcessClient:
+    """One keep-alive HTTP client in a child process (`bench.query.client`), as a browser is:
+    it does not share this process's interpreter lock with the server. Times each request
+    there, from sending it to reading the whole answer."""
+
+    def __init__(self, base_url: str, token: str) -> None:
+        self._child = subprocess.Popen(
+            [sys.executable, "-m", "bench.query.client", base_url],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env={**os.environ, "BENCH_QUERY_TOKEN": token},
+        )
+
+    def post(self, body: dict[str, Any]) -> float:
+        assert self._child.stdin is not None and self._child.stdout is not None
+        self._child.stdin.write(orjson.dumps(body) + b"\n")
+        self._child.stdin.flush()
+        line = self._child.stdout.readline()
+        if not line:
+            raise RuntimeError("the benchmark's HTTP client process ended")
+        reply = orjson.loads(line)
+        assert reply["status"] == 200, reply.get("text")
+        return float(reply["seconds"])
+
+    def close(self) -> None:
+        assert self._child.stdin is not None
+        with contextlib.suppress(BrokenPipeError):
+            self._child.stdin.write(b"quit\n")
+            self._child.stdin.close()
+        self._child.wait(timeout=30)
+
+
+class InlineClient:
+    """The HTTP client in this process, next to the server (`--client inline`): client and
+    server then take turns on one interpreter lock, which a browser never does."""
+
+    def __init__(self, base_url: str, token: str) -> None:
+        headers = {"Authorization": f"Bearer {token}"}
+        self._client = httpx.Client(base_url=base_url, timeout=120, headers=headers)
+
+    def post(self, body: dict[str, Any]) -> float:
+        started = time.perf_counter()
+        response = self._client.post("/api/v2/query", json=body)
+        elapsed = time.perf_counter() - started
+        assert response.status_code == 200, response.text
+        return elapsed
+
+    def close(self) -> None:
+        self._client.close()
 
 
 def percentile(samples: list[float], q: float) -> float:
@@ -133,6 +197,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=20, help="timed runs of each query")
     parser.add_argument("--data", type=Path, default=None, help="DATA_DIR to use (default: a temporary one)")
     parser.add_argument("--keep", action="store_true", help="keep the data directory afterwards")
+    parser.add_argument(
+        "--client",
+        choices=("process", "inline"),
+        default="process",
+        help="run the HTTP client in a child process (default, as a browser is) or in this one",
+    )
     args = parser.parse_args()
 
     data_dir = args.data or Path(tempfile.mkdtemp(prefix="footfall-bench-"))
@@ -180,10 +250,11 @@ def main() -> None:
             spec = site_spec(db.get(Site, site_id))
 
         # The real server stack (uvicorn, uvloop, httptools) in a thread of this process, which
-        # holds the embedded store, and one keep-alive HTTP client: what a dashboard's requests
-        # cost, less the network.
-        client = closing.enter_context(served(create_app(settings, services)))
-        headers = {"Authorization": f"Bearer {key}"}
+        # holds the embedded store, and one keep-alive HTTP client in a process of its own: what
+        # a dashboard's requests cost, less the network.
+        base_url = closing.enter_context(served(create_app(settings, services)))
+        client = (ProcessClient if args.client == "process" else InlineClient)(base_url, key)
+        closing.callback(client.close)
         queries = dashboard(today.isoformat())
         api: dict[str, list[float]] = {name: [] for name, _ in queries}
         # What the engine runs (daily counts where they answer, else the compiler's SQL), and two
@@ -198,8 +269,7 @@ def main() -> None:
             statements["hourly"][name] = [compile_query(q) for q in asked]
             statements["no-rollup"][name] = [compile_query(q, rollups=False) for q in asked]
             # Warm every path once (caches, first-touch of the parts).
-            response = client.post("/api/v2/query", json=body, headers=headers)
-            assert response.status_code == 200, response.text
+            client.post(body)
             for variant in variants:
                 for statement in statements[variant][name]:
                     store.query(statement.sql, statement.params)
@@ -208,10 +278,7 @@ def main() -> None:
         for _ in range(args.repeat):
             load = dict.fromkeys(loads, 0.0)
             for name, body in queries:
-                started = time.perf_counter()
-                response = client.post("/api/v2/query", json=body, headers=headers)
-                elapsed = time.perf_counter() - started
-                assert response.status_code == 200, response.text
+                elapsed = client.post(body)
                 api[name].append(elapsed)
                 load["API"] += elapsed
                 for variant in variants:
