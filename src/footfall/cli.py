@@ -67,6 +67,7 @@ def serve(host: str | None, port: int | None) -> None:
 
     from footfall.app import create_app
     from footfall.logs import configure_logging
+    from footfall.web.event_protocol import event_protocol
 
     settings = _settings()
     configure_logging(settings.log_level)
@@ -79,7 +80,7 @@ def serve(host: str | None, port: int | None) -> None:
             host=host or settings.listen_ip,
             port=port or settings.http_port,
             loop="uvloop",
-            http="httptools",
+            http=event_protocol(app),  # httptools, with /api/event answered without ASGI
             log_level=settings.log_level,
             proxy_headers=False,
             server_header=False,

@@ -64,6 +64,7 @@ import threading
 import time
 import zlib
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -122,8 +123,11 @@ class _Entry:
         return len(self.events) + len(self.sessions)
 
 
-# A record handed to the syncer: framed bytes, its rows, and the future its request awaits.
-_Unwritten = tuple[bytes, list[Any], list[Any], "asyncio.Future[None]"]
+# Called once a record is as durable as WAL_SYNC asks (None) or could not be written (the
+# error), in the event loop's thread.
+Written = Callable[[OSError | None], None]
+# A record handed to the syncer: framed bytes, its rows, and what to call once it is synced.
+_Unwritten = tuple[bytes, list[Any], list[Any], Written]
 
 
 def _segment_path(directory: Path, number: int) -> Path:
@@ -197,6 +201,7 @@ class WriteAheadBuffer:
         self._sync_wanted = threading.Event()
         self._syncer: threading.Thread | None = None
         self._stopping_syncer = False
+        self._loop: asyncio.AbstractEventLoop | None = None  # the one `write_then` is called from
 
     # -- life cycle -------------------------------------------------------------------
 
@@ -278,24 +283,46 @@ class WriteAheadBuffer:
             return self._append_locked(record, events, sessions)
 
     async def write(self, events: list[Any], sessions: list[Any]) -> None:
-        """Write one record to the log and return once it is as durable as WAL_SYNC asks.
+        """Write one record to the log and return once it is as durable as WAL_SYNC asks
+        (`write_then` with a future to wait on)."""
+        written: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def settle(error: OSError | None) -> None:
+            if written.done():  # the request went away meanwhile (cancelled)
+                return
+            if error is None:
+                written.set_result(None)
+            else:
+                written.set_exception(error)
+
+        self.write_then(events, sessions, settle)
+        await written
+
+    def write_then(self, events: list[Any], sessions: list[Any], done: Written) -> None:
+        """Write one record to the log and call `done(None)` once it is as durable as
+        WAL_SYNC asks, or `done(error)` if it cannot be written. Call from the event loop.
 
         With `none` and `always` the record is written at once (one `os.write`, and with
-        `always` an `fdatasync`). With `group` it is handed to the syncer thread, which
-        writes every record handed to it so far in one `os.write` and syncs them; the
-        request waits for that sync (see the module docstring) while the loop serves others."""
+        `always` an `fdatasync`) and `done` is called before this returns. With `group` it is
+        handed to the syncer thread, which writes every record handed to it so far in one
+        `os.write`, syncs them, and then calls their `done` in the loop's thread (see the
+        module docstring); the loop serves other requests meanwhile."""
         record = self._frame(events, sessions)
         if self.sync != "group":
-            with self._lock:
-                self._append_locked(record, events, sessions)
+            try:
+                with self._lock:
+                    self._append_locked(record, events, sessions)
+            except OSError as error:
+                done(error)
+                return
+            done(None)
             return
-        written: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._unwritten.append((record, events, sessions, written))
+        self._loop = asyncio.get_running_loop()
         if self._syncer is None:
             self._start_syncer()
+        self._unwritten.append((record, events, sessions, done))
         if not self._sync_wanted.is_set():  # the syncer clears it before it takes records
             self._sync_wanted.set()
-        await written
 
     def _frame(self, events: list[Any], sessions: list[Any]) -> bytes:
         payload = self._encoder.encode((events, sessions))
@@ -352,8 +379,9 @@ class WriteAheadBuffer:
             except OSError as failed:
                 log.exception("cannot write or sync the write-ahead log")
                 error = failed
-            with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
-                records[0][3].get_loop().call_soon_threadsafe(_settle, records, error)
+            if self._loop is not None:
+                with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
+                    self._loop.call_soon_threadsafe(_settle, records, error)
 
     def _write_records_locked(self, records: list[_Unwritten]) -> None:
         """Append `records` with one `os.write` per segment they fall in; each is queued
@@ -572,15 +600,12 @@ def _write_all(fd: int, data: bytes) -> None:
 
 
 def _settle(records: list[_Unwritten], error: OSError | None) -> None:
-    """In the loop thread: wake every request a sync covered (or fail them with its error);
-    a request that went away meanwhile (cancelled) is skipped."""
-    for _, _, _, written in records:
-        if written.done():
-            continue
-        if error is None:
-            written.set_result(None)
-        else:
-            written.set_exception(error)
+    """In the loop thread: tell every request a sync covered (or its error)."""
+    for _, _, _, done in records:
+        try:
+            done(error)
+        except Exception:  # one request's answer must not keep the others waiting
+            log.exception("cannot answer a request after the write-ahead log sync")
 
 
 def _fsync_directory(directory: Path) -> None:

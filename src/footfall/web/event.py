@@ -24,7 +24,7 @@ from starlette.applications import Starlette
 from footfall.ingest import metrics
 from footfall.ingest.buffer import RETRY_AFTER_SECONDS
 from footfall.ingest.ingestion import Ingestion
-from footfall.ingest.pipeline import count_outcomes
+from footfall.ingest.pipeline import Rows, count_outcomes
 from footfall.ingest.request import EventRequest, RequestInvalid, decode_body, parse_event
 
 log = logging.getLogger("footfall.ingest")
@@ -41,21 +41,12 @@ _FORWARDING_HEADERS = tuple(
     for name in ("x-forwarded-for", "forwarded", "x-real-ip", "x-plausible-ip", "cf-connecting-ip")
 )
 _JSON = (b"content-type", b"application/json")
-_OK_LENGTH = (b"content-length", b"2")
-_ACCEPTED = {"type": "http.response.start", "status": 202, "headers": [*_CORS, _TEXT, _OK_LENGTH]}
-_DROPPED = {
-    "type": "http.response.start",
-    "status": 202,
-    "headers": [*_CORS, _TEXT, _OK_LENGTH, (b"x-plausible-dropped", b"1")],
-}
-_OK_BODY = {"type": "http.response.body", "body": b"ok"}
 _PREFLIGHT_HEADERS = [
     *_CORS,
     (b"access-control-allow-methods", b"POST, OPTIONS"),
     (b"access-control-allow-headers", b"Content-Type"),
     (b"access-control-max-age", b"86400"),
 ]
-_encode_json = msgspec.json.Encoder().encode
 # Parsed bodies by their bytes: many visitors send the very same body (a pageview of a
 # popular page from the same referrer). An EventRequest is never changed after parsing.
 _parsed: dict[bytes, EventRequest] = {}
@@ -78,14 +69,14 @@ class EventFirstStarlette(Starlette):
 async def serve_event(app: Starlette, scope: dict, receive: Any, send: Any) -> None:
     method = scope["method"]
     if method == "OPTIONS":
-        await _reply(send, 204, b"", _PREFLIGHT_HEADERS)
+        await _send_reply(send, PREFLIGHT)
         return
     if method != "POST":
-        await _reply(send, 405, b"", [*_CORS, (b"allow", b"POST, OPTIONS")])
+        await _send_reply(send, NOT_ALLOWED)
         return
     ingestion: Ingestion | None = getattr(app.state, "ingestion", None)
     if ingestion is None or ingestion.buffer is None:
-        await _error(send, 503, {"request": ["footfall is starting; try again"]})
+        await _send_reply(send, STARTING)
         return
     status = await handle(ingestion, scope, receive, send)
     metrics.count_request(status)
@@ -94,15 +85,10 @@ async def serve_event(app: Starlette, scope: dict, receive: Any, send: Any) -> N
 async def handle(ingestion: Ingestion, scope: dict, receive: Any, send: Any) -> int:
     buffer = ingestion.buffer
     assert buffer is not None
-    raw_headers = scope["headers"]
-    found = dict(raw_headers)  # ASGI header names are lower-case
-    if len(found) < len(raw_headers):  # a repeated header: its values joined, as HTTP reads them
-        found = _joined(raw_headers)
-
+    found = header_map(scope["headers"])
     limit = ingestion.max_body_bytes
-    declared = found.get(b"content-length", b"")
-    if declared.isdigit() and int(declared) > limit:
-        return await _error(send, 413, {"request": [f"body is larger than {limit} bytes"]})
+    if declared_too_large(found, limit):
+        return await _send_reply(send, too_large(limit))
     body = b""
     more = True
     while more:
@@ -112,60 +98,116 @@ async def handle(ingestion: Ingestion, scope: dict, receive: Any, send: Any) -> 
         body += message.get("body", b"")
         more = message.get("more_body", False)
         if len(body) > limit:
-            return await _error(send, 413, {"request": [f"body is larger than {limit} bytes"]})
+            return await _send_reply(send, too_large(limit))
 
+    client = scope.get("client")
+    peer = client[0] if client else None
+    if ingestion.executor is not None:  # visits in Redis: wait for it off the event loop
+        return await _handle_in_executor(ingestion, found, peer, body, send)
+    reply, rows = admit(ingestion, found, peer, body)
+    if rows:
+        try:
+            await buffer.write(rows.events, rows.sessions)
+        except Exception:
+            log.exception("cannot record an event")
+            reply = CANNOT_RECORD
+    return await _send_reply(send, reply)
+
+
+def admit(
+    ingestion: Ingestion, found: dict[bytes, bytes], peer: str | None, body: bytes
+) -> tuple[Reply, Rows | None]:
+    """Everything `/api/event` does before the write-ahead log, in the loop's thread: the
+    answer to send once `rows` (if any) are in the log. Both HTTP paths call it: the ASGI
+    handler above and `EventProtocol`'s fast path."""
+    request = read_request(ingestion, body)
+    if isinstance(request, Reply):
+        return request, None
+    ip, user_agent = visitor(ingestion, found, peer)
+    try:
+        _, rows = ingestion.pipeline.process_at(request, user_agent, ip, int(time.time()))
+    except Exception:
+        log.exception("cannot record an event")
+        return CANNOT_RECORD, None
+    return (ACCEPTED if rows.events else DROPPED), rows  # an events row per accepted event
+
+
+def read_request(ingestion: Ingestion, body: bytes) -> EventRequest | Reply:
+    """The parsed body, or the answer to an invalid one (or to a full log)."""
     request = _parsed.get(body)
     if request is None:
         try:
             request = parse_event(decode_body(body))
         except RequestInvalid as invalid:
-            return await _error(send, 400, invalid.errors)
+            return error_reply(400, invalid.errors)
         if len(body) <= _CACHED_BODY_BYTES and request.name != "engagement":  # those rarely repeat
             if len(_parsed) >= _CACHED_BODIES:
                 _parsed.clear()
             _parsed[body] = request
-
-    if not buffer.has_room():
+    buffer = ingestion.buffer
+    if buffer is not None and not buffer.has_room():
         metrics.count_dropped("wal_full")
-        return await _error(
-            send,
-            503,
-            {"request": ["the event store is unreachable and the write-ahead log is full; retry later"]},
-            [(b"retry-after", str(RETRY_AFTER_SECONDS).encode())],
-        )
+        return WAL_FULL
+    return request
 
+
+def visitor(ingestion: Ingestion, found: dict[bytes, bytes], peer: str | None) -> tuple[str, str]:
+    """The visitor's address (footfall.ingest.client_ip) and user agent."""
     forwarding = {}
     for raw_name, name in _FORWARDING_HEADERS:
         value = found.get(raw_name)
         if value is not None:
             forwarding[name] = value.decode("latin-1")
-    client = scope.get("client")
-    ip = ingestion.client_ip.resolve(client[0] if client else None, forwarding)
-    user_agent = found.get(b"user-agent", b"").decode("latin-1")
+    ip = ingestion.client_ip.resolve(peer, forwarding)
+    return ip, found.get(b"user-agent", b"").decode("latin-1")
+
+
+async def _handle_in_executor(
+    ingestion: Ingestion, found: dict[bytes, bytes], peer: str | None, body: bytes, send: Any
+) -> int:
+    """`handle` with the session cache in Redis: the pipeline runs on the executor's threads
+    (the interpreter lock is released while they wait for Redis); counted back on the loop."""
+    buffer = ingestion.buffer
+    assert buffer is not None
+    request = read_request(ingestion, body)
+    if isinstance(request, Reply):
+        return await _send_reply(send, request)
+    ip, user_agent = visitor(ingestion, found, peer)
     try:
-        now = int(time.time())
-        if ingestion.executor is None:
-            _, rows = ingestion.pipeline.process_at(request, user_agent, ip, now)
-        else:  # visits in Redis: wait for it off the event loop; count back on it
-            process = ingestion.pipeline.process_at
-            loop = asyncio.get_running_loop()
-            outcomes, rows = await loop.run_in_executor(
-                ingestion.executor, process, request, user_agent, ip, now, False
-            )
-            count_outcomes(request.name, outcomes)
+        loop = asyncio.get_running_loop()
+        outcomes, rows = await loop.run_in_executor(
+            ingestion.executor,
+            ingestion.pipeline.process_at,
+            request,
+            user_agent,
+            ip,
+            int(time.time()),
+            False,
+        )
+        count_outcomes(request.name, outcomes)
         if rows:
             await buffer.write(rows.events, rows.sessions)
     except Exception:
         log.exception("cannot record an event")
-        return await _error(
-            send,
-            503,
-            {"request": ["footfall cannot record events right now; retry later"]},
-            [(b"retry-after", str(RETRY_AFTER_SECONDS).encode())],
-        )
-    await send(_ACCEPTED if rows.events else _DROPPED)  # an events row per accepted event
-    await send(_OK_BODY)
-    return 202
+        return await _send_reply(send, CANNOT_RECORD)
+    return await _send_reply(send, ACCEPTED if rows.events else DROPPED)
+
+
+def header_map(raw_headers: list[tuple[bytes, bytes]]) -> dict[bytes, bytes]:
+    """Request headers by (lower-case) name; a repeated header's values joined, as HTTP reads them."""
+    found = dict(raw_headers)
+    if len(found) < len(raw_headers):
+        found = _joined(raw_headers)
+    return found
+
+
+def declared_too_large(found: dict[bytes, bytes], limit: int) -> bool:
+    declared = found.get(b"content-length", b"")
+    return declared.isdigit() and int(declared) > limit
+
+
+def too_large(limit: int) -> Reply:
+    return error_reply(413, {"request": [f"body is larger than {limit} bytes"]})
 
 
 def _joined(raw_headers: list[tuple[bytes, bytes]]) -> dict[bytes, bytes]:
@@ -175,14 +217,44 @@ def _joined(raw_headers: list[tuple[bytes, bytes]]) -> dict[bytes, bytes]:
     return joined
 
 
-async def _reply(send: Any, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
-    headers = [*headers, (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+class Reply:
+    """One answer of `/api/event`: status, headers (content-length included) and body, and
+    the same pre-encoded for `EventProtocol`, which writes it to the socket itself."""
+
+    __slots__ = ("body", "encoded", "headers", "start", "status")
+
+    def __init__(self, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+        self.status = status
+        self.body = body
+        self.headers = [*headers, (b"content-length", str(len(body)).encode())]
+        self.start = {"type": "http.response.start", "status": status, "headers": self.headers}
+        self.encoded = b"".join(name + b": " + value + b"\r\n" for name, value in self.headers)
 
 
-async def _error(
-    send: Any, status: int, errors: dict[str, list[str]], extra: list[tuple[bytes, bytes]] | None = None
-) -> int:
-    await _reply(send, status, _encode_json({"errors": errors}), [*_CORS, _JSON, *(extra or [])])
-    return status
+_encode_json = msgspec.json.Encoder().encode
+
+
+def error_reply(
+    status: int, errors: dict[str, list[str]], extra: list[tuple[bytes, bytes]] | None = None
+) -> Reply:
+    return Reply(status, _encode_json({"errors": errors}), [*_CORS, _JSON, *(extra or [])])
+
+
+ACCEPTED = Reply(202, b"ok", [*_CORS, _TEXT])
+DROPPED = Reply(202, b"ok", [*_CORS, _TEXT, (b"x-plausible-dropped", b"1")])
+_RETRY = [(b"retry-after", str(RETRY_AFTER_SECONDS).encode())]
+WAL_FULL = error_reply(
+    503, {"request": ["the event store is unreachable and the write-ahead log is full; retry later"]}, _RETRY
+)
+CANNOT_RECORD = error_reply(
+    503, {"request": ["footfall cannot record events right now; retry later"]}, _RETRY
+)
+STARTING = error_reply(503, {"request": ["footfall is starting; try again"]})
+PREFLIGHT = Reply(204, b"", _PREFLIGHT_HEADERS)
+NOT_ALLOWED = Reply(405, b"", [*_CORS, (b"allow", b"POST, OPTIONS")])
+
+
+async def _send_reply(send: Any, reply: Reply) -> int:
+    await send(reply.start)
+    await send({"type": "http.response.body", "body": reply.body})
+    return reply.status

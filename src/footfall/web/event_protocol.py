@@ -1,0 +1,197 @@
+"""uvicorn's httptools protocol, with `POST /api/event` answered without ASGI.
+
+Tracker posts are almost every request a footfall server sees, and for them ASGI's
+per-request machinery (a scope, a request/response cycle object, an asyncio task, `receive`
+and two `send` messages whose headers are checked one by one) costs about as much as
+everything footfall does with the event. `EventProtocol` takes those requests straight from
+the HTTP parser: it collects the body as it arrives, runs `footfall.web.event.admit` (the
+same function the ASGI handler runs), hands the rows to the write-ahead log and, once the
+log has them, writes the whole answer to the socket in one call.
+
+Everything else, and every `/api/event` request this fast path does not take (another
+method, `Expect: 100-continue`, a request pipelined behind one still unanswered, the
+session cache in Redis, the server still starting), goes through
+uvicorn's own path to the ASGI application unchanged, where `EventFirstStarlette` answers
+`/api/event` with the same replies.
+
+`footfall serve` passes `event_protocol(app)` to uvicorn as its `http` protocol class.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+
+from footfall.ingest import metrics
+from footfall.ingest.ingestion import Ingestion
+from footfall.web.event import (
+    CANNOT_RECORD,
+    PATH,
+    EventFirstStarlette,
+    Reply,
+    admit,
+    declared_too_large,
+    header_map,
+    too_large,
+)
+
+log = logging.getLogger("footfall.ingest")
+
+_PATH = PATH.encode()
+_QUERY = _PATH + b"?"
+_CLOSE = b"connection: close\r\n"
+
+
+class _Ignored:
+    """Stands in for the `asyncio.Event` uvicorn sets on a cycle when a connection is lost."""
+
+    __slots__ = ()
+
+    def set(self) -> None:
+        pass
+
+
+class _EventCycle:
+    """One `/api/event` request on the fast path, where uvicorn keeps its request cycle
+    (`protocol.cycle`): uvicorn reads `response_complete`, `keep_alive` and `disconnected`
+    from it, so requests pipelined behind it wait, a shutdown closes the connection after
+    its answer, and a lost connection is noticed."""
+
+    __slots__ = ("body", "disconnected", "headers", "keep_alive", "response_complete", "too_large")
+    message_event = _Ignored()
+
+    def __init__(self, headers: dict[bytes, bytes], keep_alive: bool) -> None:
+        self.headers = headers
+        self.body = b""
+        self.keep_alive = keep_alive
+        self.disconnected = False
+        self.response_complete = False
+        self.too_large = False
+
+
+class EventProtocol(HttpToolsProtocol):
+    """`HttpToolsProtocol` with the `/api/event` fast path (see the module docstring). The
+    footfall application is found through `footfall_app`, set by `event_protocol`."""
+
+    footfall_app: EventFirstStarlette | None = None
+    # uvicorn's default headers (the `date` header, renewed every second), encoded once per list.
+    _defaults_source: list[tuple[bytes, bytes]] | None = None
+    _defaults: bytes = b""
+
+    def on_headers_complete(self) -> None:
+        url = self.url
+        if (url == _PATH or url.startswith(_QUERY)) and self._can_take():
+            ingestion = self._ingestion()
+            if ingestion is not None:
+                self._start_event(ingestion)
+                return
+        super().on_headers_complete()
+
+    def _can_take(self) -> bool:
+        existing = self.cycle
+        return (
+            (existing is None or existing.response_complete)
+            and self.parser.get_method() == b"POST"
+            and not self.expect_100_continue
+            and self.limit_concurrency is None
+            and not self.parser.should_upgrade()
+        )
+
+    def _ingestion(self) -> Ingestion | None:
+        app = self.footfall_app
+        ingestion: Ingestion | None = getattr(app.state, "ingestion", None) if app is not None else None
+        if ingestion is None or ingestion.buffer is None or ingestion.executor is not None:
+            return None
+        return ingestion
+
+    def _start_event(self, ingestion: Ingestion) -> None:
+        http_version = self.parser.get_http_version()
+        keep_alive = http_version != "1.0" and self.parser.should_keep_alive()
+        cycle = _EventCycle(header_map(self.headers), keep_alive)
+        if declared_too_large(cycle.headers, ingestion.max_body_bytes):
+            cycle.too_large = True
+        self.cycle = cycle  # type: ignore[assignment]
+
+    def on_body(self, body: bytes) -> None:
+        cycle = self.cycle
+        if type(cycle) is not _EventCycle:
+            super().on_body(body)
+            return
+        if cycle.too_large or cycle.response_complete:
+            return
+        cycle.body += body
+        ingestion = self._ingestion()
+        if ingestion is None or len(cycle.body) > ingestion.max_body_bytes:
+            cycle.too_large = True
+            cycle.body = b""
+
+    def on_message_complete(self) -> None:
+        cycle = self.cycle
+        if type(cycle) is not _EventCycle:
+            super().on_message_complete()
+            return
+        if cycle.response_complete:
+            return
+        ingestion = self._ingestion()
+        if ingestion is None:  # the server stopped accepting while the body arrived
+            self._answer(cycle, CANNOT_RECORD)
+            return
+        if cycle.too_large:
+            self._answer(cycle, too_large(ingestion.max_body_bytes))
+            return
+        client = self.client
+        reply, rows = admit(ingestion, cycle.headers, client[0] if client else None, cycle.body)
+        if not rows:
+            self._answer(cycle, reply)
+            return
+        buffer = ingestion.buffer
+        assert buffer is not None
+
+        def written(error: OSError | None) -> None:
+            if error is not None:
+                log.error("cannot record an event: %s", error)
+            self._answer(cycle, reply if error is None else CANNOT_RECORD)
+
+        try:
+            buffer.write_then(rows.events, rows.sessions, written)
+        except Exception:
+            log.exception("cannot record an event")
+            self._answer(cycle, CANNOT_RECORD)
+
+    def _answer(self, cycle: _EventCycle, reply: Reply) -> None:
+        """Write the whole answer in one call and let uvicorn go on with the connection."""
+        if cycle.response_complete:
+            return
+        cycle.response_complete = True
+        metrics.count_request(reply.status)
+        if self.access_log:  # as uvicorn logs the requests it answers
+            client = f"{self.client[0]}:{self.client[1]}" if self.client else "-"
+            version = self.scope.get("http_version", "1.1")
+            self.access_logger.info(
+                '%s - "POST %s HTTP/%s" %d', client, self.url.decode("latin-1"), version, reply.status
+            )
+        if cycle.disconnected:
+            return
+        defaults = self.server_state.default_headers
+        if defaults is not EventProtocol._defaults_source:
+            EventProtocol._defaults = b"".join(name + b": " + value + b"\r\n" for name, value in defaults)
+            EventProtocol._defaults_source = defaults
+        parts = [STATUS_LINE[reply.status], EventProtocol._defaults, reply.encoded]
+        if not cycle.keep_alive:
+            parts.append(_CLOSE)
+        parts += [b"\r\n", reply.body]
+        self.transport.write(b"".join(parts))
+        if not cycle.keep_alive:
+            self.transport.close()
+        self.on_response_complete()
+
+
+def event_protocol(app: Any) -> type[EventProtocol]:
+    """The protocol class for uvicorn's `http` setting, bound to footfall's application
+    (found through any middleware uvicorn wraps it in)."""
+    found = app
+    while found is not None and not isinstance(found, EventFirstStarlette):
+        found = getattr(found, "app", None)
+    return type("FootfallHttpProtocol", (EventProtocol,), {"footfall_app": found})

@@ -1,0 +1,271 @@
+"""`EventProtocol`: `/api/event` answered straight from uvicorn's HTTP parser, on a real
+uvicorn server over real sockets, with everything else (and the requests the fast path
+leaves alone) still going through ASGI in order."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+import uvicorn
+
+from footfall.app import create_app
+from footfall.meta.db import make_engine, make_sessionmaker, migrate, session_scope
+from footfall.services import Services
+from footfall.sites.sites import create_site
+from footfall.web.event_protocol import EventProtocol, event_protocol
+from tests.ingest.conftest import CHROME_MAC
+from tests.integration.test_serve import free_port
+
+PAGEVIEW = {
+    "n": "pageview",
+    "u": "https://example.com/pricing",
+    "d": "example.com",
+    "r": "https://www.google.com/",
+}
+
+
+@dataclass
+class Running:
+    port: int
+    services: Services
+    app: object
+    fast: list[int]  # statuses the fast path answered
+
+    def stored(self, sql: str) -> list[tuple]:
+        assert self.app.state.ingestion.buffer.flush(timeout=30)
+        return self.services.events.query(sql).rows
+
+    def connect(self) -> socket.socket:
+        return socket.create_connection(("127.0.0.1", self.port), timeout=10)
+
+
+def request(body: bytes | str, *, version: str = "1.1", extra: str = "", path: str = "/api/event") -> bytes:
+    data = body.encode() if isinstance(body, str) else body
+    return (
+        f"POST {path} HTTP/{version}\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\n"
+        f"User-Agent: {CHROME_MAC}\r\nX-Forwarded-For: 85.214.132.117\r\n{extra}"
+        f"Content-Length: {len(data)}\r\n\r\n"
+    ).encode() + data
+
+
+def read_responses(sock: socket.socket, count: int) -> list[tuple[int, dict[str, str], bytes]]:
+    """`count` whole HTTP/1.1 responses (content-length framed) from `sock`."""
+    data = b""
+    answers = []
+    while len(answers) < count:
+        while b"\r\n\r\n" not in data:
+            chunk = sock.recv(65536)
+            if not chunk:
+                raise AssertionError(f"connection closed after {len(answers)} responses: {data!r}")
+            data += chunk
+        head, _, data = data.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split()[1])
+        headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+        length = int(headers.get("content-length", "0"))
+        while len(data) < length:
+            data += sock.recv(65536)
+        answers.append((status, headers, data[:length]))
+        data = data[length:]
+    return answers
+
+
+def closed(sock: socket.socket) -> bool:
+    try:
+        return sock.recv(1) == b""
+    except ConnectionResetError:
+        return True
+
+
+@pytest.fixture(params=["group", "none"])
+def running(request, make_settings, sqlite_url, event_store) -> Iterator[Running]:
+    settings = make_settings(
+        DATABASE_URL=sqlite_url, WAL_SYNC=request.param, MAX_BODY_BYTES="4096", FLUSH_INTERVAL_MS="50"
+    )
+    engine = make_engine(sqlite_url)
+    migrate(engine)
+    services = Services(
+        settings=settings, engine=engine, sessions=make_sessionmaker(engine), events=event_store
+    )
+    with session_scope(services.sessions) as db:
+        create_site(db, "example.com")
+    app = create_app(settings, services)
+    fast: list[int] = []
+
+    class Recording(event_protocol(app)):  # the real protocol, noting what it answered itself
+        def _answer(self, cycle, reply) -> None:
+            if not cycle.response_complete:
+                fast.append(reply.status)
+            super()._answer(cycle, reply)
+
+    port = free_port()
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        loop="uvloop",
+        http=Recording,
+        log_level="warning",
+        proxy_headers=False,
+        server_header=False,
+        access_log=False,  # as `footfall serve` below LOG_LEVEL=debug
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="test-uvicorn", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield Running(port, services, app, fast)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        engine.dispose()
+
+
+def test_an_event_is_answered_by_the_fast_path_and_stored_with_its_visit(running: Running) -> None:
+    with running.connect() as sock:
+        sock.sendall(request(json.dumps(PAGEVIEW)))
+        [(status, headers, body)] = read_responses(sock, 1)
+    assert (status, body) == (202, b"ok")
+    assert headers["access-control-allow-origin"] == "*"
+    assert "x-plausible-dropped" not in headers
+    assert "date" in headers
+    assert running.fast == [202]
+    rows = running.stored("SELECT pathname, referrer_source, channel, browser FROM {db}.events")
+    assert rows == [("/pricing", "Google", "Organic Search", "Chrome")]
+    visits = running.stored("SELECT entry_page, country_code FROM {db}.sessions WHERE sign = 1")
+    assert visits == [("/pricing", "DE")]
+
+
+def test_keep_alive_connection_serves_many_events_and_the_errors_in_between(running: Running) -> None:
+    unknown = {"n": "pageview", "u": "https://other.net/", "d": "other.net"}
+    with running.connect() as sock:
+        for body in (PAGEVIEW, unknown, {"n": "pageview"}, PAGEVIEW):
+            sock.sendall(request(json.dumps(body)))
+            read = read_responses(sock, 1)[0]
+            if body is unknown:
+                assert read[:1] == (202,) and read[1]["x-plausible-dropped"] == "1"
+            elif body == {"n": "pageview"}:
+                assert read[0] == 400
+                assert set(json.loads(read[2])["errors"]) == {"url", "domain"}
+    assert running.fast == [202, 202, 400, 202]
+    assert running.stored("SELECT count() FROM {db}.events") == [(2,)]
+
+
+def test_pipelined_requests_are_answered_in_order_across_both_paths(running: Running) -> None:
+    """A request sent before the previous one was answered waits for it, whichever path
+    answers it (the health check goes through ASGI, the events may go either way)."""
+    batch = (
+        request(json.dumps(PAGEVIEW))
+        + b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+        + request(json.dumps({"n": "pageview", "u": "https://example.com/b", "d": "example.com"}))
+        + request(b"{not json")
+    )
+    with running.connect() as sock:
+        sock.sendall(batch)
+        answers = read_responses(sock, 4)
+    assert [status for status, _, _ in answers] == [202, 200, 202, 400]
+    assert json.loads(answers[1][2])["status"] in {"ok", "degraded"}
+    assert running.stored("SELECT pathname FROM {db}.events ORDER BY pathname") == [("/b",), ("/pricing",)]
+
+
+def test_http_1_0_gets_its_answer_and_the_connection_closed(running: Running) -> None:
+    with running.connect() as sock:
+        sock.sendall(request(json.dumps(PAGEVIEW), version="1.0"))
+        [(status, headers, _)] = read_responses(sock, 1)
+        assert status == 202 and headers["connection"] == "close"
+        assert closed(sock)
+    assert running.fast == [202]
+
+
+def test_too_large_bodies_get_413_and_the_connection_goes_on(running: Running) -> None:
+    big = json.dumps({**PAGEVIEW, "p": {"k": "v" * 5000}})
+    chunked_head = (
+        f"POST /api/event HTTP/1.1\r\nHost: x\r\nUser-Agent: {CHROME_MAC}\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n"
+    ).encode()
+    chunks = b"".join(
+        b"%x\r\n%s\r\n" % (len(part), part) for part in (big[:3000].encode(), big[3000:].encode())
+    )
+    with running.connect() as sock:
+        sock.sendall(request(big))  # declared too large
+        sock.sendall(chunked_head + chunks + b"0\r\n\r\n")  # found too large as it arrives
+        sock.sendall(request(json.dumps(PAGEVIEW)))
+        answers = read_responses(sock, 3)
+    assert [status for status, _, _ in answers] == [413, 413, 202]
+    assert json.loads(answers[0][2]) == {"errors": {"request": ["body is larger than 4096 bytes"]}}
+    assert running.stored("SELECT count() FROM {db}.events") == [(1,)]
+
+
+def test_a_chunked_body_is_put_together(running: Running) -> None:
+    body = json.dumps(PAGEVIEW).encode()
+    head = (
+        f"POST /api/event HTTP/1.1\r\nHost: x\r\nUser-Agent: {CHROME_MAC}\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n"
+    ).encode()
+    with running.connect() as sock:
+        sock.sendall(head + b"%x\r\n%s\r\n" % (10, body[:10]))
+        time.sleep(0.05)  # the rest in another packet
+        sock.sendall(b"%x\r\n%s\r\n0\r\n\r\n" % (len(body) - 10, body[10:]))
+        [(status, _, _)] = read_responses(sock, 1)
+    assert status == 202 and running.fast == [202]
+    assert running.stored("SELECT pathname FROM {db}.events") == [("/pricing",)]
+
+
+def test_requests_the_fast_path_leaves_alone_still_work(running: Running) -> None:
+    """Expect: 100-continue, OPTIONS and GET go through ASGI, with the same answers."""
+    with running.connect() as sock:
+        sock.sendall(request(json.dumps(PAGEVIEW), extra="Expect: 100-continue\r\n"))
+        answers = read_responses(sock, 2)
+        assert [status for status, _, _ in answers] == [100, 202]
+        sock.sendall(b"OPTIONS /api/event HTTP/1.1\r\nHost: x\r\n\r\n")
+        sock.sendall(b"GET /api/event HTTP/1.1\r\nHost: x\r\n\r\n")
+        (preflight, _, _), (get, headers, _) = read_responses(sock, 2)
+    assert (preflight, get, headers["allow"]) == (204, 405, "POST, OPTIONS")
+    assert running.fast == []
+    assert running.stored("SELECT count() FROM {db}.events") == [(1,)]
+
+
+def test_a_client_that_goes_away_before_its_answer_costs_nothing_else(running: Running) -> None:
+    for _ in range(20):
+        sock = running.connect()
+        sock.sendall(request(json.dumps(PAGEVIEW)))
+        sock.close()
+    with running.connect() as sock:
+        sock.sendall(request(json.dumps(PAGEVIEW)))
+        [(status, _, _)] = read_responses(sock, 1)
+    assert status == 202
+    # Each event got to the log before its answer was due, connection or not.
+    deadline = time.monotonic() + 10
+    while len(running.fast) < 21 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert running.stored("SELECT count() FROM {db}.events") == [(len(running.fast),)]
+
+
+def test_event_protocol_finds_footfall_behind_wrapping_middleware(
+    make_settings, sqlite_url, event_store
+) -> None:
+    settings = make_settings(DATABASE_URL=sqlite_url)
+    engine = make_engine(sqlite_url)
+    services = Services(
+        settings=settings, engine=engine, sessions=make_sessionmaker(engine), events=event_store
+    )
+    app = create_app(settings, services)
+
+    class Wrapper:
+        def __init__(self, app) -> None:
+            self.app = app
+
+    assert event_protocol(Wrapper(Wrapper(app))).footfall_app is app
+    assert issubclass(event_protocol(app), EventProtocol)
+    assert event_protocol(object()).footfall_app is None
+    engine.dispose()
