@@ -70,6 +70,7 @@ class Settings:
     flush_batch_size: int
     max_body_bytes: int
     metrics_token: str | None = None
+    api_auth_cache_seconds: int = 2
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -271,4 +272,5 @@ def load_settings(env: Mapping[str, str] | None = None, *, create_secret: bool =
         flush_batch_size=_int(env, "FLUSH_BATCH_SIZE", 10_000, 1, 1_000_000),
         max_body_bytes=_int(env, "MAX_BODY_BYTES", 64 * 1024, 1024, 16 * 1024 * 1024),
         metrics_token=_metrics_token(env),
+        api_auth_cache_seconds=_int(env, "API_AUTH_CACHE_SECONDS", 2, 0, 60),
     )

@@ -15,6 +15,8 @@ from footfall.meta.db import make_engine, make_sessionmaker, migrate
 # The key in `Services.extras` of the Stats and Sites APIs' rate limiter (web/auth.py), made
 # on first use; with REDIS_URL it holds a Redis connection pool, which `close()` closes.
 API_RATE_LIMITER = "api_rate_limiter"
+# The key in `Services.extras` of the Stats API's cache of authorised keys and sites (web/auth.py).
+API_AUTH_CACHE = "api_auth_cache"
 
 
 @dataclass

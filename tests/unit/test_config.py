@@ -15,6 +15,7 @@ def test_defaults_run_embedded_with_a_generated_secret_kept_in_data_dir(tmp_path
     assert first.listen_ip == "127.0.0.1" and first.http_port == 8000
     assert len(first.secret_key_base) >= 32
     assert (tmp_path / "d" / "secret_key").stat().st_mode & 0o777 == 0o600
+    assert first.api_auth_cache_seconds == 2
     assert load_settings(env).secret_key_base == first.secret_key_base
 
 
@@ -66,6 +67,8 @@ def test_plausible_names_are_read(tmp_path: Path) -> None:
         ("REDIS_URL", "http://x", "redis://"),
         ("WAL_SYNC", "sometimes", "one of"),
         ("METRICS_TOKEN", "short", "at least 16"),
+        ("API_AUTH_CACHE_SECONDS", "61", "between 0 and 60"),
+        ("API_AUTH_CACHE_SECONDS", "-1", "between 0 and 60"),
     ],
 )
 def test_a_bad_value_names_its_variable(tmp_path: Path, variable: str, value: str, message: str) -> None:

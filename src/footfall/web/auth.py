@@ -13,6 +13,12 @@ If Redis cannot be reached, requests are still served: each replica falls back t
 in-process count until Redis answers again (a key may then make up to its limit times the
 number of replicas), and a warning is logged at most once a minute. Refusing every API
 request because the limiter's store is down would turn a Redis outage into an API outage.
+
+The Stats API keeps what it read of a key and of a site for `API_AUTH_CACHE_SECONDS` (2 by
+default; 0 reads the metadata store on every request), so a dashboard's burst of queries
+reads them once. A change made through this process (its sessions) empties the cache when it
+commits; one made elsewhere (another replica, a script on the database) takes effect within
+that many seconds. The rate limit is counted on every request all the same.
 """
 
 from __future__ import annotations
@@ -20,17 +26,19 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from itertools import chain
 from typing import Any, Protocol
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import event, inspect, select
+from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction, selectinload, sessionmaker
 from starlette.requests import Request
 
 from footfall.accounts.apikeys import find_api_key, may_provision
 from footfall.accounts.errors import DomainError
-from footfall.meta.models import ApiKey, Membership, Site, User
-from footfall.services import API_RATE_LIMITER
+from footfall.meta.models import ApiKey, Goal, Membership, Site, User
+from footfall.services import API_AUTH_CACHE, API_RATE_LIMITER
 from footfall.sites.sites import normalise_domain
 
 
@@ -57,7 +65,7 @@ NOT_A_SITES_KEY = (
 )
 
 log = logging.getLogger("footfall.auth")
-_limiter_lock = threading.Lock()
+_extras_lock = threading.Lock()
 
 
 def bearer_token(request: Request) -> str:
@@ -81,21 +89,131 @@ def require_provision(key: ApiKey) -> None:
         raise ApiError(401, NOT_A_SITES_KEY)
 
 
-def site_for(db: Session, user: User, site_id: str | None) -> Site:
-    """The site named by `site_id` if this user may see it; otherwise Plausible's 401."""
+def site_domain(site_id: str | None) -> str:
+    """The domain a request's `site_id` names; Plausible's 400 or 401 when it names none."""
     if not site_id or not str(site_id).strip():
         raise ApiError(400, MISSING_SITE)
     try:
-        domain = normalise_domain(str(site_id))
+        return normalise_domain(str(site_id))
     except DomainError:
         raise ApiError(401, INVALID_KEY) from None
+
+
+def site_for(db: Session, user_id: int, is_superuser: bool, domain: str) -> Site:
+    """The site of `domain` (see `site_domain`), with its goals, if this user may see it;
+    otherwise Plausible's 401."""
     query = select(Site).options(selectinload(Site.goals)).where(Site.domain == domain)
-    if not user.is_superuser:
-        query = query.join(Membership).where(Membership.user_id == user.id)
+    if not is_superuser:
+        query = query.join(Membership).where(Membership.user_id == user_id)
     site = db.scalar(query)
     if site is None:
         raise ApiError(401, INVALID_KEY)
     return site
+
+
+@dataclass(frozen=True)
+class KeyGrant:
+    """What the Stats API needs of an authenticated key: whose it is and how often it may ask."""
+
+    key_id: int
+    user_id: int
+    is_superuser: bool
+    hourly_request_limit: int
+
+    @classmethod
+    def of(cls, key: ApiKey, user: User) -> KeyGrant:
+        return cls(key.id, user.id, user.is_superuser, key.hourly_request_limit)
+
+
+# What a key and the sites it reaches are read from: a change to any of them (a key deleted, a
+# member removed, a goal added, a site renamed) empties the cache when its session commits.
+_GRANTING = (ApiKey, User, Membership, Site, Goal)
+# Written by the key lookup itself (find_api_key), and grants nothing.
+_BOOKKEEPING = frozenset({"last_used_at"})
+
+
+def _changes_a_grant(instance: object, session: Session) -> bool:
+    if not isinstance(instance, _GRANTING):
+        return False
+    if instance in session.new or instance in session.deleted:
+        return True
+    return any(attr.history.has_changes() for attr in inspect(instance).attrs if attr.key not in _BOOKKEEPING)
+
+
+class AuthCache:
+    """Values read from the metadata store to authorise a request, each kept for `seconds`
+    from the moment its read began, so a value is never older than that. Only what was found
+    is kept (an unknown key is looked up every time), and at most `capacity` entries. A value
+    whose read began before the cache was last emptied is not kept: it may predate the change
+    that emptied it."""
+
+    def __init__(
+        self, seconds: float, clock: Callable[[], float] = time.monotonic, capacity: int = 10_000
+    ) -> None:
+        self.seconds = seconds
+        self.clock = clock
+        self._capacity = capacity
+        self._lock = threading.Lock()
+        self._entries: dict[Hashable, tuple[float, Any]] = {}
+        self._emptied = 0  # how many times clear() ran
+
+    def get(self, name: Hashable) -> Any | None:
+        entry = self._entries.get(name)
+        if entry is None or self.clock() >= entry[0]:
+            return None
+        return entry[1]
+
+    def ticket(self) -> tuple[float, int]:
+        """To take before reading a value from the store, and give to `put` with it."""
+        return self.clock(), self._emptied
+
+    def put(self, name: Hashable, value: Any, ticket: tuple[float, int]) -> None:
+        """Keep `value`, read from the store after `ticket` was taken, until `seconds` after
+        that; unless the cache was emptied since."""
+        read_at, emptied = ticket
+        if self.seconds <= 0:
+            return
+        expires = read_at + self.seconds
+        with self._lock:
+            if emptied != self._emptied:
+                return
+            if len(self._entries) >= self._capacity:
+                now = self.clock()
+                self._entries = {k: v for k, v in self._entries.items() if v[0] > now}
+                if len(self._entries) >= self._capacity:
+                    self._entries.clear()
+            self._entries[name] = (expires, value)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._emptied += 1
+
+    def watch(self, sessions: sessionmaker[Session]) -> None:
+        """Empty this cache whenever a session of `sessions` commits a change to a key, user,
+        membership, site or goal (ORM changes other than a key's `last_used_at`, and any bulk
+        UPDATE or DELETE statement)."""
+
+        def flushed(session: Session, _: UOWTransaction) -> None:
+            changed = chain(session.new, session.dirty, session.deleted)
+            if any(_changes_a_grant(instance, session) for instance in changed):
+                session.info["footfall_auth_changed"] = True
+
+        def executed(state: ORMExecuteState) -> None:
+            if state.is_update or state.is_delete:
+                state.session.info["footfall_auth_changed"] = True
+
+        def committed(session: Session) -> None:
+            if session.info.pop("footfall_auth_changed", False):
+                self.clear()
+
+        def rolled_back(session: Session) -> None:
+            session.info.pop("footfall_auth_changed", None)
+
+        event.listen(sessions, "after_flush", flushed)
+        event.listen(sessions, "do_orm_execute", executed)
+        event.listen(sessions, "after_commit", committed)
+        event.listen(sessions, "after_rollback", rolled_back)
 
 
 def too_many_requests(limit: int, now: float) -> ApiError:
@@ -202,8 +320,23 @@ def rate_limiter(request: Request) -> RateLimiter:
     limiter = services.extras.get(API_RATE_LIMITER)
     if limiter is None:
         # One limiter (and one Redis connection pool) per running app; Services.close() closes it.
-        with _limiter_lock:
+        with _extras_lock:
             limiter = services.extras.get(API_RATE_LIMITER)
             if limiter is None:
                 limiter = services.extras[API_RATE_LIMITER] = make_rate_limiter(services.settings.redis_url)
     return limiter
+
+
+def auth_cache(request: Request) -> AuthCache:
+    """This app's cache of authorised keys and sites, made (and set to watch its sessions) on
+    first use."""
+    services = request.app.state.services
+    cache = services.extras.get(API_AUTH_CACHE)
+    if cache is None:
+        with _extras_lock:
+            cache = services.extras.get(API_AUTH_CACHE)
+            if cache is None:
+                cache = AuthCache(services.settings.api_auth_cache_seconds)
+                cache.watch(services.sessions)
+                services.extras[API_AUTH_CACHE] = cache
+    return cache

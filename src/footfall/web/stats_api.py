@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from footfall.accounts.apikeys import hash_key
 from footfall.events.store import EventStore, EventStoreError
 from footfall.meta.db import session_scope
 from footfall.meta.models import Funnel, Site
@@ -28,7 +30,16 @@ from footfall.services import Services
 from footfall.stats import engine, v1, v2
 from footfall.stats.openapi import openapi_document
 from footfall.stats.query import GoalSpec, QueryError, SiteSpec
-from footfall.web.auth import ApiError, authenticate, bearer_token, rate_limiter, site_for
+from footfall.web.auth import (
+    ApiError,
+    KeyGrant,
+    auth_cache,
+    authenticate,
+    bearer_token,
+    rate_limiter,
+    site_domain,
+    site_for,
+)
 
 log = logging.getLogger("footfall.stats")
 
@@ -43,20 +54,26 @@ def error_response(status: int, message: str, headers: Mapping[str, str] | None 
 
 
 def site_spec(site: Site, store: EventStore | None = None) -> SiteSpec:
+    """What a query needs of a site; with `store`, also its first day of stats (`date_range`
+    "all"), which costs a query on the event store."""
     goals = tuple(
         GoalSpec(g.display_name, g.event_name, g.page_path, g.currency)
         for g in sorted(site.goals, key=lambda g: g.id)
     )
-    start = None
-    if store is not None:
-        first = store.query(
-            "SELECT min(timestamp), count() FROM {db}.events WHERE site_id = {site:UInt64}", {"site": site.id}
-        ).rows
-        if first and first[0][1]:
-            start = first[0][0].replace(tzinfo=UTC).astimezone(ZoneInfo(site.timezone)).date()
-        else:
-            start = site.created_at.date()
-    return SiteSpec(site.id, site.domain, site.timezone, goals, start)
+    spec = SiteSpec(site.id, site.domain, site.timezone, goals)
+    return spec if store is None else with_stats_start(spec, store, site.created_at)
+
+
+def with_stats_start(spec: SiteSpec, store: EventStore, created_at: datetime) -> SiteSpec:
+    """`spec` with its first day of stats: the day of its first event, else of its creation."""
+    first = store.query(
+        "SELECT min(timestamp), count() FROM {db}.events WHERE site_id = {site:UInt64}", {"site": spec.id}
+    ).rows
+    if first and first[0][1]:
+        start = first[0][0].replace(tzinfo=UTC).astimezone(ZoneInfo(spec.timezone)).date()
+    else:
+        start = created_at.date()
+    return replace(spec, stats_start=start)
 
 
 def counted_sites(services: Services) -> list[tuple[int, tuple[GoalSpec, ...]]]:
@@ -65,17 +82,34 @@ def counted_sites(services: Services) -> list[tuple[int, tuple[GoalSpec, ...]]]:
         return [(spec.id, spec.goals) for spec in (site_spec(site) for site in db.scalars(select(Site)))]
 
 
-def _authorised(services: Services, request: Request, site_id: Any, wants_all: bool) -> tuple[SiteSpec, Site]:
+def _authorised(services: Services, request: Request, site_id: Any, wants_all: bool) -> SiteSpec:
+    """The site `site_id` names, if the request's key may read it, once the request is counted
+    against the key's hourly limit. The key and the site come from the auth cache while fresh
+    (web/auth.py), else from the metadata store."""
     token = bearer_token(request)
-    limiter = rate_limiter(request)
-    with session_scope(services.sessions) as db:
-        key, user = authenticate(db, token)
-        request.state.user_id = user.id  # whose personal segments a v2 query may use
-        limiter.hit(key.id, key.hourly_request_limit)
-        site = site_for(db, user, site_id)
-        spec = site_spec(site, services.events if wants_all else None)
-        db.expunge(site)
-    return spec, site
+    cache = auth_cache(request)
+    key_entry = ("key", hash_key(token))
+    grant: KeyGrant | None = cache.get(key_entry)
+    if grant is None:
+        ticket = cache.ticket()
+        with session_scope(services.sessions) as db:
+            grant = KeyGrant.of(*authenticate(db, token))
+        cache.put(key_entry, grant, ticket)
+    request.state.user_id = grant.user_id  # whose personal segments a v2 query may use
+    rate_limiter(request).hit(grant.key_id, grant.hourly_request_limit)
+    domain = site_domain(site_id)
+    site_entry = ("site", grant.user_id, grant.is_superuser, domain)
+    cached: tuple[SiteSpec, datetime] | None = cache.get(site_entry)
+    if cached is None:
+        ticket = cache.ticket()
+        with session_scope(services.sessions) as db:
+            site = site_for(db, grant.user_id, grant.is_superuser, domain)
+            cached = (site_spec(site), site.created_at)
+        cache.put(site_entry, cached, ticket)
+    spec, created_at = cached
+    if wants_all and services.events is not None:
+        return with_stats_start(spec, services.events, created_at)
+    return spec
 
 
 async def _answer(request: Request, work: Callable[[], Any]) -> Response:
@@ -115,7 +149,7 @@ def _v1(request: Request, build: Callable, shape: Callable) -> Callable[[], Any]
 
     def work() -> Any:
         services = request.app.state.services
-        spec, _ = _authorised(services, request, params.get("site_id"), params.get("period") == "all")
+        spec = _authorised(services, request, params.get("site_id"), params.get("period") == "all")
         query = build(spec, params, _now())
         return shape(engine.execute(_store(request), query))
 
@@ -126,7 +160,7 @@ async def realtime_visitors(request: Request) -> Response:
     params = dict(request.query_params)
 
     def work() -> Any:
-        spec, _ = _authorised(request.app.state.services, request, params.get("site_id"), False)
+        spec = _authorised(request.app.state.services, request, params.get("site_id"), False)
         return engine.current_visitors(_store(request), spec, _now())
 
     return await _answer(request, work)
@@ -150,12 +184,12 @@ async def funnel(request: Request) -> Response:
 
     def work() -> Any:
         services = request.app.state.services
-        spec, site = _authorised(services, request, params.get("site_id"), params.get("period") == "all")
+        spec = _authorised(services, request, params.get("site_id"), params.get("period") == "all")
         raw_id = params.get("funnel_id", "")
         if not raw_id.isdigit() or int(raw_id) >= 2**63:
             raise QueryError("Please provide funnel_id as a number.")
         with session_scope(services.sessions) as db:
-            row = db.scalar(select(Funnel).where(Funnel.id == int(raw_id), Funnel.site_id == site.id))
+            row = db.scalar(select(Funnel).where(Funnel.id == int(raw_id), Funnel.site_id == spec.id))
             if row is None:
                 raise ApiError(404, "Funnel not found")
             steps = [GoalSpec(s.goal.display_name, s.goal.event_name, s.goal.page_path) for s in row.steps]
@@ -183,7 +217,7 @@ async def query_v2(request: Request) -> Response:
         site_id = body.get("site_id")
         if site_id is not None and not isinstance(site_id, str):
             raise QueryError("#/site_id: Type mismatch. Expected String.")
-        spec, _ = _authorised(services, request, site_id, body.get("date_range") == "all")
+        spec = _authorised(services, request, site_id, body.get("date_range") == "all")
         segments = segment_lookup(services.sessions, spec.id, getattr(request.state, "user_id", None))
         query = v2.parse(spec, body, _now(), segments)
         return v2.response(engine.execute(_store(request), query), body)
