@@ -5,8 +5,12 @@ by wrk with the same script and event mix (bench/ingest/events.lua). Prints even
 p50/p99 latency at full load for each, the ratio footfall/bare, a run of footfall at half
 its maximum rate, and checks that every event footfall acknowledged is in the store.
 
-    python -m bench.ingest                  # 10 s per run
-    python -m bench.ingest --duration 30 --connections 64
+    python -m bench.ingest                  # 3 rounds of 10 s runs
+    python -m bench.ingest --duration 30 --connections 64 --rounds 5
+
+Both servers stay up and are loaded in turn, round after round (the order alternating), and
+the ratio is the median of the rounds' ratios: the machine's speed drifts from minute to
+minute, and what it does to one server's run it does to the other's next to it.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -111,12 +116,33 @@ def stop(process: subprocess.Popen) -> None:
         process.wait()
 
 
+def start_bare(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
+    """The baseline: a bare ASGI endpoint on the same stack."""
+    port = free_port()
+    uvicorn = [sys.executable, "-m", "uvicorn", "bench.ingest.bare:app", "--app-dir", str(ROOT)]
+    uvicorn += ["--port", str(port), "--loop", "uvloop", "--http", "httptools", "--no-access-log"]
+    process = subprocess.Popen([*uvicorn, "--log-level", "warning"], env=env, cwd=ROOT)
+    return process, f"http://127.0.0.1:{port}"
+
+
+def start_footfall(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
+    """`footfall serve`, embedded, on a fresh DATA_DIR with example.com as a site."""
+    subprocess.run([FOOTFALL, "migrate"], env=env, check=True, capture_output=True)
+    subprocess.run([FOOTFALL, "site", "create", "example.com"], env=env, check=True, capture_output=True)
+    port = free_port()
+    process = subprocess.Popen([FOOTFALL, "serve"], env={**env, "HTTP_PORT": str(port)})
+    return process, f"http://127.0.0.1:{port}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--duration", type=int, default=10, help="seconds per run (default 10)")
     parser.add_argument("--connections", type=int, default=50, help="wrk connections at full load")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="full-load runs of each server, alternating (default 3)"
+    )
     parser.add_argument("--wal-sync", default="group", choices=("none", "group", "always"))
     args = parser.parse_args()
     binary = ensure_wrk()
@@ -124,77 +150,70 @@ def main() -> None:
     env = {**os.environ, "DATA_DIR": str(data), "WAL_SYNC": args.wal_sync, "LOG_LEVEL": "warning"}
     for name in ("DATABASE_URL", "CLICKHOUSE_DATABASE_URL", "REDIS_URL", "IP_GEOLOCATION_DB"):
         env.pop(name, None)
-    runs: list[Run] = []
+    bare_runs: list[Run] = []
+    full_runs: list[Run] = []
+    ratios: list[float] = []
+    accepted = 0
+    bare, bare_url = start_bare(env)
+    server, url = start_footfall(env)
     try:
-        # The baseline: bare ASGI on the same stack.
-        port = free_port()
-        uvicorn = [sys.executable, "-m", "uvicorn", "bench.ingest.bare:app", "--app-dir", str(ROOT)]
-        uvicorn += ["--port", str(port), "--loop", "uvloop", "--http", "httptools", "--no-access-log"]
-        bare = subprocess.Popen(
-            [*uvicorn, "--log-level", "warning"],
-            env=env,
-            cwd=ROOT,
+        wait_until_up(bare_url)
+        wait_until_up(url + "/api/health")
+        wrk(binary, bare_url + "/api/event", seconds=2, connections=args.connections, label="warm-up")
+        warm = wrk(binary, url + "/api/event", seconds=2, connections=args.connections, label="warm-up")
+        accepted += warm.accepted
+        # Both servers are up the whole time and loaded in turn, bare and footfall back to
+        # back (the order alternating), so that the machine's drift from minute to minute
+        # falls on both; each round's ratio is footfall's rate over the bare rate next to it.
+        for number in range(1, args.rounds + 1):
+            pair: dict[str, Run] = {}
+            order = ("bare", "footfall") if number % 2 else ("footfall", "bare")
+            for which in order:
+                if which == "bare":
+                    pair[which] = wrk(
+                        binary,
+                        bare_url + "/api/event",
+                        seconds=args.duration,
+                        connections=args.connections,
+                        label=f"bare ASGI 202 (max rate), round {number}",
+                    )
+                else:
+                    pair[which] = wrk(
+                        binary,
+                        url + "/api/event",
+                        seconds=args.duration,
+                        connections=args.connections,
+                        label=f"footfall (max rate), round {number}",
+                    )
+                    accepted += pair[which].accepted
+            bare_runs.append(pair["bare"])
+            full_runs.append(pair["footfall"])
+            ratios.append(pair["footfall"].rate / pair["bare"].rate)
+        # Half of the maximum rate (the median round's): each connection waits between requests.
+        half_connections = max(4, args.connections // 2)
+        target = statistics.median(run.rate for run in full_runs) / 2
+        delay_ms = half_connections * 1000 / target
+        half = wrk(
+            binary,
+            url + "/api/event",
+            seconds=args.duration,
+            connections=half_connections,
+            label=f"footfall (half rate, ~{target:,.0f}/s)",
+            delay_ms=delay_ms,
         )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            wait_until_up(url)
-            wrk(binary, url + "/api/event", seconds=2, connections=args.connections, label="warm-up")
-            bare_run = wrk(
-                binary,
-                url + "/api/event",
-                seconds=args.duration,
-                connections=args.connections,
-                label="bare ASGI 202 (max rate)",
+        accepted += half.accepted
+        metrics = httpx.get(url + "/metrics", timeout=10).text
+        server_accepted = int(
+            sum(
+                float(line.rsplit(" ", 1)[1])
+                for line in metrics.splitlines()
+                if line.startswith('footfall_ingest_events_total{outcome="accepted"')
             )
-            runs.append(bare_run)
-        finally:
-            stop(bare)
-
-        # footfall serve, embedded.
-        subprocess.run([FOOTFALL, "migrate"], env=env, check=True, capture_output=True)
-        subprocess.run([FOOTFALL, "site", "create", "example.com"], env=env, check=True, capture_output=True)
-        port = free_port()
-        env["HTTP_PORT"] = str(port)
-        server = subprocess.Popen([FOOTFALL, "serve"], env=env)
-        url = f"http://127.0.0.1:{port}"
-        accepted = 0
-        try:
-            wait_until_up(url + "/api/health")
-            warm = wrk(binary, url + "/api/event", seconds=2, connections=args.connections, label="warm-up")
-            accepted += warm.accepted
-            full = wrk(
-                binary,
-                url + "/api/event",
-                seconds=args.duration,
-                connections=args.connections,
-                label="footfall (max rate)",
-            )
-            accepted += full.accepted
-            runs.append(full)
-            # Half of the maximum rate: each connection waits between its requests.
-            half_connections = max(4, args.connections // 2)
-            target = full.rate / 2
-            delay_ms = half_connections * 1000 / target
-            half = wrk(
-                binary,
-                url + "/api/event",
-                seconds=args.duration,
-                connections=half_connections,
-                label=f"footfall (half rate, ~{target:,.0f}/s)",
-                delay_ms=delay_ms,
-            )
-            accepted += half.accepted
-            runs.append(half)
-            metrics = httpx.get(url + "/metrics", timeout=10).text
-            server_accepted = int(
-                sum(
-                    float(line.rsplit(" ", 1)[1])
-                    for line in metrics.splitlines()
-                    if line.startswith('footfall_ingest_events_total{outcome="accepted"')
-                )
-            )
-        finally:
-            stop(server)
+        )
+    finally:
+        stop(bare)
+        stop(server)
+    try:
         counted = subprocess.run(
             [sys.executable, "-c", COUNT_SCRIPT, str(data / "events")],
             env=env,
@@ -205,19 +224,24 @@ def main() -> None:
         stored = int(counted.stdout.strip())
         print()
         print(
-            f"footfall ingestion benchmark: wrk -t1, {args.duration} s per run, WAL_SYNC={args.wal_sync}, "
-            f"{os.cpu_count()} CPUs"
+            f"footfall ingestion benchmark: wrk -t1 -c{args.connections}, {args.duration} s per run, "
+            f"{args.rounds} rounds, WAL_SYNC={args.wal_sync}, {os.cpu_count()} CPUs"
         )
         print(
             "event mix: 60% pageviews (40% with a referrer, others with UTM tags), 15% engagement, "
             "20% custom events with props and revenue, 5% to an unknown site, 3% bot user agents"
         )
         print()
-        for run in runs:
-            print(run.line())
-        ratio = full.rate / bare_run.rate
+        for bare_run, full, ratio in zip(bare_runs, full_runs, ratios, strict=True):
+            print(bare_run.line())
+            print(full.line() + f"  ratio {ratio:.2f}")
+        print(half.line())
+        ratio = statistics.median(ratios)
         print()
-        print(f"throughput ratio footfall/bare: {ratio:.2f}  (goal >= 0.60)")
+        print(
+            f"throughput ratio footfall/bare: {ratio:.2f} (median of the rounds: "
+            f"{', '.join(f'{r:.2f}' for r in ratios)})  (goal >= 0.60)"
+        )
         print(f"p99 at half rate: {half.p99_ms:.2f} ms  (goal < 25 ms)")
         print(f"events wrk saw acknowledged (202 without X-Plausible-Dropped): {accepted:,}")
         print(
