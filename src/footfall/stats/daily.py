@@ -476,12 +476,15 @@ def compile_daily(store: EventStore, query: Query) -> Compiled | None:
     return _events_sql(query, kind, start, end, days)
 
 
-def _generations(params: Params, days: dict[date, int]) -> str:
+def _generations(days: dict[date, int]) -> str:
     """The counted days' rows: each count's generation (a microsecond clock reading, one per
-    site and day) picks its rows; values bound one by one."""
+    site and day) picks its rows. Written as integer literals, not bound parameters: they are
+    numbers read back from the engine (DayState), never a user's text, and chDB takes about
+    60 µs to substitute each bound parameter: 29 of them made a 30-day dashboard query 1.5-2 ms
+    slower (17.5 ms over the nine queries of bench/query at 10M events)."""
     if not days:
         return "0"
-    values = ", ".join(params.bind(g, "UInt64") for _, g in sorted(days.items()))
+    values = ", ".join(str(int(generation)) for _, generation in sorted(days.items()))
     return f"generation IN ({values})"
 
 
@@ -512,7 +515,7 @@ def _sessions_sql(query: Query, kind: str, start: datetime, end: datetime, days:
     site = params.bind(query.site.id, "UInt64")
     a = params.bind(start.strftime("%Y-%m-%d %H:%M:%S"), "DateTime('UTC')")
     b = params.bind(end.strftime("%Y-%m-%d %H:%M:%S"), "DateTime('UTC')")
-    gens = _generations(params, days)
+    gens = _generations(days)
     uncounted = _uncounted(params, "start", start, end, days)
     first = params.bind(query.date_range.first.isoformat(), "Date")
     dims = query.resolved_dimensions()
@@ -586,7 +589,7 @@ def _events_sql(query: Query, kind: str, start: datetime, end: datetime, days: d
     site = params.bind(query.site.id, "UInt64")
     a = params.bind(start.strftime("%Y-%m-%d %H:%M:%S"), "DateTime('UTC')")
     b = params.bind(end.strftime("%Y-%m-%d %H:%M:%S"), "DateTime('UTC')")
-    gens = _generations(params, days)
+    gens = _generations(days)
     uncounted = _uncounted(params, "timestamp", start, end, days)
     dims = query.resolved_dimensions()
     dim = dims[0] if dims else None
