@@ -77,6 +77,8 @@ class Geolocator:
             self._reader = maxminddb.open_database(str(mmdb_path))
         # The country lookup costs less than a cache would; the file lookup is worth caching.
         self.locate = lru_cache(maxsize=65_536)(self._locate) if self._reader is not None else self._locate
+        # One Location per country (a frozen dataclass costs more to build than the lookup).
+        self._countries: dict[str, Location] = {}
 
     def _locate(self, ip: str) -> Location:
         try:
@@ -84,7 +86,12 @@ class Geolocator:
         except ValueError:
             return UNKNOWN
         if self._reader is None:
-            return Location(country_code=country) if country else UNKNOWN
+            if not country:
+                return UNKNOWN
+            found = self._countries.get(country)
+            if found is None:
+                found = self._countries[country] = Location(country_code=country)
+            return found
         try:
             record = self._reader.get(ip)
         except ValueError:

@@ -141,6 +141,12 @@ class SessionCache(Protocol):
 
 
 def previous_key(event: SessionEvent) -> Key | None:
+    """Where a visit that began before midnight UTC (under yesterday's visitor id) would be:
+    only for the first SESSION_TIMEOUT_SECONDS of the day. After that such a visit has
+    either moved to today's key with an event since midnight or timed out, so the second
+    hash is not computed."""
+    if event.timestamp % 86_400 > SESSION_TIMEOUT_SECONDS:
+        return None
     previous = event.previous_user_id()
     if previous is None or previous == event.user_id:
         return None

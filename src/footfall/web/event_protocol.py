@@ -79,6 +79,7 @@ class EventProtocol(HttpToolsProtocol):
     # uvicorn's default headers (the `date` header, renewed every second), encoded once per list.
     _defaults_source: list[tuple[bytes, bytes]] | None = None
     _defaults: bytes = b""
+    _found: Ingestion | None = None  # per connection, see _ingestion
 
     def on_headers_complete(self) -> None:
         url = self.url
@@ -100,9 +101,16 @@ class EventProtocol(HttpToolsProtocol):
         )
 
     def _ingestion(self) -> Ingestion | None:
-        app = self.footfall_app
-        ingestion: Ingestion | None = getattr(app.state, "ingestion", None) if app is not None else None
-        if ingestion is None or ingestion.buffer is None or ingestion.executor is not None:
+        """The running write path, or None while the server starts or stops (found once per
+        connection: the application keeps one for its whole life)."""
+        ingestion = self._found
+        if ingestion is None:
+            app = self.footfall_app
+            ingestion = getattr(app.state, "ingestion", None) if app is not None else None
+            if ingestion is None:
+                return None
+            self._found = ingestion
+        if ingestion.buffer is None or ingestion.executor is not None:
             return None
         return ingestion
 
