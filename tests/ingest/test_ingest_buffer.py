@@ -1,5 +1,6 @@
 """The write-ahead buffer: nothing acknowledged is lost or stored twice, whatever fails when."""
 
+import zlib
 from pathlib import Path
 
 import pytest
@@ -49,10 +50,10 @@ class FlakyStore:
         self.down = False
         self.database = store.database
 
-    def insert(self, table, columns, rows, settings=None):
+    def insert_msgpack(self, table, columns, rows, settings=None):
         if self.down:
             raise EventStoreError("connection refused")
-        return self.store.insert(table, columns, rows, settings=settings)
+        return self.store.insert_msgpack(table, columns, rows, settings=settings)
 
     def __getattr__(self, name):
         return getattr(self.store, name)
@@ -100,6 +101,30 @@ def test_records_not_flushed_before_a_crash_are_stored_on_the_next_start(store, 
     second.stop()
     third = WriteAheadBuffer(store, wal_dir, sync="none")
     assert third.open() == 0
+
+
+def test_a_log_written_with_datetimes_is_replayed_with_the_same_times(store, wal_dir) -> None:
+    """Logs written before times were unix seconds hold MessagePack timestamps: replayed as is."""
+    from datetime import UTC, datetime
+
+    import msgspec
+
+    from footfall.ingest.buffer import HEADER
+
+    old_event, old_session = event(1), session(1)
+    old_event[0] = datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)
+    old_session[6] = old_session[7] = datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)
+    payload = msgspec.msgpack.encode(([old_event], [old_session]))
+    wal_dir.mkdir(parents=True)
+    (wal_dir / f"{0:012d}.wal").write_bytes(HEADER.pack(len(payload), zlib.crc32(payload)) + payload)
+    buffer = WriteAheadBuffer(store, wal_dir, sync="none", flush_interval=3600)
+    assert buffer.open() == 1
+    assert buffer.flush()
+    buffer.stop()
+    assert store.query("SELECT toUnixTimestamp(timestamp), pathname FROM {db}.events").rows == [
+        (1_700_000_000, "/page/1")
+    ]
+    assert store.query("SELECT toUnixTimestamp(start) FROM {db}.sessions").rows == [(1_700_000_000,)]
 
 
 def test_a_crash_after_the_insert_but_before_the_checkpoint_stores_nothing_twice(
@@ -226,12 +251,12 @@ class ArrivalsDuringInsert:
         self.buffer_box = buffer_box
         self.inserts: list[tuple[str, int]] = []
 
-    def insert(self, table, columns, rows, settings=None):
+    def insert_msgpack(self, table, columns, rows, settings=None):
         self.inserts.append((table, len(rows)))
         if len(self.inserts) == 1:
             for n in range(100, 103):
                 self.buffer_box[0].append([event(n)], [])
-        return self.store.insert(table, columns, rows, settings=settings)
+        return self.store.insert_msgpack(table, columns, rows, settings=settings)
 
     def __getattr__(self, name):
         return getattr(self.store, name)

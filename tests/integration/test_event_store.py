@@ -116,3 +116,74 @@ def test_bad_sql_raises_a_one_line_store_error(event_store) -> None:
     with pytest.raises(EventStoreError) as raised:
         event_store.query("SELECT nope FROM {db}.events")
     assert "\n" not in str(raised.value) and "nope" in str(raised.value)
+
+
+def test_rows_encoded_as_messagepack_are_inserted_with_every_column_type(event_store) -> None:
+    """What the write buffer sends: each row a MessagePack array, times as unix seconds and
+    decimals as text; the engine casts them to the table's types."""
+    import msgspec
+
+    encode = msgspec.msgpack.Encoder().encode
+    at = 1_793_611_805  # 2026-11-02 09:30:05 UTC
+    purchase = dict(zip(EVENTS_COLUMNS, _event(1), strict=True))
+    purchase.update(
+        timestamp=at,
+        name="Purchase",
+        pathname="/checkout?a='b'",
+        **{"meta.key": ["plan", "coupon"], "meta.value": ["pro", "ünïcode ✓"]},
+        revenue_source_amount="19.99",
+        revenue_source_currency="EUR",
+        revenue_reporting_amount=None,
+        engagement_time=4_000_000_000,
+    )
+    plain = {**purchase, "name": "pageview", "revenue_source_amount": None, "meta.key": [], "meta.value": []}
+    rows = [encode([row[c] for c in EVENTS_COLUMNS]) for row in (purchase, plain)]
+    assert event_store.insert_msgpack("events", EVENTS_COLUMNS, rows) == 2
+    stored = event_store.query(
+        "SELECT name, timestamp, pathname, `meta.key`, `meta.value`, revenue_source_amount, "
+        "revenue_reporting_amount, engagement_time FROM {db}.events ORDER BY name"
+    ).rows
+    assert stored == [
+        (
+            "Purchase",
+            datetime(2026, 11, 2, 9, 30, 5),
+            "/checkout?a='b'",
+            ["plan", "coupon"],
+            ["pro", "ünïcode ✓"],
+            Decimal("19.990"),
+            None,
+            4_000_000_000,
+        ),
+        ("pageview", datetime(2026, 11, 2, 9, 30, 5), "/checkout?a='b'", [], [], None, None, 4_000_000_000),
+    ]
+    session = dict.fromkeys(SESSIONS_COLUMNS, "")
+    session.update(
+        session_id=2**63 - 1,
+        sign=-1,
+        version=3,
+        site_id=1,
+        user_id=2**64 - 1,
+        start=at,
+        timestamp=at + 60,
+        pageviews=2,
+        events=3,
+        duration=60,
+        is_bounce=0,
+        **{"entry_meta.key": ["k"], "entry_meta.value": ["v"]},
+    )
+    encoded = [encode([session[c] for c in SESSIONS_COLUMNS])]
+    assert event_store.insert_msgpack("sessions", SESSIONS_COLUMNS, encoded) == 1
+    assert event_store.query(
+        "SELECT session_id, sign, user_id, start, timestamp, `entry_meta.value` FROM {db}.sessions"
+    ).rows == [
+        (2**63 - 1, -1, 2**64 - 1, datetime(2026, 11, 2, 9, 30, 5), datetime(2026, 11, 2, 9, 31, 5), ["v"])
+    ]
+
+
+def test_a_messagepack_row_that_does_not_fit_the_table_is_a_store_error(event_store) -> None:
+    import msgspec
+
+    with pytest.raises(EventStoreError) as raised:
+        event_store.insert_msgpack("events", EVENTS_COLUMNS, [msgspec.msgpack.encode(["not", "a", "row"])])
+    assert "\n" not in str(raised.value)
+    assert event_store.query("SELECT count() FROM {db}.events").scalar() == 0

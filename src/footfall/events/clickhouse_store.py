@@ -11,6 +11,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+import msgspec
+
 from footfall.events.store import EventStoreError, QueryResult
 
 
@@ -69,6 +71,16 @@ class ClickHouseServerStore:
         except Exception as error:
             raise EventStoreError(str(error).strip().splitlines()[0]) from error
         return len(rows)
+
+    def insert_msgpack(
+        self,
+        table: str,
+        columns: Sequence[str],
+        rows: Sequence[bytes],
+        settings: Mapping[str, Any] | None = None,
+    ) -> int:
+        decode = msgspec.msgpack.Decoder().decode
+        return self.insert(table, columns, [decode(row) for row in rows], settings=settings)
 
     def ping(self) -> None:
         self.query("SELECT 1")

@@ -54,6 +54,16 @@ class EventStore(Protocol):
         """Insert many rows in one statement; returns the number inserted. `settings` are
         ClickHouse query settings (the write buffer passes `insert_deduplication_token`)."""
 
+    def insert_msgpack(
+        self,
+        table: str,
+        columns: Sequence[str],
+        rows: Sequence[bytes],
+        settings: Mapping[str, Any] | None = None,
+    ) -> int:
+        """`insert` for rows each already encoded as a MessagePack array of the columns' values
+        (times as unix seconds, decimals as text), as the write buffer keeps them."""
+
     def ping(self) -> None: ...
 
     def close(self) -> None: ...

@@ -347,18 +347,19 @@ def note_rows(store: EventStore, events: list[Any], sessions: list[Any], now: da
     midnight = datetime.combine(now.astimezone(UTC).date(), datetime.min.time(), tzinfo=UTC).timestamp()
     # A flushed batch is almost always all today's: pick out the older rows first, cheaply.
     touched = {
-        (row[_EVENT_SITE], _unix(row[_EVENT_TIME])) for row in events if _unix(row[_EVENT_TIME]) < midnight
+        (row[_EVENT_SITE], unix(row[_EVENT_TIME])) for row in events if unix(row[_EVENT_TIME]) < midnight
     }
     touched.update(
-        (row[_SESSION_SITE], _unix(row[_SESSION_START]))
+        (row[_SESSION_SITE], unix(row[_SESSION_START]))
         for row in sessions
-        if _unix(row[_SESSION_START]) < midnight
+        if unix(row[_SESSION_START]) < midnight
     )
     if touched:
         note_written(store, touched, now)
 
 
-def _unix(moment: Any) -> int:
+def unix(moment: Any) -> int:
+    """Unix seconds of a datetime (naive = UTC) or a number."""
     if isinstance(moment, datetime):
         return int((moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp())
     return int(moment)
