@@ -177,9 +177,9 @@ class EventProtocol(HttpToolsProtocol):
         if self.access_log:  # as uvicorn logs the requests it answers
             client = f"{self.client[0]}:{self.client[1]}" if self.client else "-"
             version = self.scope.get("http_version", "1.1")
-            self.access_logger.info(
-                '%s - "POST %s HTTP/%s" %d', client, self.url.decode("latin-1"), version, reply.status
-            )
+            # The arguments uvicorn's access formatter expects: client, method, path, version, status.
+            path = self.url.decode("latin-1")
+            self.access_logger.info('%s - "%s %s HTTP/%s" %d', client, "POST", path, version, reply.status)
         if cycle.disconnected:
             return
         defaults = self.server_state.default_headers
