@@ -203,17 +203,15 @@ class AuthCache:
             if state.is_update or state.is_delete:
                 state.session.info["footfall_auth_changed"] = True
 
+        # A flag left by a rolled-back change only costs one needless emptying at the session's
+        # next commit; clearing it on rollback could lose one made before a savepoint.
         def committed(session: Session) -> None:
             if session.info.pop("footfall_auth_changed", False):
                 self.clear()
 
-        def rolled_back(session: Session) -> None:
-            session.info.pop("footfall_auth_changed", None)
-
         event.listen(sessions, "after_flush", flushed)
         event.listen(sessions, "do_orm_execute", executed)
         event.listen(sessions, "after_commit", committed)
-        event.listen(sessions, "after_rollback", rolled_back)
 
 
 def too_many_requests(limit: int, now: float) -> ApiError:
