@@ -190,9 +190,22 @@ def main() -> None:
             full_runs.append(pair["footfall"])
             ratios.append(pair["footfall"].rate / pair["bare"].rate)
         # Half of the maximum rate (the median round's): each connection waits between requests.
+        # A connection's period is its wait plus the answer's round trip, so a 3 s run at the
+        # first guess measures that round trip and the wait is shortened by it.
         half_connections = max(4, args.connections // 2)
         target = statistics.median(run.rate for run in full_runs) / 2
-        delay_ms = half_connections * 1000 / target
+        period_ms = half_connections * 1000 / target
+        trial = wrk(
+            binary,
+            url + "/api/event",
+            seconds=3,
+            connections=half_connections,
+            label="calibration",
+            delay_ms=period_ms,
+        )
+        accepted += trial.accepted
+        round_trip_ms = max(0.0, half_connections * 1000 / trial.rate - period_ms)
+        delay_ms = max(0.0, period_ms - round_trip_ms)
         half = wrk(
             binary,
             url + "/api/event",
