@@ -81,6 +81,13 @@ class EventProtocol(HttpToolsProtocol):
     _defaults: bytes = b""
     _found: Ingestion | None = None  # per connection, see _ingestion
 
+    def on_message_begin(self) -> None:
+        # What uvicorn's on_message_begin resets, without the ASGI scope it also builds there:
+        # the fast path never needs one, the others get it in on_headers_complete.
+        self.url = b""
+        self.expect_100_continue = False
+        self.headers = []
+
     def on_headers_complete(self) -> None:
         url = self.url
         if (url == _PATH or url.startswith(_QUERY)) and self._can_take():
@@ -88,6 +95,10 @@ class EventProtocol(HttpToolsProtocol):
             if ingestion is not None:
                 self._start_event(ingestion)
                 return
+        url, headers, expect_100_continue = self.url, self.headers, self.expect_100_continue
+        super().on_message_begin()  # the scope, as uvicorn builds it, then what was read since
+        self.url, self.headers, self.expect_100_continue = url, headers, expect_100_continue
+        self.scope["headers"] = headers
         super().on_headers_complete()
 
     def _can_take(self) -> bool:
@@ -176,7 +187,7 @@ class EventProtocol(HttpToolsProtocol):
         metrics.count_request(reply.status)
         if self.access_log:  # as uvicorn logs the requests it answers
             client = f"{self.client[0]}:{self.client[1]}" if self.client else "-"
-            version = self.scope.get("http_version", "1.1")
+            version = self.parser.get_http_version()
             # The arguments uvicorn's access formatter expects: client, method, path, version, status.
             path = self.url.decode("latin-1")
             self.access_logger.info('%s - "%s %s HTTP/%s" %d', client, "POST", path, version, reply.status)
