@@ -1,10 +1,14 @@
 #!/bin/bash
-# CPU of footfall's web-loop thread per request under a wrk load (WAL_SYNC=group unless set).
+# CPU of `footfall serve` per request under a wrk load, by thread (WAL_SYNC=group unless set).
 #   bench/ingest/loop_cpu.sh [srcdir]    # srcdir: e.g. a `git worktree` of older code + /src
-# Prints req/s, the loop thread's CPU µs per request (and how busy it was), and the whole
-# process's CPU µs per request, from /proc/<pid>/task/<tid>/stat before and after the run.
+#   DUR=30 bench/ingest/loop_cpu.sh      # seconds of load (default 12)
+# Prints req/s, then CPU µs per request for the web loop's thread (footfall-main), footfall's
+# other Python threads (WAL syncer, flusher, ...), and the embedded engine's own threads
+# (ThreadPool: inserts; MergeMutate: background merges), from /proc/<pid>/task/*/stat
+# before and after the run. The web loop's thread is the one bound by the interpreter lock.
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 SRC=${1:-$ROOT/src}
+DUR=${DUR:-12}
 D=$(mktemp -d /tmp/footfall-loop-cpu.XXXX)
 export DATA_DIR=$D WAL_SYNC=${WAL_SYNC:-group} LOG_LEVEL=warning HTTP_PORT=${HTTP_PORT:-8911} PYTHONPATH=$SRC
 cd "$ROOT"
@@ -14,10 +18,29 @@ cd "$ROOT"
 for _ in $(seq 60); do curl -s -o /dev/null "127.0.0.1:$HTTP_PORT/api/health" && break; sleep 0.5; done
 URL=http://127.0.0.1:$HTTP_PORT/api/event
 wrk -t1 -c50 -d3s -s bench/ingest/events.lua "$URL" >/dev/null  # warm-up
-l0=$(awk '{print $14+$15}' /proc/$PID/task/$PID/stat); p0=$(awk '{print $14+$15}' /proc/$PID/stat)
-out=$(wrk -t1 -c50 -d"${DUR:-12}"s -s bench/ingest/events.lua "$URL")
-l1=$(awk '{print $14+$15}' /proc/$PID/task/$PID/stat); p1=$(awk '{print $14+$15}' /proc/$PID/stat)
+snapshot() {
+  for task in /proc/$PID/task/*; do
+    echo "$(basename "$task") $(tr ' ' _ <"$task/comm") $(awk '{print $14+$15}' "$task/stat")"
+  done
+}
+snapshot >"$D/before"
+out=$(wrk -t1 -c50 -d"${DUR}"s -s bench/ingest/events.lua "$URL")
+snapshot >"$D/after"
 rps=$(echo "$out" | awk '/Requests\/sec/{print $2}')
-python3 -c "r=$rps;d=${DUR:-12}; print(f'{r:8.0f} req/s  loop {($l1-$l0)*1e4/(r*d):5.0f} µs/req ({($l1-$l0)/d:.0f}% busy)  process {($p1-$p0)*1e4/(r*d):5.0f} µs/req')"
+python3 - "$D/before" "$D/after" "$rps" "$PID" "$DUR" <<'PY'
+import collections, sys
+def read(path):
+    return {tid: (name, int(ticks)) for tid, name, ticks in (line.split() for line in open(path))}
+before, after = read(sys.argv[1]), read(sys.argv[2])
+rate, pid, seconds = float(sys.argv[3]), sys.argv[4], float(sys.argv[5])
+ticks = collections.Counter()
+for tid, (name, t) in after.items():
+    ticks[name + ("-main" if tid == pid else "")] += t - before.get(tid, (name, 0))[1]
+print(f"{rate:8.0f} req/s")
+for name, t in ticks.most_common():
+    if t:
+        print(f"  {name:16s} {t * 1e4 / (rate * seconds):6.1f} µs/req  ({t / seconds:.0f}% of a core)")
+print(f"  {'total':16s} {sum(ticks.values()) * 1e4 / (rate * seconds):6.1f} µs/req")
+PY
 kill -INT $PID; wait $PID 2>/dev/null
 rm -rf "$D"
