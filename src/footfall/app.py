@@ -55,11 +55,14 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         # garbage collection, which otherwise shows up as latency spikes on /api/event.
         gc.collect()
         gc.freeze()
-        # Young collections every 50,000 allocations instead of 700: a request allocates
-        # dozens of containers that reference counting frees anyway (10% of /api/event's
-        # cost in bench.ingest.per_event; bench/ingest/README.md).
+        # Young collections every 7,000 net allocations instead of 700: a request allocates
+        # dozens of containers that reference counting frees anyway. Not more: what outlives
+        # a request (a log entry waiting for its flush) is walked by the next young
+        # collection, and at 50,000 each one walked 50-60,000 of them (15-35 ms pauses);
+        # those entries hold only numbers and bytes, so one look untracks them
+        # (bench/ingest/README.md).
         thresholds = gc.get_threshold()
-        gc.set_threshold(50_000, 20, 100)
+        gc.set_threshold(7_000, 20, 100)
         log.info("footfall ready on %s", settings.base_url)
         try:
             yield

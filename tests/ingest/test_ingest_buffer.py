@@ -50,10 +50,10 @@ class FlakyStore:
         self.down = False
         self.database = store.database
 
-    def insert_msgpack(self, table, columns, rows, settings=None):
+    def insert_msgpack(self, table, columns, data, rows, settings=None):
         if self.down:
             raise EventStoreError("connection refused")
-        return self.store.insert_msgpack(table, columns, rows, settings=settings)
+        return self.store.insert_msgpack(table, columns, data, rows, settings=settings)
 
     def __getattr__(self, name):
         return getattr(self.store, name)
@@ -251,12 +251,12 @@ class ArrivalsDuringInsert:
         self.buffer_box = buffer_box
         self.inserts: list[tuple[str, int]] = []
 
-    def insert_msgpack(self, table, columns, rows, settings=None):
-        self.inserts.append((table, len(rows)))
+    def insert_msgpack(self, table, columns, data, rows, settings=None):
+        self.inserts.append((table, rows))
         if len(self.inserts) == 1:
             for n in range(100, 103):
                 self.buffer_box[0].append([event(n)], [])
-        return self.store.insert_msgpack(table, columns, rows, settings=settings)
+        return self.store.insert_msgpack(table, columns, data, rows, settings=settings)
 
     def __getattr__(self, name):
         return getattr(self.store, name)

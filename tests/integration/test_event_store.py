@@ -137,8 +137,8 @@ def test_rows_encoded_as_messagepack_are_inserted_with_every_column_type(event_s
         engagement_time=4_000_000_000,
     )
     plain = {**purchase, "name": "pageview", "revenue_source_amount": None, "meta.key": [], "meta.value": []}
-    rows = [encode([row[c] for c in EVENTS_COLUMNS]) for row in (purchase, plain)]
-    assert event_store.insert_msgpack("events", EVENTS_COLUMNS, rows) == 2
+    data = b"".join(encode([row[c] for c in EVENTS_COLUMNS]) for row in (purchase, plain))
+    assert event_store.insert_msgpack("events", EVENTS_COLUMNS, data, 2) == 2
     stored = event_store.query(
         "SELECT name, timestamp, pathname, `meta.key`, `meta.value`, revenue_source_amount, "
         "revenue_reporting_amount, engagement_time FROM {db}.events ORDER BY name"
@@ -171,8 +171,8 @@ def test_rows_encoded_as_messagepack_are_inserted_with_every_column_type(event_s
         is_bounce=0,
         **{"entry_meta.key": ["k"], "entry_meta.value": ["v"]},
     )
-    encoded = [encode([session[c] for c in SESSIONS_COLUMNS])]
-    assert event_store.insert_msgpack("sessions", SESSIONS_COLUMNS, encoded) == 1
+    encoded = encode([session[c] for c in SESSIONS_COLUMNS])
+    assert event_store.insert_msgpack("sessions", SESSIONS_COLUMNS, encoded, 1) == 1
     assert event_store.query(
         "SELECT session_id, sign, user_id, start, timestamp, `entry_meta.value` FROM {db}.sessions"
     ).rows == [
@@ -184,6 +184,6 @@ def test_a_messagepack_row_that_does_not_fit_the_table_is_a_store_error(event_st
     import msgspec
 
     with pytest.raises(EventStoreError) as raised:
-        event_store.insert_msgpack("events", EVENTS_COLUMNS, [msgspec.msgpack.encode(["not", "a", "row"])])
+        event_store.insert_msgpack("events", EVENTS_COLUMNS, msgspec.msgpack.encode(["not", "a", "row"]), 1)
     assert "\n" not in str(raised.value)
     assert event_store.query("SELECT count() FROM {db}.events").scalar() == 0

@@ -266,7 +266,8 @@ class ChdbStore:
         self,
         table: str,
         columns: Sequence[str],
-        rows: Sequence[bytes],
+        data: bytes,
+        rows: int,
         settings: Mapping[str, Any] | None = None,
     ) -> int:
         """The rows go to the engine as they are: written to a file, which `file(..., 'MsgPack')`
@@ -288,14 +289,14 @@ class ChdbStore:
         )
         try:
             with open(path, "wb") as batch:
-                batch.write(b"".join(rows))
+                batch.write(data)
             with self._lock:
                 self._session.query(sql, params={f"s_{k}": str(v) for k, v in (settings or {}).items()})
         except Exception as error:
             raise EventStoreError(str(error).strip().splitlines()[0]) from error
         finally:
             path.unlink(missing_ok=True)
-        return len(rows)
+        return rows
 
     def _msgpack_structure(self, table: str, columns: tuple[str, ...]) -> str:
         """The tuple element types a MessagePack row of `columns` is read as."""

@@ -13,7 +13,7 @@ from urllib.parse import unquote, urlsplit
 
 import msgspec
 
-from footfall.events.store import EventStoreError, QueryResult
+from footfall.events.store import EventStoreError, QueryResult, array_header
 
 
 class ClickHouseServerStore:
@@ -76,11 +76,12 @@ class ClickHouseServerStore:
         self,
         table: str,
         columns: Sequence[str],
-        rows: Sequence[bytes],
+        data: bytes,
+        rows: int,
         settings: Mapping[str, Any] | None = None,
     ) -> int:
-        decode = msgspec.msgpack.Decoder().decode
-        return self.insert(table, columns, [decode(row) for row in rows], settings=settings)
+        decoded = msgspec.msgpack.decode(array_header(rows) + data)
+        return self.insert(table, columns, decoded, settings=settings)
 
     def ping(self) -> None:
         self.query("SELECT 1")

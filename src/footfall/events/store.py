@@ -58,15 +58,27 @@ class EventStore(Protocol):
         self,
         table: str,
         columns: Sequence[str],
-        rows: Sequence[bytes],
+        data: bytes,
+        rows: int,
         settings: Mapping[str, Any] | None = None,
     ) -> int:
-        """`insert` for rows each already encoded as a MessagePack array of the columns' values
-        (times as unix seconds, decimals as text), as the write buffer keeps them."""
+        """`insert` for `rows` rows already encoded, one after another, each a MessagePack array
+        of the columns' values (times as unix seconds, decimals as text), as the write buffer
+        keeps them."""
 
     def ping(self) -> None: ...
 
     def close(self) -> None: ...
+
+
+def array_header(length: int) -> bytes:
+    """The MessagePack header of an array of `length` items (rows for `insert_msgpack` are
+    runs of arrays; prefixed with this, a run decodes as one list)."""
+    if length < 16:
+        return bytes((0x90 | length,))
+    if length < 1 << 16:
+        return b"\xdc" + length.to_bytes(2, "big")
+    return b"\xdd" + length.to_bytes(4, "big")
 
 
 def open_event_store(settings: Settings) -> EventStore:

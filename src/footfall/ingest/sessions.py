@@ -175,23 +175,26 @@ class MemorySessionCache:
     """Open visits in this process, expiring by event time; bounded, least recent evicted."""
 
     def __init__(self, max_entries: int = 1_000_000) -> None:
-        self._entries: OrderedDict[tuple[int, int], SessionState] = OrderedDict()
+        # Keyed by (site id, visitor id) packed into one int: an int is nothing the garbage
+        # collector tracks, a tuple per open visit would be (SessionState is not tracked either).
+        self._entries: OrderedDict[int, SessionState] = OrderedDict()
         self._lock = threading.Lock()
         self._max = max_entries
         self._updates = 0
 
     def update(self, key: Key, event: SessionEvent) -> tuple[SessionState | None, SessionState | None]:
         now = event.timestamp
+        packed = key[0] << 64 | key[1]
         with self._lock:
-            found = _open(self._entries.get(key), now)
+            found = _open(self._entries.get(packed), now)
             if found is None:
                 other = previous_key(event)
                 if other is not None:
-                    found = _open(self._entries.get(other), now)
+                    found = _open(self._entries.get(other[0] << 64 | other[1]), now)
             result = apply_event(found, event)
             if result is not None:
-                self._entries[key] = result
-                self._entries.move_to_end(key)
+                self._entries[packed] = result
+                self._entries.move_to_end(packed)
                 while len(self._entries) > self._max:
                     self._entries.popitem(last=False)
             self._updates += 1
