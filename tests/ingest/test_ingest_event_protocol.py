@@ -115,6 +115,7 @@ def running(request, make_settings, sqlite_url, event_store) -> Iterator[Running
         proxy_headers=False,
         server_header=False,
         access_log=False,  # as `footfall serve` below LOG_LEVEL=debug
+        timeout_keep_alive=1,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="test-uvicorn", daemon=True)
@@ -269,3 +270,24 @@ def test_event_protocol_finds_footfall_behind_wrapping_middleware(
     assert issubclass(event_protocol(app), EventProtocol)
     assert event_protocol(object()).footfall_app is None
     engine.dispose()
+
+
+def test_an_idle_connection_is_closed_after_the_keep_alive_timeout_and_a_busy_one_is_not(
+    running: Running,
+) -> None:
+    """One keep-alive timer per idle spell (EventProtocol) keeps uvicorn's rule: a connection
+    idle for `timeout_keep_alive` (1 s here) is closed, one that keeps asking is not."""
+    with running.connect() as busy:
+        for _ in range(6):  # 2.4 s in all, never 1 s idle
+            busy.sendall(request(json.dumps(PAGEVIEW)))
+            assert read_responses(busy, 1)[0][0] == 202
+            time.sleep(0.4)
+        busy.sendall(b"GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n")  # and through ASGI
+        assert read_responses(busy, 1)[0][0] == 200
+        time.sleep(1.8)
+        assert closed(busy)
+    with running.connect() as idle:
+        idle.sendall(request(json.dumps(PAGEVIEW)))
+        assert read_responses(idle, 1)[0][0] == 202
+        time.sleep(1.8)
+        assert closed(idle)
