@@ -9,6 +9,9 @@ and only then `202 ok` sent. Dropped events (bots, unknown sites, spam) get `202
 with `X-Plausible-Dropped: 1`, as Plausible answers; invalid bodies get `400` with
 `{"errors": {field: [message]}}`; a full log gets `503` with `Retry-After`. Every answer
 carries `Access-Control-Allow-Origin: *` so browsers on any site may post.
+
+Under `footfall serve`, most posts never reach ASGI: `footfall.web.event_protocol` answers
+them from uvicorn's HTTP parser with the same `admit` and the same replies.
 """
 
 from __future__ import annotations

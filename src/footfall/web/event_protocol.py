@@ -9,10 +9,9 @@ same function the ASGI handler runs), hands the rows to the write-ahead log and,
 log has them, writes the whole answer to the socket in one call.
 
 Everything else, and every `/api/event` request this fast path does not take (another
-method, `Expect: 100-continue`, a request pipelined behind one still unanswered, the
-session cache in Redis, the server still starting), goes through
-uvicorn's own path to the ASGI application unchanged, where `EventFirstStarlette` answers
-`/api/event` with the same replies.
+method, `Expect: 100-continue`, a request pipelined behind one still unanswered, the session
+cache in Redis, the server still starting), goes through uvicorn's own path to the ASGI
+application unchanged, where `EventFirstStarlette` answers `/api/event` with the same replies.
 
 `footfall serve` passes `event_protocol(app)` to uvicorn as its `http` protocol class.
 """
