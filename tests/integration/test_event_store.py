@@ -187,3 +187,37 @@ def test_a_messagepack_row_that_does_not_fit_the_table_is_a_store_error(event_st
         event_store.insert_msgpack("events", EVENTS_COLUMNS, msgspec.msgpack.encode(["not", "a", "row"]), 1)
     assert "\n" not in str(raised.value)
     assert event_store.query("SELECT count() FROM {db}.events").scalar() == 0
+
+
+def test_messagepack_batches_go_through_a_data_dir_with_a_quote_in_its_name(tmp_path) -> None:
+    """The batch file's path is written into the statement: a quote in DATA_DIR must not
+    break it, and batch files a crashed process left behind are removed on open."""
+    import subprocess
+    import sys
+
+    script = (
+        "import msgspec, sys\n"
+        "from pathlib import Path\n"
+        "from footfall.events.chdb_store import ChdbStore\n"
+        "from footfall.events.store import migrate_events\n"
+        "from footfall.events.schema import SESSIONS_COLUMNS\n"
+        "path = Path(sys.argv[1])\n"
+        "(path.parent / f'.{path.name}-inserts').mkdir(parents=True)\n"
+        "(path.parent / f'.{path.name}-inserts' / 'left-1.msgpack').write_bytes(b'x')\n"
+        "store = ChdbStore(path)\n"
+        "assert not list((path.parent / f'.{path.name}-inserts').glob('*.msgpack'))\n"
+        "migrate_events(store)\n"
+        "row = dict.fromkeys(SESSIONS_COLUMNS, '')\n"
+        "row.update(session_id=1, sign=1, version=1, site_id=1, user_id=2, start=1_793_611_805,\n"
+        "           timestamp=1_793_611_805, pageviews=1, events=1, duration=0, is_bounce=1,\n"
+        "           **{'entry_meta.key': [], 'entry_meta.value': []})\n"
+        "data = msgspec.msgpack.encode([row[c] for c in SESSIONS_COLUMNS])\n"
+        "store.insert_msgpack('sessions', SESSIONS_COLUMNS, data, 1)\n"
+        "print(store.query('SELECT count() FROM {db}.sessions').scalar())\n"
+    )
+    directory = tmp_path / "it's data" / "events"
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(directory)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "1"

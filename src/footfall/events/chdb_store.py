@@ -181,6 +181,10 @@ class ChdbStore:
                     "command through it"
                 ) from None
             raise EventStoreError(f"cannot open the embedded event store {self.path}: {error}") from None
+        # Batch files a crashed process left behind (their rows are still in the write-ahead
+        # log, which replays them); no other process can be inserting: the path is ours.
+        for leftover in self._inserts.glob("*.msgpack"):
+            leftover.unlink(missing_ok=True)
 
     def scoped(self, database: str) -> ChdbStore:
         """The same engine and lock, another database (tests use one per test)."""
@@ -283,9 +287,10 @@ class ChdbStore:
             setting_sql = " SETTINGS " + ", ".join(f"{name} = {{s_{name}:String}}" for name in settings)
         self._inserts.mkdir(exist_ok=True)
         path = self._inserts / f"{os.getpid()}-{threading.get_ident()}-{next(self._insert_numbers)}.msgpack"
+        literal = str(path).replace("\\", "\\\\").replace("'", "\\'")
         sql = (
             f"INSERT INTO {self.database}.{table} ({quoted}){setting_sql} "
-            f"SELECT {elements} FROM file('{path}', 'MsgPack', 'r Tuple({structure})')"
+            f"SELECT {elements} FROM file('{literal}', 'MsgPack', 'r Tuple({structure})')"
         )
         try:
             with open(path, "wb") as batch:
