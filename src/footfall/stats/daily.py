@@ -513,11 +513,7 @@ def _time_expr(dim: str, column: str, first: str) -> str:
 
 def _sessions_sql(query: Query, kind: str, start: datetime, end: datetime, days: dict[date, int]) -> Compiled:
     params = Params()
-    site = params.bind(query.site.id, "UInt64")
-    a = params.bind(start.strftime("%Y-%m-%d %H:%M:%S"), "DateTime('UTC')")
-    b = params.bind(end.strftime("%Y-%m-%d %H:%M:%S"), "DateTime('UTC')")
-    gens = _generations(days)
-    uncounted = _uncounted(params, "start", start, end, days)
+    site, a, b, gens, uncounted = _range_params(params, query, "start", start, end, days)
     first = params.bind(query.date_range.first.isoformat(), "Date")
     dims = query.resolved_dimensions()
     dim = dims[0] if dims else None
@@ -587,11 +583,7 @@ def _session_metric(metric: str, total: str | None) -> str:
 
 def _events_sql(query: Query, kind: str, start: datetime, end: datetime, days: dict[date, int]) -> Compiled:
     params = Params()
-    site = params.bind(query.site.id, "UInt64")
-    a = params.bind(start.strftime("%Y-%m-%d %H:%M:%S"), "DateTime('UTC')")
-    b = params.bind(end.strftime("%Y-%m-%d %H:%M:%S"), "DateTime('UTC')")
-    gens = _generations(days)
-    uncounted = _uncounted(params, "timestamp", start, end, days)
+    site, a, b, gens, uncounted = _range_params(params, query, "timestamp", start, end, days)
     dims = query.resolved_dimensions()
     dim = dims[0] if dims else None
     body = _events_union(query, params, kind, dim, site, (a, b, gens, uncounted))
@@ -651,6 +643,17 @@ def _events_union(
     if dim:
         return f"{select}, d0 FROM ({stored} UNION ALL {raw}) GROUP BY d0 HAVING vis > 0 OR evs > 0"
     return f"{select} FROM ({stored} UNION ALL {raw})"
+
+
+def _range_params(
+    params: Params, query: Query, column: str, start: datetime, end: datetime, days: dict[date, int]
+) -> tuple[str, str, str, str, str]:
+    """What both statements bind first: the site, the range's ends, the counted days'
+    generations, and the condition on `column` for the rows of the days not counted."""
+    site = params.bind(query.site.id, "UInt64")
+    a = params.bind(start.strftime("%Y-%m-%d %H:%M:%S"), "DateTime('UTC')")
+    b = params.bind(end.strftime("%Y-%m-%d %H:%M:%S"), "DateTime('UTC')")
+    return site, a, b, _generations(days), _uncounted(params, column, start, end, days)
 
 
 def _uncounted(params: Params, column: str, start: datetime, end: datetime, days: dict[date, int]) -> str:
