@@ -136,8 +136,8 @@ Written = Callable[[OSError | None], None]
 # A record handed to the syncer: framed bytes, its rows, and what to call once it is synced.
 _Unwritten = tuple[bytes, bytes, int, bytes, int, int, Written]
 _EVENT_TIME, _SESSION_START = EVENTS_COLUMNS.index("timestamp"), SESSIONS_COLUMNS.index("start")
-_EVENT_TIMES = tuple(i for i, name in enumerate(EVENTS_COLUMNS) if name == "timestamp")
-_SESSION_TIMES = tuple(i for i, name in enumerate(SESSIONS_COLUMNS) if name in ("start", "timestamp"))
+_EVENT_TIMES = (_EVENT_TIME,)
+_SESSION_TIMES = (_SESSION_START, SESSIONS_COLUMNS.index("timestamp"))
 
 
 def _segment_path(directory: Path, number: int) -> Path:
