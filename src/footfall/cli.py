@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -71,23 +72,55 @@ def serve(host: str | None, port: int | None) -> None:
 
     settings = _settings()
     configure_logging(settings.log_level)
-    # Fail here, in one line, if the stores cannot be opened (a second process on chDB, say).
-    services = open_services(settings, run_migrations=True)
-    app = create_app(settings, services)
+    host, port = host or settings.listen_ip, port or settings.http_port
+    # Fail here, in one line, if the address cannot be had or the stores cannot be opened
+    # (a second process on chDB, say); uvicorn gets the socket already bound.
+    listening = _listen(host, port)
     try:
-        uvicorn.run(
-            app,
-            host=host or settings.listen_ip,
-            port=port or settings.http_port,
-            loop="uvloop",
-            http=event_protocol(app),  # httptools, with /api/event answered without ASGI
-            log_level=settings.log_level,
-            proxy_headers=False,
-            server_header=False,
-            access_log=settings.log_level == "debug",
-        )
+        services = open_services(settings, run_migrations=True)
+    except BaseException:
+        listening.close()
+        raise
+    app = create_app(settings, services)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        loop="uvloop",
+        http=event_protocol(app),  # httptools, with /api/event answered without ASGI
+        log_level=settings.log_level,
+        proxy_headers=False,
+        server_header=False,
+        access_log=settings.log_level == "debug",
+    )
+    try:
+        uvicorn.Server(config).run(sockets=[listening])
     finally:
+        listening.close()
         services.close()
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on host:port, or a CliError saying why there is none."""
+    if not 0 < port < 65536:
+        raise CliError(f"cannot listen on port {port}: a port is 1-65535")
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except (OSError, UnicodeError) as error:
+        raise CliError(f"cannot listen on {host!r}: not an address or a known host name ({error})") from None
+    listening = socket.socket(family, kind, proto)
+    try:
+        listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listening.bind(address)
+        listening.listen(2048)
+    except OSError as error:
+        listening.close()
+        reason = error.strerror or str(error)
+        raise CliError(f"cannot listen on {host}:{port}: {reason.lower()}") from None
+    listening.set_inheritable(True)
+    return listening
 
 
 @cli.command()

@@ -92,3 +92,42 @@ def test_health_is_503_when_a_store_does_not_answer(make_settings) -> None:
     assert response.json()["events"]["status"] == "error"
     assert response.json()["metadata"] == {"status": "ok", "backend": "sqlite"}
     services.close()
+
+
+def _serve_fails(env: dict[str, str], *args: str) -> list[str]:
+    """Run `footfall serve` expecting it to refuse at once; its stderr lines."""
+    done = subprocess.run(
+        [FOOTFALL, "serve", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 1, done.stderr
+    return done.stderr.strip().splitlines()
+
+
+def test_serve_says_in_one_line_why_it_cannot_listen(tmp_path: Path) -> None:
+    env = {**os.environ, "DATA_DIR": str(tmp_path)}
+    env.pop("DATABASE_URL", None)
+    env.pop("CLICKHOUSE_DATABASE_URL", None)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        assert _serve_fails(env, "--port", str(port)) == [
+            f"footfall: error: cannot listen on 127.0.0.1:{port}: address already in use"
+        ]
+    assert _serve_fails(env, "--port", "70000") == [
+        "footfall: error: cannot listen on port 70000: a port is 1-65535"
+    ]
+    [line] = _serve_fails(env, "--host", "not a host")
+    assert line.startswith(
+        "footfall: error: cannot listen on 'not a host': not an address or a known host name"
+    )
+    # The refused serve left nothing behind: the next command opens the embedded store.
+    migrated = subprocess.run(
+        [FOOTFALL, "migrate"], env=env, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL
+    )
+    assert migrated.returncode == 0, migrated.stderr
