@@ -181,7 +181,10 @@ def _secret_key(env: Mapping[str, str], data_dir: Path, create: bool) -> str:
             return value
     if not create:
         return secrets.token_urlsafe(48)
-    data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ConfigError("DATA_DIR", f"cannot create {data_dir}: {error.strerror or error}") from None
     value = secrets.token_urlsafe(48)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
@@ -199,6 +202,20 @@ def _networks(env: Mapping[str, str], name: str, default: tuple[str, ...]):
         except ValueError:
             raise ConfigError(name, f"{item!r} is not an IP address or CIDR range") from None
     return tuple(networks)
+
+
+def _check_mmdb(path: Path) -> None:
+    """IP_GEOLOCATION_DB must be a readable MaxMind DB file (opening one only maps it)."""
+    import maxminddb
+
+    if not path.is_file():
+        raise ConfigError("IP_GEOLOCATION_DB", f"no such file: {path}")
+    try:
+        maxminddb.open_database(str(path)).close()
+    except (OSError, ValueError) as error:  # InvalidDatabaseError is a RuntimeError: below
+        raise ConfigError("IP_GEOLOCATION_DB", f"cannot read {path}: {error}") from None
+    except maxminddb.InvalidDatabaseError:
+        raise ConfigError("IP_GEOLOCATION_DB", f"{path} is not a MaxMind DB (.mmdb) file") from None
 
 
 def _metrics_token(env: Mapping[str, str]) -> str | None:
@@ -222,8 +239,8 @@ def load_settings(env: Mapping[str, str] | None = None, *, create_secret: bool =
         raise ConfigError("LISTEN_IP", f"must be an IP address such as 0.0.0.0, got {listen_ip!r}") from None
     geo = _get(env, "IP_GEOLOCATION_DB")
     geo_path = Path(geo).expanduser() if geo else None
-    if geo_path is not None and not geo_path.is_file():
-        raise ConfigError("IP_GEOLOCATION_DB", f"no such file: {geo_path}")
+    if geo_path is not None:
+        _check_mmdb(geo_path)
     ranges = _get(env, "DATACENTER_IP_RANGES")
     ranges_path = Path(ranges).expanduser() if ranges else None
     if ranges_path is not None:

@@ -96,3 +96,20 @@ def test_a_datacenter_ranges_file_with_a_bad_line_names_it(tmp_path: Path) -> No
     ranges.write_text("# AWS, say\n3.0.0.0/9\n\n2600:1f00::/24  # v6\n")
     settings = load_settings({"DATA_DIR": str(tmp_path), "DATACENTER_IP_RANGES": str(ranges)})
     assert settings.datacenter_ip_ranges == ranges
+
+
+def test_a_geolocation_file_that_is_no_mmdb_is_rejected_at_start(tmp_path: Path) -> None:
+    not_mmdb = tmp_path / "GeoLite2-City.mmdb"
+    not_mmdb.write_text("country,city\nDE,Berlin\n")
+    with pytest.raises(ConfigError) as raised:
+        load_settings({"DATA_DIR": str(tmp_path), "IP_GEOLOCATION_DB": str(not_mmdb)})
+    assert str(raised.value) == f"IP_GEOLOCATION_DB: {not_mmdb} is not a MaxMind DB (.mmdb) file"
+
+
+def test_a_data_dir_that_cannot_be_created_is_one_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(ConfigError) as raised:
+        load_settings({"DATA_DIR": str(blocker / "data")})
+    assert raised.value.variable == "DATA_DIR"
+    assert str(raised.value) == f"DATA_DIR: cannot create {blocker / 'data'}: Not a directory"
