@@ -118,6 +118,17 @@ def test_invalid_bodies_name_the_field(body: str, errors: dict) -> None:
     assert errors_of(body) == errors
 
 
+def test_the_url_limit_counts_bytes_not_characters() -> None:
+    # 20 + 990 two-byte characters: 1,010 characters, 2,000 bytes (the limit) then 2,002.
+    at_limit = "https://example.com/" + "é" * 990
+    assert len(at_limit.encode()) == 2_000
+    assert parse('{"n":"pageview","u":"' + at_limit + '","d":"example.com"}').pathname.endswith("é")
+    over = at_limit + "é"
+    assert errors_of('{"n":"pageview","u":"' + over + '","d":"example.com"}') == {
+        "url": ["must be a valid url"]
+    }
+
+
 def test_invalid_revenue_is_ignored_not_an_error() -> None:
     for revenue in ('{"amount":"x","currency":"EUR"}', '{"amount":1,"currency":"EURO"}', '"nope"', "[1]"):
         request = parse('{"n":"x","u":"https://a.com/","d":"a.com","$":' + revenue + "}")

@@ -76,6 +76,14 @@ def decode_body(body: bytes) -> dict[str, Any]:
     return document
 
 
+def _too_long(text: str, max_bytes: int) -> bool:
+    """More than `max_bytes` in UTF-8 (each character is at least one byte, so an ASCII
+    string's length is its size, and only other strings need encoding)."""
+    if len(text) > max_bytes:
+        return True
+    return not text.isascii() and len(text.encode("utf-8", "replace")) > max_bytes
+
+
 def parse_event(body: dict[str, Any]) -> EventRequest:
     """Validate a decoded body. Raises RequestInvalid naming every bad field."""
     errors: dict[str, list[str]] = {}
@@ -95,9 +103,7 @@ def parse_event(body: dict[str, Any]) -> EventRequest:
     hostname, pathname, query = "(none)", "/", _NO_QUERY
     if url is None:
         errors.setdefault("url", []).append("is required")
-    elif not isinstance(url, str) or (
-        len(url) > MAX_URL_BYTES and len(url.encode("utf-8", "replace")) > MAX_URL_BYTES
-    ):
+    elif not isinstance(url, str) or _too_long(url, MAX_URL_BYTES):
         errors.setdefault("url", []).append("must be a valid url")
     else:
         parsed = _url_parts(url, hash_mode)
