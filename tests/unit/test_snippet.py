@@ -25,6 +25,14 @@ def test_extensions_are_named_in_the_order_the_built_files_use() -> None:
     )
 
 
+def test_the_compat_tag_carries_the_id_its_script_looks_for() -> None:
+    # tracker/src/script-tag.js: with `compat` the script reads its tag by id="plausible".
+    assert snippet("example.com", "https://stats.example.com", ["compat", "hash"]) == (
+        '<script defer id="plausible" data-domain="example.com" '
+        'src="https://stats.example.com/js/script.compat.hash.js"></script>'
+    )
+
+
 def test_every_named_file_is_one_the_server_serves() -> None:
     assert EXTENSIONS == tracker.EXTENSIONS
     name = script_name(reversed(EXTENSIONS))

@@ -49,6 +49,10 @@ def script_name(extensions: Iterable[str]) -> str:
 
 
 def snippet(domain: str, base_url: str, extensions: Iterable[str] = ()) -> str:
-    """The exact tag to paste into the `<head>` of every page of `domain`."""
-    src = f"{base_url.rstrip('/')}/js/{script_name(extensions)}"
-    return f'<script defer data-domain="{escape(domain)}" src="{escape(src)}"></script>'
+    """The exact tag to paste into the `<head>` of every page of `domain`. With `compat` the
+    tag carries `id="plausible"`: that script finds its tag by the id, in browsers without
+    `document.currentScript`."""
+    name = script_name(extensions)
+    src = f"{base_url.rstrip('/')}/js/{name}"
+    found_by_id = ' id="plausible"' if "compat" in name.split(".") else ""
+    return f'<script defer{found_by_id} data-domain="{escape(domain)}" src="{escape(src)}"></script>'
