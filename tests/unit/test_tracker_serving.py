@@ -12,6 +12,7 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from footfall.web.tracker import DEFAULT_STATIC_DIR, EXTENSIONS, canonical_variant, tracker_routes
+from tests.conftest import unavailable
 
 BASE = b"(function(){/* base */})();"
 HASH_OUTBOUND = b"(function(){/* hash + outbound-links */})();"
@@ -162,7 +163,7 @@ def test_canonical_order_is_alphabetical_like_plausibles_file_names() -> None:
 
 def test_the_real_build_serves_every_variant_in_any_order() -> None:
     if not (DEFAULT_STATIC_DIR / "script.js").is_file():
-        pytest.skip("tracker not built: run `npm --prefix tracker ci && npm --prefix tracker run build`")
+        unavailable("the built tracker", FileNotFoundError("run `make tracker` (make test builds it)"))
     client = client_for(DEFAULT_STATIC_DIR)
     base = plain(client, "/js/script.js")
     assert base.status_code == 200
