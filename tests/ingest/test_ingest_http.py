@@ -183,3 +183,37 @@ def test_the_same_body_from_two_visitors_records_two_visits_with_their_own_devic
         {"pathname": "/same", "referrer_source": "Twitter", "browser": "Firefox", "country_code": "GB"},
     ]
     assert server.rows("SELECT uniqExact(user_id) AS visitors FROM {db}.events") == [{"visitors": 3}]
+
+
+def _step_samples(metrics: str) -> dict[str, tuple[float, float]]:
+    """footfall_ingest_step_seconds from /metrics: step -> (count, sum)."""
+    found: dict[str, list[float]] = {}
+    for line in metrics.splitlines():
+        for suffix, index in (("_count", 0), ("_sum", 1)):
+            prefix = f"footfall_ingest_step_seconds{suffix}{{"
+            if line.startswith(prefix):
+                step = line[len(prefix) :].split('"')[1]
+                found.setdefault(step, [0.0, 0.0])[index] = float(line.rsplit(" ", 1)[1])
+    return {step: (count, total) for step, (count, total) in found.items()}
+
+
+def test_every_step_of_the_pipeline_is_timed_for_a_sample_of_events(server) -> None:
+    from footfall.ingest.pipeline import TIME_EVERY
+
+    def samples() -> dict[str, tuple[float, float]]:
+        return _step_samples(
+            server.request("GET", "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}).text
+        )
+
+    before = samples()
+    for number in range(TIME_EVERY * 3):
+        assert server.post({**PAGEVIEW, "u": f"https://example.com/page/{number}"}).status_code == 202
+    after = samples()
+    steps = [name for name, _ in server.app.state.ingestion.pipeline.steps]
+    assert "register_session" in steps and "find_site" in steps
+    for name in steps:
+        count, total = after[name]
+        earlier_count, earlier_total = before.get(name, (0.0, 0.0))
+        # Every accepted event ran every step; one in TIME_EVERY of them was timed.
+        assert count - earlier_count == 3, name
+        assert total > earlier_total, name

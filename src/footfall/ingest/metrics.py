@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 from prometheus_client import REGISTRY, Counter, Gauge
 from prometheus_client import metrics as prometheus_metrics
-from prometheus_client.core import CounterMetricFamily
+from prometheus_client.core import CounterMetricFamily, SummaryMetricFamily
 from prometheus_client.registry import Collector
 
 Labels = tuple[str, ...]
@@ -51,10 +51,37 @@ EVENTS = _Counts(
 REQUESTS = _Counts("footfall_ingest_requests", "Requests to /api/event by HTTP status", ("status",))
 
 
+class _StepTimes:
+    """Seconds spent in each pipeline step, over the events that were timed (one in
+    `footfall.ingest.pipeline.TIME_EVERY`): a summary's `_count` and `_sum` per step."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self.counts: dict[str, int] = {}
+
+    def add(self, step: str, seconds: float) -> None:
+        self.seconds[step] = self.seconds.get(step, 0.0) + seconds
+        self.counts[step] = self.counts.get(step, 0) + 1
+
+    def family(self) -> SummaryMetricFamily:
+        family = SummaryMetricFamily(
+            "footfall_ingest_step_seconds",
+            "Time in each step of the ingestion pipeline, for a sample of events",
+            labels=("step",),
+        )
+        for step, count in list(self.counts.items()):
+            family.add_metric((step,), count_value=count, sum_value=self.seconds.get(step, 0.0))
+        return family
+
+
+STEP_TIMES = _StepTimes()
+
+
 class _CountsCollector(Collector):
-    def collect(self) -> Iterator[CounterMetricFamily]:
+    def collect(self) -> Iterator[CounterMetricFamily | SummaryMetricFamily]:
         yield EVENTS.family()
         yield REQUESTS.family()
+        yield STEP_TIMES.family()
 
 
 REGISTRY.register(_CountsCollector())
