@@ -291,3 +291,35 @@ def test_an_idle_connection_is_closed_after_the_keep_alive_timeout_and_a_busy_on
         assert read_responses(idle, 1)[0][0] == 202
         time.sleep(1.8)
         assert closed(idle)
+
+
+def test_no_body_or_header_gives_the_fast_path_a_server_error(running: Running) -> None:
+    """The property test of test_ingest_property.py, through the path `footfall serve` takes
+    for tracker posts: raw HTTP on one keep-alive connection to the real uvicorn server."""
+    from hypothesis import HealthCheck, given, settings
+
+    from tests.ingest.test_ingest_property import bodies, headers
+
+    sock = running.connect()
+    answered_before = len(running.fast)
+    sent = 0
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(body=bodies, extra=headers)
+    def check(body: str | bytes, extra: dict[str, str]) -> None:
+        nonlocal sent
+        data = body.encode() if isinstance(body, str) else body
+        lines = "".join(f"{name}: {value.strip()}\r\n" for name, value in extra.items())
+        head = f"POST /api/event HTTP/1.1\r\nHost: 127.0.0.1\r\n{lines}Content-Length: {len(data)}\r\n\r\n"
+        sock.sendall(head.encode() + data)
+        [(status, answer_headers, text)] = read_responses(sock, 1)
+        sent += 1
+        assert status in (202, 400, 413), text
+        assert answer_headers["access-control-allow-origin"] == "*"
+
+    try:
+        check()
+    finally:
+        sock.close()
+    assert len(running.fast) - answered_before == sent  # every one answered by the fast path
+    assert running.app.state.ingestion.buffer.flush(timeout=60), "an accepted event could not be stored"
