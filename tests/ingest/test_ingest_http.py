@@ -2,6 +2,7 @@
 
 import time
 
+from footfall.ingest.ingestion import ingestion_for
 from footfall.meta.db import session_scope
 from footfall.meta.models import Site
 from footfall.sites.sites import create_site
@@ -165,6 +166,51 @@ def test_a_full_write_ahead_log_answers_503_with_retry_after(server, monkeypatch
     assert response.headers["retry-after"] == "10"
     assert response.headers["access-control-allow-origin"] == "*"
     assert "errors" in response.json()
+
+
+def test_store_down_fills_the_log_to_its_limit_then_503_and_everything_acknowledged_is_stored_later(
+    make_settings, sqlite_url, event_store
+) -> None:
+    """End to end through the app: the event store refuses inserts, tracker posts go on being
+    acknowledged into the write-ahead log until WAL_MAX_BYTES, then 503 with Retry-After;
+    once the store is back, every acknowledged event is stored, and posts are accepted again."""
+    from footfall.ingest.buffer import ensure_deduplication
+    from footfall.meta.db import make_engine, make_sessionmaker, migrate
+    from footfall.services import Services
+    from tests.ingest.conftest import Server
+    from tests.ingest.test_ingest_buffer import FlakyStore
+
+    ensure_deduplication(event_store)
+    flaky = FlakyStore(event_store)
+    flaky.down = True
+    settings = make_settings(DATABASE_URL=sqlite_url, WAL_MAX_BYTES=str(1024 * 1024), FLUSH_INTERVAL_MS="20")
+    engine = make_engine(sqlite_url)
+    migrate(engine)
+    services = Services(settings=settings, engine=engine, sessions=make_sessionmaker(engine), events=flaky)
+    with session_scope(services.sessions) as db:
+        create_site(db, "example.com")
+    acknowledged = 0
+    with Server(services) as server:
+        while True:
+            body = {**PAGEVIEW, "u": f"https://example.com/{acknowledged}", "p": {"padding": "x" * 500}}
+            response = server.post(body, headers={"X-Forwarded-For": f"85.214.{acknowledged % 250}.7"})
+            if response.status_code != 202:
+                break
+            acknowledged += 1
+        assert response.status_code == 503
+        assert response.headers["retry-after"] == "10"
+        full = "the event store is unreachable and the write-ahead log is full; retry later"
+        assert response.json() == {"errors": {"request": [full]}}
+        assert 300 < acknowledged < 1500  # a mebibyte of records of about 2 KB (props twice: event, visit)
+        assert event_store.query("SELECT count() FROM {db}.events").scalar() == 0
+        flaky.down = False
+        server.flush()
+        assert event_store.query("SELECT count() FROM {db}.events").scalar() == acknowledged
+        assert server.post({**PAGEVIEW, "u": "https://example.com/after"}).status_code == 202
+        server.flush()
+        assert event_store.query("SELECT count() FROM {db}.events").scalar() == acknowledged + 1
+        ingestion_for(services).close()
+    engine.dispose()
 
 
 def test_the_same_body_from_two_visitors_records_two_visits_with_their_own_devices(server) -> None:
