@@ -131,3 +131,20 @@ def test_serve_says_in_one_line_why_it_cannot_listen(tmp_path: Path) -> None:
         [FOOTFALL, "migrate"], env=env, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL
     )
     assert migrated.returncode == 0, migrated.stderr
+
+
+def test_an_unreachable_clickhouse_server_is_one_line(tmp_path: Path) -> None:
+    port = free_port()  # nothing listens there
+    env = {
+        **os.environ,
+        "DATA_DIR": str(tmp_path),
+        "CLICKHOUSE_DATABASE_URL": f"http://127.0.0.1:{port}/footfall",
+    }
+    env.pop("DATABASE_URL", None)
+    done = subprocess.run(
+        [FOOTFALL, "migrate"], env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        f"footfall: error: cannot reach ClickHouse at 127.0.0.1:{port}: connection refused"
+    ]

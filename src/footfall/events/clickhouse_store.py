@@ -6,6 +6,8 @@ transport differs. Covered by contract tests when CLICKHOUSE_TEST_URL is set.
 
 from __future__ import annotations
 
+import logging
+import re
 import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -24,17 +26,26 @@ class ClickHouseServerStore:
         self.database = (parts.path or "/").strip("/") or "footfall"
         secure = parts.scheme == "https"
         self._lock = threading.Lock()
+        port = parts.port or (8443 if secure else 8123)
+        # clickhouse-connect logs its own line for a failed first request; the error raised
+        # below says it in one line.
+        driver_log = logging.getLogger("clickhouse_connect")
+        level = driver_log.level
+        driver_log.setLevel(logging.CRITICAL)
         try:
             self._client = clickhouse_connect.get_client(
                 host=parts.hostname,
-                port=parts.port or (8443 if secure else 8123),
+                port=port,
                 username=unquote(parts.username or "default"),
                 password=unquote(parts.password or ""),
                 secure=secure,
                 autogenerate_session_id=False,
             )
         except Exception as error:
-            raise EventStoreError(f"cannot reach ClickHouse at {parts.hostname}: {error}") from None
+            reason = _reason(error)
+            raise EventStoreError(f"cannot reach ClickHouse at {parts.hostname}:{port}: {reason}") from None
+        finally:
+            driver_log.setLevel(level)
 
     def _sql(self, sql: str) -> str:
         return sql.replace("{db}", self.database)
@@ -88,3 +99,14 @@ class ClickHouseServerStore:
 
     def close(self) -> None:
         self._client.close()
+
+
+def _reason(error: Exception) -> str:
+    """The useful part of a driver error: the innermost `[Errno N] ...` when there is one
+    (a refused or unresolvable connection), else the first line of the message."""
+    text = str(error).strip()
+    found = re.findall(r"\[Errno -?\d+\] ([^'\")]+)", text)
+    if found:
+        return found[-1].strip().lower()
+    first = text.splitlines()[0] if text else type(error).__name__
+    return first[:300]
