@@ -92,6 +92,13 @@ def test_missing_site_id(world) -> None:
         ({"filters": "visit:country"}, "Invalid filter 'visit:country'"),
         ({"compare": "last_week"}, "Error parsing `compare` parameter"),
         ({"filters": '[["is"'}, "Invalid filters: not valid JSON."),
+        ({"metrics": ""}, "The `metrics` parameter holds an empty metric name: ``."),
+        ({"metrics": "visitors,"}, "The `metrics` parameter holds an empty metric name: `visitors,`."),
+        ({"metrics": "visitors,,pageviews"}, "The `metrics` parameter holds an empty metric name"),
+        ({"filters": "event:page=="}, "Invalid filter 'event:page==': every value must be non-empty"),
+        ({"filters": "event:page==/|"}, "Invalid filter 'event:page==/|': every value must be non-empty"),
+        ({"filters": ";;"}, "Invalid filters ';;': a condition is empty"),
+        ({"filters": "event:page==/;"}, "Invalid filters 'event:page==/;': a condition is empty"),
     ],
 )
 def test_v1_aggregate_errors(world, params, message) -> None:
@@ -113,6 +120,18 @@ def test_v1_aggregate_errors(world, params, message) -> None:
         ({"property": "event:page", "limit": "1001"}, "Please provide limit as a number between 1 and 1000."),
         ({"property": "event:page", "page": "0"}, "Please provide page as a positive number."),
         ({"property": "event:page", "page": "two"}, "Please provide page as a positive number."),
+        (
+            {"property": "event:page", "page": "99999999999999999999"},
+            "Please provide page as a positive number, at most 1000000000.",
+        ),
+        (
+            {"property": "event:page", "limit": "99999999999999999999"},
+            "Please provide limit as a number between 1 and 1000.",
+        ),
+        (
+            {"property": "event:page", "limit": "9" * 5000},
+            "Please provide limit as a number between 1 and 1000.",
+        ),
         (
             {"property": "event:name", "metrics": "visit_duration"},
             "Session metric `visit_duration` cannot be queried for breakdown by `event:name`.",
@@ -190,6 +209,27 @@ BASE = {"site_id": "shop.example", "metrics": ["visitors"], "date_range": [DAY, 
             "Dimension `event:goal` can only be filtered at the top level.",
         ),
         ({"filters": [["is", "event:goal", ["Nope"]]]}, "The goal `Nope` is not configured for this site."),
+        (
+            {"filters": [["has_done", ["is", "visit:browser", ["Chrome"]]]]},
+            "Invalid filters. Behavioral filters (has_done, has_not_done) can only be used with event "
+            "dimension filters.",
+        ),
+        (
+            {
+                "filters": [
+                    ["has_not_done", ["or", [["is", "event:name", ["Signup"]], ["is", "visit:os", ["iOS"]]]]]
+                ]
+            },
+            "Behavioral filters (has_done, has_not_done) can only be used with event dimension filters.",
+        ),
+        (
+            {"filters": [["has_done", ["has_done", ["is", "event:name", ["Signup"]]]]]},
+            "Invalid filters. Behavioral filters (has_done, has_not_done) cannot be nested.",
+        ),
+        (
+            {"filters": [["has_done", ["not", ["has_not_done", ["is", "event:name", ["Signup"]]]]]]},
+            "Invalid filters. Behavioral filters (has_done, has_not_done) cannot be nested.",
+        ),
         ({"filters": [["matches", "event:page", ["(unclosed"]]]}, "Invalid regular expression '(unclosed'"),
         ({"filters": "event:page==/"}, "Invalid filters passed."),
         (

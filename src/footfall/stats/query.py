@@ -86,9 +86,22 @@ LEAF_OPERATORS = (
 NEGATED = {"is_not": "is", "contains_not": "contains", "matches_not": "matches"}
 NEGATED["matches_wildcard_not"] = "matches_wildcard"
 
+BEHAVIOURAL = ("has_done", "has_not_done")
+
 PERIODS = ("day", "7d", "28d", "30d", "91d", "month", "6mo", "12mo", "year", "all", "realtime", "30m")
 REALTIME_MINUTES = 30
 DEFAULT_LIMIT = 10_000
+MAX_LIMIT = 100_000
+MAX_OFFSET = 10**12
+
+# --- limits -------------------------------------------------------------------------------
+# How big the filters of one query may be. Without them a request could exhaust Python's
+# stack (deep nesting) or compile to SQL the event store refuses (ClickHouse's 256 KiB
+# `max_query_size`, its AST depth): a 500 or a 503 instead of a 400 naming the part at fault.
+# Plausible documents no such limits; its dashboard and segments stay far below these.
+MAX_FILTER_DEPTH = 10  # levels of `and`, `or`, `not`, `has_done`, `has_not_done` around a condition
+MAX_FILTER_VALUES = 1_000  # values in one filter's list (`|`-separated in v1)
+MAX_FILTER_CONDITIONS = 100  # conditions in one query, counted with its saved segments expanded
 
 
 class QueryError(ValueError):
@@ -171,6 +184,16 @@ def walk(filters: tuple[Filter, ...], depth: int = 0):
             yield node, depth
         else:
             yield from walk(node.children, depth + 1)
+
+
+def walk_behavioural(filters: tuple[Filter, ...], depth: int = 0, behavioural: int = 0):
+    """Every leaf with its nesting depth and the number of `has_done` / `has_not_done` around it."""
+    for node in filters:
+        if isinstance(node, Leaf):
+            yield node, depth, behavioural
+        else:
+            inside = behavioural + (node.operator in BEHAVIOURAL)
+            yield from walk_behavioural(node.children, depth + 1, inside)
 
 
 def top_level(filters: tuple[Filter, ...], dimension: str) -> Leaf | None:
@@ -475,14 +498,12 @@ def validate(query: Query) -> Query:
         raise QueryError("Dimensions cannot be queried multiple times.")
     if sum(1 for d in query.dimensions if is_time(d)) > 1:
         raise QueryError("Invalid dimensions: only one time dimension can be queried.")
-    for leaf, depth in walk(query.filters):
+    check_filter_size(query.filters)
+    for leaf, depth, behavioural in walk_behavioural(query.filters):
         if not is_filter_dimension(leaf.dimension):
             raise QueryError(f"Invalid filter dimension '{leaf.dimension}'.")
-        if (
-            depth > 0
-            and leaf.dimension in ("event:goal", "event:hostname")
-            and not _inside_has_done(query.filters, leaf)
-        ):
+        _check_behavioural(leaf, behavioural)
+        if depth > 0 and leaf.dimension in ("event:goal", "event:hostname") and not behavioural:
             raise QueryError(
                 f"Invalid filters. Dimension `{leaf.dimension}` can only be filtered at the top level."
             )
@@ -541,22 +562,38 @@ def validate(query: Query) -> Query:
                 )
     if query.time_labels and not any(is_time(d) for d in query.dimensions):
         raise QueryError("Invalid include.time_labels: requires a time dimension.")
-    if query.limit < 1 or query.limit > 100_000:
-        raise QueryError("Invalid pagination.limit: must be between 1 and 100000.")
-    if query.offset < 0 or query.offset > 10**12:
+    if query.limit < 1 or query.limit > MAX_LIMIT:
+        raise QueryError(f"Invalid pagination.limit: must be between 1 and {MAX_LIMIT}.")
+    if query.offset < 0 or query.offset > MAX_OFFSET:
         raise QueryError("Invalid pagination.offset: must not be negative (nor absurdly large).")
     return query
 
 
-def _inside_has_done(filters: tuple[Filter, ...], target: Leaf) -> bool:
-    def search(nodes: tuple[Filter, ...], under: bool) -> bool | None:
-        for node in nodes:
-            if node is target:
-                return under
-            if isinstance(node, Logic):
-                found = search(node.children, under or node.operator in ("has_done", "has_not_done"))
-                if found is not None:
-                    return found
-        return None
+def check_filter_size(filters: tuple[Filter, ...]) -> None:
+    """MAX_FILTER_VALUES and MAX_FILTER_CONDITIONS, whichever API the filters came from; the
+    nesting depth is checked while parsing, before it could overflow the parser's stack."""
+    conditions = 0
+    for leaf, _ in walk(filters):
+        conditions += 1
+        if len(leaf.values) > MAX_FILTER_VALUES:
+            raise QueryError(
+                f"Invalid filters: a filter may list at most {MAX_FILTER_VALUES} values; "
+                f"the `{leaf.dimension}` filter lists {len(leaf.values)}."
+            )
+    if conditions > MAX_FILTER_CONDITIONS:
+        raise QueryError(
+            f"Invalid filters: a query may use at most {MAX_FILTER_CONDITIONS} filter conditions "
+            f"(a saved segment counts the conditions it holds); this one uses {conditions}."
+        )
 
-    return bool(search(filters, False))
+
+def _check_behavioural(leaf: Leaf, behavioural: int) -> None:
+    """`has_done` / `has_not_done` ask whether a visit had some event: they hold event conditions
+    only, and one cannot hold another (Plausible refuses both, in these words)."""
+    if behavioural > 1:
+        raise QueryError("Invalid filters. Behavioral filters (has_done, has_not_done) cannot be nested.")
+    if behavioural and not is_event_dimension(leaf.dimension):
+        raise QueryError(
+            "Invalid filters. Behavioral filters (has_done, has_not_done) can only be used with "
+            "event dimension filters."
+        )

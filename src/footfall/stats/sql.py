@@ -119,6 +119,12 @@ SESSIONS_TABLE_METRICS = frozenset(
 MUTABLE_DIMENSIONS = frozenset({"visit:exit_page", "visit:exit_page_hostname"})
 EVENT_METRICS = frozenset({"visitors", "pageviews", "events", "total_revenue", "average_revenue"})
 ENGAGEMENT_METRICS = frozenset({"time_on_page", "scroll_depth"})
+# ClickHouse refuses a statement over `max_query_size` (256 KiB by default) before running it.
+# Bound values are placeholders in the text, but a filter is repeated in each part of the
+# query (and a `matches` filter on a property repeats the property's expression per value),
+# so the filter limits in `query` cannot promise this alone: the compiled text is measured
+# too, with room left for the database names put in place of `{db}`.
+MAX_SQL_BYTES = 200_000
 
 
 class Params:
@@ -743,7 +749,19 @@ def compile_query(query: Query, rollups: bool = True) -> Compiled:
         f" ORDER BY {order} LIMIT {params.bind(query.limit, 'UInt64')}"
         f" OFFSET {params.bind(query.offset, 'UInt64')}"
     )
+    check_size(sql)
     return Compiled(sql=sql, params=params.values, dimensions=dims, metrics=requested)
+
+
+def check_size(sql: str) -> None:
+    """A 400 for a statement the event store would refuse as too long (see MAX_SQL_BYTES)."""
+    size = len(sql.encode())
+    if size > MAX_SQL_BYTES:
+        raise QueryError(
+            f"Invalid filters: this query is too large to run ({size} bytes of SQL, at most "
+            f"{MAX_SQL_BYTES}); use fewer filter values or conditions, or one `contains` or "
+            "`matches` value in place of many."
+        )
 
 
 def _order_by(query: Query, dims: tuple[str, ...]) -> str:

@@ -7,16 +7,18 @@ become one `Query`; the answers are `{"results": ...}` as Plausible's v1 gives t
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
+import orjson
+
 from footfall.stats.engine import Result, comparison_for
 from footfall.stats.query import (
     EVENT_ONLY_DIMENSIONS_FOR_SESSIONS,
+    MAX_OFFSET,
     METRICS,
     Filter,
     Leaf,
@@ -40,6 +42,8 @@ V1_INTERVALS = {
     "month": "time:month",
 }
 MAX_BREAKDOWN_LIMIT = 1000
+# The last page a breakdown may ask for: its offset stays within what a query allows.
+MAX_PAGE = MAX_OFFSET // MAX_BREAKDOWN_LIMIT
 # Breakdowns v1 answers without the row of empty values, and how an empty value reads.
 HIDDEN_WHEN_EMPTY = {
     "visit:utm_medium": "(not set)",
@@ -68,12 +72,19 @@ def parse_filters(raw: str | None) -> tuple[Filter, ...]:
         from footfall.stats.v2 import parse_filter_list
 
         try:
-            document = json.loads(text)
-        except ValueError:
+            # orjson refuses JSON nested over 1,024 levels; the json module would overflow the stack.
+            document = orjson.loads(text)
+        except orjson.JSONDecodeError:
             raise QueryError("Invalid filters: not valid JSON.") from None
         return parse_filter_list(document)
     filters: list[Filter] = []
-    for part in (p for p in text.split(";") if p.strip()):
+    for part in text.split(";"):
+        if not part.strip():
+            raise QueryError(
+                f"Invalid filters '{text}': a condition is empty (`;` separates conditions, "
+                "with none before the first or after the last). "
+                "See https://plausible.io/docs/stats-api#filtering"
+            )
         match = _FILTER_PART.match(part.strip())
         if not match:
             raise QueryError(
@@ -87,6 +98,12 @@ def parse_filters(raw: str | None) -> tuple[Filter, ...]:
                 "https://plausible.io/docs/stats-api#properties"
             )
         values = tuple(v.replace("\\|", "|").strip() for v in re.split(r"(?<!\\)\|", value))
+        if not all(values):
+            raise QueryError(
+                f"Invalid filter '{part.strip()}': every value must be non-empty "
+                "(`|` separates values, with none before the first or after the last). "
+                "See https://plausible.io/docs/stats-api#filtering"
+            )
         if op in ("~", "!~"):
             operator = "contains" if op == "~" else "contains_not"
         elif any("*" in v for v in values) and key != "event:goal":
@@ -133,9 +150,16 @@ def parse_range(site: SiteSpec, params: Mapping[str, str], now: datetime):
 
 
 def parse_metrics(params: Mapping[str, str]) -> tuple[str, ...]:
-    metrics = tuple(m.strip() for m in params.get("metrics", "visitors").split(",") if m.strip())
-    if not metrics:
-        metrics = ("visitors",)
+    """`metrics=visitors,pageviews`; without the parameter, visitors. An empty name (`metrics=`,
+    `visitors,`) is refused rather than read as visitors: it is usually a client's bug."""
+    raw = params.get("metrics", "visitors")
+    metrics = tuple(m.strip() for m in raw.split(","))
+    if not all(metrics):
+        raise QueryError(
+            f"The `metrics` parameter holds an empty metric name: `{raw}`. Please provide metrics "
+            "separated by commas, for example visitors,pageviews. "
+            "See https://plausible.io/docs/stats-api#metrics"
+        )
     if len(set(metrics)) != len(metrics):
         raise QueryError("Metrics cannot be queried multiple times.")
     for metric in metrics:
@@ -275,6 +299,8 @@ def breakdown_query(site: SiteSpec, params: Mapping[str, str], now: datetime) ->
     if limit > MAX_BREAKDOWN_LIMIT:
         raise QueryError(f"Please provide limit as a number between 1 and {MAX_BREAKDOWN_LIMIT}.")
     page = _positive(params.get("page"), 1, "page")
+    if page > MAX_PAGE:
+        raise QueryError(f"Please provide page as a positive number, at most {MAX_PAGE}.")
     bare = {k: v for k, v in params.items() if k != "compare"}
     # Versions are split by their browser or OS, as Plausible's v1 does.
     dimensions = {

@@ -7,6 +7,7 @@ The body names `site_id`, `date_range`, `metrics`, and optionally `date`, `dimen
 (`time_labels`, `total_rows`, `comparisons`, `imports`) and `pagination` (`limit`, `offset`).
 footfall has no imported stats: `include.imports` (or `imports_meta`) only adds Plausible's
 `meta.imports_included: false` and `meta.imports_skip_reason: "no_imported_data"`.
+How deep and how big filters may be is set in `stats.query` (MAX_FILTER_DEPTH and the rest).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from footfall.stats.engine import Result, Row
 from footfall.stats.query import (
     DEFAULT_LIMIT,
     LEAF_OPERATORS,
+    MAX_FILTER_DEPTH,
     METRICS,
     PERIODS,
     Comparison,
@@ -56,22 +58,54 @@ ALLOWED_KEYS = {
 INCLUDE_KEYS = {"time_labels", "total_rows", "comparisons", "imports", "imports_meta"}
 
 
+# How much of a request value an error message quotes: a value may be as long, and as deeply
+# nested, as the request body allows (json.dumps of a value 1,000 levels deep overflows the stack).
+SHOWN_DEPTH = 6
+SHOWN_ITEMS = 10
+SHOWN_CHARACTERS = 300
+
+
 def _show(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
+    text = json.dumps(_shortened(value, SHOWN_DEPTH), ensure_ascii=False)
+    return text if len(text) <= SHOWN_CHARACTERS else text[:SHOWN_CHARACTERS] + "…"
 
 
-def parse_filter(node: Any) -> Filter:
+def _shortened(value: Any, depth: int) -> Any:
+    """`value` with lists and objects cut to their first items and levels (`"…"` for the rest)."""
+    if isinstance(value, list):
+        if depth == 0:
+            return ["…"] if value else []
+        items = [_shortened(item, depth - 1) for item in value[:SHOWN_ITEMS]]
+        return [*items, "…"] if len(value) > SHOWN_ITEMS else items
+    if isinstance(value, dict):
+        if depth == 0:
+            return {"…": "…"} if value else {}
+        keys = list(value)[:SHOWN_ITEMS]
+        shown = {key: _shortened(value[key], depth - 1) for key in keys}
+        return shown | {"…": "…"} if len(value) > SHOWN_ITEMS else shown
+    return value
+
+
+def parse_filter(node: Any, depth: int = 0) -> Filter:
+    """One filter; `depth` is the number of `and` / `or` / `not` / `has_done` / `has_not_done`
+    around it, refused past MAX_FILTER_DEPTH before going deeper (a body may nest a thousand)."""
     if not isinstance(node, list) or len(node) < 2 or not isinstance(node[0], str):
         raise QueryError(f"Invalid filter {_show(node)}.")
     operator = node[0]
+    if operator in ("and", "or", "not", "has_done", "has_not_done") and depth >= MAX_FILTER_DEPTH:
+        raise QueryError(
+            f"Invalid filters: filters may be nested at most {MAX_FILTER_DEPTH} levels deep "
+            "(each `and`, `or`, `not`, `has_done` and `has_not_done` is a level)."
+        )
     if operator in ("and", "or"):
         if len(node) != 2 or not isinstance(node[1], list) or not node[1]:
             raise QueryError(f"Invalid filter {_show(node)}: `{operator}` takes a non-empty list of filters.")
-        return Logic(operator, tuple(parse_filter(child) for child in node[1]))  # type: ignore[arg-type]
+        children = tuple(parse_filter(child, depth + 1) for child in node[1])
+        return Logic(operator, children)  # type: ignore[arg-type]
     if operator in ("not", "has_done", "has_not_done"):
         if len(node) != 2:
             raise QueryError(f"Invalid filter {_show(node)}: `{operator}` takes one filter.")
-        return Logic(operator, (parse_filter(node[1]),))  # type: ignore[arg-type]
+        return Logic(operator, (parse_filter(node[1], depth + 1),))  # type: ignore[arg-type]
     if operator not in LEAF_OPERATORS:
         raise QueryError(f"Unknown operator for filter {_show(node)}.")
     if len(node) not in (3, 4):
@@ -281,7 +315,9 @@ def parse(site: SiteSpec, body: Any, now: datetime, segments: SegmentLookup | No
     reference = today_in(site.timezone, now)
     if body.get("date") is not None:
         try:
-            reference = date.fromisoformat(str(body["date"]))
+            if not isinstance(body["date"], str):
+                raise ValueError
+            reference = date.fromisoformat(body["date"])
         except ValueError:
             raise QueryError(f"Invalid date {_show(body['date'])}.") from None
     rng = _parse_date_range(site, body["date_range"], reference, now)
@@ -430,12 +466,16 @@ def _echoed_filters(query: Query, body: dict[str, Any]) -> list[Any]:
     return sent
 
 
-def _mentions_segment(node: Any) -> bool:
-    if not isinstance(node, list):
-        return False
-    if len(node) >= 2 and node[1] == SEGMENT:
-        return True
-    return any(_mentions_segment(child) for child in node)
+def _mentions_segment(filters: Any) -> bool:
+    """Whether any list in the filters as sent names a segment, walked without recursion."""
+    pending = [filters]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, list):
+            if len(node) >= 2 and node[1] == SEGMENT:
+                return True
+            pending.extend(node)
+    return False
 
 
 def _default_order(query: Query) -> list[list[str]]:

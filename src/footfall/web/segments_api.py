@@ -42,6 +42,9 @@ from footfall.web.stats_api import OrjsonResponse, error_response, site_spec
 SITE_NOT_FOUND = "Site could not be found"
 MAX_NAME_BYTES = 255
 MAX_DATA_BYTES = 5 * 1024
+# Plausible's labels are a flat object (a filter value -> its label); nesting is bounded so that
+# every answer holding a segment can be encoded (orjson stops at 255 levels).
+MAX_LABELS_DEPTH = 10
 MAX_SEGMENTS_PER_SITE = 500  # Plausible's limit
 SITE_SEGMENT_ROLES = (Role.owner, Role.admin)
 
@@ -121,6 +124,17 @@ def _segment_data(value: Any, site: Site) -> dict[str, Any]:
     labels = value.get("labels")
     if labels is not None and not isinstance(labels, dict):
         raise ApiError(400, "Invalid segment: `segment_data.labels` must be an object.")
+    if labels is not None and _nesting(labels) > MAX_LABELS_DEPTH:
+        raise ApiError(
+            400,
+            f"Invalid segment: `segment_data.labels` may be nested at most {MAX_LABELS_DEPTH} levels deep.",
+        )
+    try:
+        # Parsed before anything encodes them: the parser refuses filters nested deeper than
+        # a query allows, which could be too deep for the encoder.
+        v2.segment_filters(0, value.get("filters"))
+    except QueryError as error:
+        raise _invalid_filters(error) from None
     encoded = orjson.dumps(value)
     if b"\\u0000" in encoded:
         raise ApiError(400, "Invalid segment: `segment_data` may not hold NUL characters.")
@@ -129,7 +143,6 @@ def _segment_data(value: Any, site: Site) -> dict[str, Any]:
             400, f"Invalid segment: `segment_data` must be at most {MAX_DATA_BYTES} bytes of JSON."
         )
     try:
-        v2.segment_filters(0, value.get("filters"))
         # Checked as the filters of a query would be: known dimensions, configured goals, RE2...
         naive = {
             "site_id": site.domain,
@@ -139,9 +152,27 @@ def _segment_data(value: Any, site: Site) -> dict[str, Any]:
         }
         v2.parse(site_spec(site), naive, _now())
     except QueryError as error:
-        message = error.message.replace("Invalid segment 0: ", "")
-        raise ApiError(400, f"Invalid segment_data.filters: {message}") from None
+        raise _invalid_filters(error) from None
     return value
+
+
+def _invalid_filters(error: QueryError) -> ApiError:
+    message = error.message.replace("Invalid segment 0: ", "")
+    return ApiError(400, f"Invalid segment_data.filters: {message}")
+
+
+def _nesting(value: Any) -> int:
+    """How many levels of lists and objects `value` has, counted without recursion."""
+    deepest = 0
+    pending = [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            deepest = max(deepest, depth + 1)
+            pending.extend((child, depth + 1) for child in item)
+    return deepest
 
 
 def _now() -> datetime:

@@ -43,6 +43,16 @@ from footfall.web.auth import (
 
 log = logging.getLogger("footfall.stats")
 
+# ClickHouse's refusals of a statement too long or too deeply nested to parse or plan: the
+# query's fault, not the store's, so a 400. The filter limits in stats.query keep them rare.
+TOO_COMPLEX = (
+    "max query size exceeded",
+    "too_deep_ast",
+    "too_big_ast",
+    "too_deep_recursion",
+    "too_deep_subqueries",
+)
+
 
 class OrjsonResponse(JSONResponse):
     def render(self, content: Any) -> bytes:
@@ -120,9 +130,15 @@ async def _answer(request: Request, work: Callable[[], Any]) -> Response:
     except QueryError as error:
         return error_response(error.status, error.message)
     except EventStoreError as error:
-        if "re2" in str(error).lower() or "regexp" in str(error).lower():
+        reason = str(error).lower()
+        if "re2" in reason or "regexp" in reason:
             # Python accepted the pattern but ClickHouse's RE2 does not (lookarounds, backreferences).
             return error_response(400, "Invalid regular expression: RE2 syntax is required (no lookarounds).")
+        if any(code in reason for code in TOO_COMPLEX):
+            log.warning("stats query refused by the event store: %s", error)
+            return error_response(
+                400, "Invalid filters: this query is too complex for the event store; use fewer filters."
+            )
         log.error("stats query failed: %s", error)
         return error_response(503, "The event store could not answer; try again shortly.")
     if isinstance(payload, Response):
