@@ -63,6 +63,7 @@ class Settings:
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
     ip_geolocation_db: Path | None
     datacenter_ip_ranges: Path | None
+    referrer_spam_list: Path | None
     redis_url: str | None
     wal_sync: str
     wal_max_bytes: int
@@ -252,6 +253,17 @@ def load_settings(env: Mapping[str, str] | None = None, *, create_secret: bool =
             DatacenterRanges.from_file(ranges_path)
         except (DatacenterRangesInvalid, OSError, UnicodeDecodeError) as error:
             raise ConfigError("DATACENTER_IP_RANGES", f"{ranges_path}: {error}") from None
+    spam = _get(env, "REFERRER_SPAM_LIST")
+    spam_path = Path(spam).expanduser() if spam else None
+    if spam_path is not None:
+        from footfall.ingest.bots import SpamListInvalid, SpamReferrers
+
+        if not spam_path.is_file():
+            raise ConfigError("REFERRER_SPAM_LIST", f"no such file: {spam_path}")
+        try:
+            SpamReferrers.from_file(spam_path)
+        except (SpamListInvalid, OSError, UnicodeDecodeError) as error:
+            raise ConfigError("REFERRER_SPAM_LIST", f"{spam_path}: {error}") from None
     redis_url = _get(env, "REDIS_URL")
     if redis_url is not None and urlsplit(redis_url).scheme not in ("redis", "rediss", "unix"):
         raise ConfigError("REDIS_URL", f"must be a redis:// URL, got {redis_url!r}")
@@ -282,6 +294,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, create_secret: bool =
         trusted_proxies=_networks(env, "TRUSTED_PROXIES", DEFAULT_TRUSTED_PROXIES),
         ip_geolocation_db=geo_path,
         datacenter_ip_ranges=ranges_path,
+        referrer_spam_list=spam_path,
         redis_url=redis_url,
         wal_sync=_choice(env, "WAL_SYNC", "group", WAL_SYNC_MODES),
         wal_max_bytes=_int(env, "WAL_MAX_BYTES", 1024 * 1024 * 1024, 1024 * 1024, 2**50),

@@ -2,7 +2,9 @@
 
 Bots by user agent are recognised in user_agent.py. The spam list below is footfall's
 own short list of long-running offenders, matched on the referrer's host and every
-parent domain of it.
+parent domain of it. `SpamReferrers` adds the domains of a file (`REFERRER_SPAM_LIST`, one
+domain per line, `#` comments), so that a maintained list such as Matomo's
+`referrer-spam-list` (`spammers.txt`, the list Plausible ships) can be dropped in.
 
 `DatacenterRanges` holds address ranges whose traffic is dropped as coming from servers,
 not people (`DATACENTER_IP_RANGES`: a file of CIDR ranges, one per line, such as the
@@ -12,6 +14,7 @@ ranges cloud providers publish). Off by default: footfall ships no such list.
 from __future__ import annotations
 
 import ipaddress
+import re
 from bisect import bisect_right
 from functools import lru_cache
 from pathlib import Path
@@ -56,14 +59,43 @@ SPAM_REFERRER_DOMAINS = frozenset(
 )
 
 
-@lru_cache(maxsize=8192)
-def is_spam_referrer(referrer: str) -> bool:
-    try:
-        host = urlsplit(referrer.strip()).hostname or ""
-    except ValueError:
-        return False
-    labels = host.lower().removeprefix("www.").split(".")
-    return any(".".join(labels[i:]) in SPAM_REFERRER_DOMAINS for i in range(len(labels) - 1))
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.)+[a-z0-9-]{2,63}$")
+
+
+class SpamListInvalid(ValueError):
+    """A line of the referrer spam file is not a domain name."""
+
+
+class SpamReferrers:
+    """Referrer domains whose events are dropped: footfall's list plus any given."""
+
+    def __init__(self, domains: frozenset[str] = frozenset()) -> None:
+        self.domains = SPAM_REFERRER_DOMAINS | domains
+        # Referrers repeat (the same spam hits many pages): cached per instance.
+        self.is_spam = lru_cache(maxsize=8192)(self._is_spam)
+
+    @classmethod
+    def from_file(cls, path: Path) -> SpamReferrers:
+        domains = set()
+        for number, line in enumerate(Path(path).read_text().splitlines(), start=1):
+            text = line.split("#", 1)[0].strip().lower().removeprefix("www.")
+            if not text:
+                continue
+            if not _DOMAIN.match(text):
+                raise SpamListInvalid(f"line {number} is not a domain name: {text!r}")
+            domains.add(text)
+        return cls(frozenset(domains))
+
+    def _is_spam(self, referrer: str) -> bool:
+        try:
+            host = urlsplit(referrer.strip()).hostname or ""
+        except ValueError:
+            return False
+        labels = host.lower().removeprefix("www.").split(".")
+        return any(".".join(labels[i:]) in self.domains for i in range(len(labels) - 1))
+
+
+is_spam_referrer = SpamReferrers().is_spam  # footfall's own list alone
 
 
 class DatacenterRangesInvalid(ValueError):

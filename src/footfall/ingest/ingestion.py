@@ -12,7 +12,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 
-from footfall.ingest.bots import DatacenterRanges
+from footfall.ingest.bots import DatacenterRanges, SpamReferrers
 from footfall.ingest.buffer import WriteAheadBuffer, ensure_deduplication
 from footfall.ingest.client_ip import ClientIpResolver
 from footfall.ingest.geo import Geolocator
@@ -45,8 +45,9 @@ class Ingestion:
             if settings.datacenter_ip_ranges
             else None
         )
+        spam = SpamReferrers.from_file(settings.referrer_spam_list) if settings.referrer_spam_list else None
         self.pipeline = Pipeline(
-            services.sessions, SessionTracker(session_cache), self.geolocator, datacenters
+            services.sessions, SessionTracker(session_cache), self.geolocator, datacenters, spam
         )
         self.client_ip = ClientIpResolver(settings.trusted_proxies)
         self.max_body_bytes = settings.max_body_bytes

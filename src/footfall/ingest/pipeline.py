@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from footfall.ingest import channel as channels
 from footfall.ingest import metrics
 from footfall.ingest import referrer as referrers
-from footfall.ingest.bots import DatacenterRanges, is_spam_referrer
+from footfall.ingest.bots import DatacenterRanges, SpamReferrers
 from footfall.ingest.geo import Geolocator, Location
 from footfall.ingest.identity import Salts, visitor_id
 from footfall.ingest.request import EventRequest
@@ -130,9 +130,11 @@ class Pipeline:
         tracker: SessionTracker,
         geolocator: Geolocator,
         datacenters: DatacenterRanges | None = None,
+        spam: SpamReferrers | None = None,
     ) -> None:
         self.sites = SiteGate(sessions)
         self.datacenters = datacenters
+        self._is_spam = (spam or SpamReferrers()).is_spam
         self.salts = Salts(sessions)
         self.tracker = tracker
         self.geolocator = geolocator
@@ -154,7 +156,7 @@ class Pipeline:
     # -- the steps --------------------------------------------------------------------
 
     def drop_spam_referrer(self, event: Event) -> DropReason | None:
-        if event.request.referrer and is_spam_referrer(event.request.referrer):
+        if event.request.referrer and self._is_spam(event.request.referrer):
             return DropReason.spam_referrer
         return None
 
