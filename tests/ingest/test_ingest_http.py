@@ -263,3 +263,16 @@ def test_every_step_of_the_pipeline_is_timed_for_a_sample_of_events(server) -> N
         # Every accepted event ran every step; one in TIME_EVERY of them was timed.
         assert count - earlier_count == 3, name
         assert total > earlier_total, name
+
+
+def test_a_body_the_parser_fails_on_is_a_400_not_a_server_error(server, monkeypatch, caplog) -> None:
+    import footfall.web.event as event_module
+
+    def broken(document: dict) -> None:
+        raise RuntimeError("a parsing bug")
+
+    monkeypatch.setattr(event_module, "parse_event", broken)
+    response = server.post({**PAGEVIEW, "u": "https://example.com/never-parsed"})
+    assert response.status_code == 400
+    assert response.json() == {"errors": {"request": ["the body could not be read as an event"]}}
+    assert "cannot parse an event body" in caplog.text

@@ -36,8 +36,8 @@ plausible_like = st.fixed_dictionaries(
         "$": json_values,
         "h": st.sampled_from([0, 1, True, "1"]),
         "i": json_values,
-        "sd": json_values,
-        "e": json_values,
+        "sd": json_values | st.sampled_from(["²", "٣", " 7 ", "-0", "1e3", "0x10"]),
+        "e": json_values | st.sampled_from(["²", "٣", " 7 ", "-0", "1e3", "0x10"]),
     },
 )
 arbitrary_json = st.dictionaries(st.sampled_from(FIELDS) | st.text(max_size=6), json_values, max_size=8)

@@ -118,6 +118,16 @@ def test_invalid_bodies_name_the_field(body: str, errors: dict) -> None:
     assert errors_of(body) == errors
 
 
+def test_engagement_numbers_in_other_scripts_digits_are_not_numbers() -> None:
+    # "²" and "٣" pass str.isdigit but are no integers to int(): once a ValueError and a 500.
+    body = '{"n":"engagement","u":"https://a.com/","d":"a.com","sd":"²","e":"٣"}'
+    assert errors_of(body) == {
+        "name": ["engagement event requires a valid integer value for at least one of 'sd' or 'e' fields"]
+    }
+    request = parse('{"n":"engagement","u":"https://a.com/","d":"a.com","sd":" 42 ","e":"²"}')
+    assert (request.scroll_depth, request.engagement_time) == (42, 0)
+
+
 def test_the_url_limit_counts_bytes_not_characters() -> None:
     # 20 + 990 two-byte characters: 1,010 characters, 2,000 bytes (the limit) then 2,002.
     at_limit = "https://example.com/" + "é" * 990

@@ -273,8 +273,10 @@ def _integer(raw: Any) -> int | None:
         return None
     if isinstance(raw, int):
         return raw
-    if isinstance(raw, str) and raw.strip().lstrip("-").isdigit():
-        return int(raw)
+    if isinstance(raw, str):
+        digits = raw.strip().lstrip("-")
+        if digits.isascii() and digits.isdigit():  # isdigit alone passes "²", which int refuses
+            return int(raw)
     return None
 
 

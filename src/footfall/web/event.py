@@ -143,6 +143,9 @@ def read_request(ingestion: Ingestion, body: bytes) -> EventRequest | Reply:
             request = parse_event(decode_body(body))
         except RequestInvalid as invalid:
             return error_reply(400, invalid.errors)
+        except Exception:  # a parsing bug: still the body's answer, never a 5xx (and logged)
+            log.exception("cannot parse an event body")
+            return UNREADABLE
         if len(body) <= _CACHED_BODY_BYTES and request.name != "engagement":  # those rarely repeat
             if len(_parsed) >= _CACHED_BODIES:
                 _parsed.clear()
@@ -249,6 +252,7 @@ _RETRY = [(b"retry-after", str(RETRY_AFTER_SECONDS).encode())]
 WAL_FULL = error_reply(
     503, {"request": ["the event store is unreachable and the write-ahead log is full; retry later"]}, _RETRY
 )
+UNREADABLE = error_reply(400, {"request": ["the body could not be read as an event"]})
 CANNOT_RECORD = error_reply(
     503, {"request": ["footfall cannot record events right now; retry later"]}, _RETRY
 )
