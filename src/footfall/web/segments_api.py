@@ -83,7 +83,7 @@ def _find_site(db: Session, user: User, site_id: Any) -> tuple[Site, Role]:
 
 
 def _segment_id(raw: str) -> int:
-    if not raw.isdigit() or int(raw) >= 2**63:
+    if not (raw.isascii() and raw.isdigit()) or int(raw) >= 2**63:
         raise ApiError(400, f"Invalid segment id {orjson.dumps(raw).decode()}: expected a positive integer.")
     return int(raw)
 

@@ -202,7 +202,7 @@ async def funnel(request: Request) -> Response:
         services = request.app.state.services
         spec = _authorised(services, request, params.get("site_id"), params.get("period") == "all")
         raw_id = params.get("funnel_id", "")
-        if not raw_id.isdigit() or int(raw_id) >= 2**63:
+        if not (raw_id.isascii() and raw_id.isdigit()) or int(raw_id) >= 2**63:
             raise QueryError("Please provide funnel_id as a number.")
         with session_scope(services.sessions) as db:
             row = db.scalar(select(Funnel).where(Funnel.id == int(raw_id), Funnel.site_id == spec.id))
