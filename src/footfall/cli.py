@@ -18,6 +18,8 @@ from footfall.config import ConfigError, Settings, load_settings
 from footfall.events.store import EventStoreError
 from footfall.meta.db import session_scope
 from footfall.services import Services, open_services
+from footfall.sites.funnels import create_funnel, delete_funnel, get_funnel, list_funnels
+from footfall.sites.goals import goal_for_step
 from footfall.sites.sites import create_site, get_site, list_sites
 from footfall.sites.snippet import snippet
 
@@ -224,6 +226,61 @@ def apikey_create(email: str, name: str, scope: str) -> None:
         raw, _key = create_api_key(db, owner, name, SCOPES[scope])
     click.echo(raw)
     click.echo("store it now: it is not shown again", err=True)
+
+
+@cli.group()
+def funnel() -> None:
+    """Manage funnels: ordered goals whose visitors the Stats API counts step by step."""
+
+
+@funnel.command("create")
+@click.argument("domain")
+@click.option("--name", required=True, help="The funnel's name, unique on the site.")
+@click.option(
+    "--step",
+    "steps",
+    multiple=True,
+    metavar="GOAL",
+    help="A step, in order; 2 to 8 of them. /path is a pageview of that path (wildcards allowed), "
+    "anything else a custom event's name. Goals the site lacks are created.",
+)
+def funnel_create(domain: str, name: str, steps: tuple[str, ...]) -> None:
+    """Create a funnel on DOMAIN from its steps, in order."""
+    with _services() as services, session_scope(services.sessions) as db:
+        site = get_site(db, domain)
+        # If the funnel is refused, the goals made for it are rolled back with it.
+        goals = [goal_for_step(db, site, step) for step in steps]
+        made = create_funnel(db, site, name, goals)
+        click.echo(
+            f"funnel {made.id} on {site.domain}: {made.name}: {' -> '.join(g.display_name for g in goals)}"
+        )
+
+
+@funnel.command("list")
+@click.argument("domain")
+def funnel_list(domain: str) -> None:
+    """List DOMAIN's funnels and their steps."""
+    with _services() as services, session_scope(services.sessions) as db:
+        funnels = list_funnels(db, get_site(db, domain))
+        if not funnels:
+            click.echo(
+                f"no funnels yet; create one with: footfall funnel create {domain} --name N --step ..."
+            )
+            return
+        for made in funnels:
+            click.echo(f"{made.id}  {made.name}: {' -> '.join(s.goal.display_name for s in made.steps)}")
+
+
+@funnel.command("delete")
+@click.argument("domain")
+@click.argument("funnel_id", type=int)
+def funnel_delete(domain: str, funnel_id: int) -> None:
+    """Delete DOMAIN's funnel FUNNEL_ID (its goals stay)."""
+    with _services() as services, session_scope(services.sessions) as db:
+        gone = get_funnel(db, get_site(db, domain), funnel_id)
+        name = gone.name
+        delete_funnel(db, gone)
+    click.echo(f"deleted funnel {funnel_id} ({name}) from {domain}")
 
 
 @cli.command()

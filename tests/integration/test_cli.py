@@ -3,9 +3,11 @@
 import os
 import re
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -241,3 +243,58 @@ def test_demo_errors_are_one_line_and_exit_1(tmp_path: Path, args, message) -> N
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("footfall: error: ") and message in lines[0]
+
+
+def test_funnel_create_list_and_delete(tmp_path: Path) -> None:
+    assert run(tmp_path, "site", "create", "shop.example").returncode == 0
+    made = run(
+        tmp_path,
+        "funnel",
+        "create",
+        "shop.example",
+        "--name",
+        "Checkout",
+        *("--step", "/pricing", "--step", "Signup", "--step", "/checkout/**"),
+    )
+    assert made.returncode == 0, made.stderr
+    assert (
+        made.stdout.strip()
+        == "funnel 1 on shop.example: Checkout: Visit /pricing -> Signup -> Visit /checkout/**"
+    )
+    listed = run(tmp_path, "funnel", "list", "shop.example")
+    assert listed.stdout.strip() == "1  Checkout: Visit /pricing -> Signup -> Visit /checkout/**"
+    gone = run(tmp_path, "funnel", "delete", "shop.example", "1")
+    assert gone.stdout.strip() == "deleted funnel 1 (Checkout) from shop.example"
+    assert run(tmp_path, "funnel", "list", "shop.example").stdout.startswith("no funnels yet")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ("create", "shop.example", "--name", "One", "--step", "/a"),
+            "steps: a funnel has 2 to 8 steps, not 1",
+        ),
+        (
+            ("create", "shop.example", "--name", "Nine", *[f"--step=/{i}" for i in range(9)]),
+            "steps: a funnel has 2 to 8 steps, not 9",
+        ),
+        (("create", "shop.example", "--name", "Twice", "--step", "/a", "--step", "/a"), "a goal is one step"),
+        (
+            ("create", "nowhere.example", "--name", "N", "--step", "/a", "--step", "B"),
+            "no site nowhere.example",
+        ),
+        (("delete", "shop.example", "7"), "Funnel could not be found"),
+    ],
+)
+def test_funnel_errors_are_one_line_and_exit_1(tmp_path: Path, args, message) -> None:
+    assert run(tmp_path, "site", "create", "shop.example").returncode == 0
+    result = run(tmp_path, "funnel", *args)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("footfall: error: ") and message in lines[0]
+    # A refused funnel leaves nothing behind, not even the goals its steps named.
+    assert run(tmp_path, "funnel", "list", "shop.example").stdout.startswith("no funnels yet")
+    with closing(sqlite3.connect(tmp_path / "footfall.db")) as db:
+        assert db.execute("SELECT count(*) FROM goals").fetchone() == (0,)

@@ -1,4 +1,4 @@
-"""Sites API (`/api/v1/sites...`): sites, goals and shared links, scoped to the key's user."""
+"""Sites API (`/api/v1/sites...`): sites, goals, funnels and shared links, scoped to the key's user."""
 
 from __future__ import annotations
 
@@ -173,6 +173,8 @@ def test_a_stats_key_reads_stats_sites_and_goals_but_cannot_change_anything(worl
     assert call(world, "GET", "/api/v1/sites/read.example", key=stats_key).status_code == 200
     goals = call(world, "GET", "/api/v1/sites/goals", key=stats_key, params={"site_id": "read.example"})
     assert goals.json() == {"goals": [], "meta": {"after": None, "before": None, "limit": 100}}
+    funnels = call(world, "GET", "/api/v1/sites/funnels", key=stats_key, params={"site_id": "read.example"})
+    assert funnels.json() == {"funnels": [], "meta": {"after": None, "before": None, "limit": 100}}
     stats = world.v1("aggregate", key=stats_key, site_id="read.example", period="30d")
     assert stats.json() == {"results": {"visitors": {"value": 0}}}
 
@@ -183,6 +185,8 @@ def test_a_stats_key_reads_stats_sites_and_goals_but_cannot_change_anything(worl
         ("PUT", "/api/v1/sites/goals", {"site_id": "read.example", "goal_type": "event", "event_name": "X"}),
         ("DELETE", "/api/v1/sites/goals/1", {"site_id": "read.example"}),
         ("PUT", "/api/v1/sites/shared-links", {"site_id": "read.example", "name": "Board"}),
+        ("PUT", "/api/v1/sites/funnels", {"site_id": "read.example", "name": "F", "steps": [1, 2]}),
+        ("DELETE", "/api/v1/sites/funnels/1", {"site_id": "read.example"}),
     ]
     for method, path, body in writes:
         refused = call(world, method, path, key=stats_key, json=body)
@@ -333,3 +337,283 @@ def test_with_redis_the_limit_is_shared_and_answered_429_json(world) -> None:
         for name in client.scan_iter(match=prefix + "*"):
             client.delete(name)
         client.close()
+
+
+# --- funnels ----------------------------------------------------------------------------------------
+
+
+def make_goals(world, key, domain, *names: str) -> list[int]:
+    """Event goals named `names` on `domain` (pages when a name starts with `/`); their ids."""
+    ids = []
+    for name in names:
+        body = {"site_id": domain, "goal_type": "page", "page_path": name}
+        if not name.startswith("/"):
+            body = {"site_id": domain, "goal_type": "event", "event_name": name}
+        answer = call(world, "PUT", "/api/v1/sites/goals", key=key, json=body)
+        assert answer.status_code == 200, answer.text
+        ids.append(answer.json()["id"])
+    return ids
+
+
+def put_funnel(world, key, domain, name, steps):
+    return call(
+        world, "PUT", "/api/v1/sites/funnels", key=key, json={"site_id": domain, "name": name, "steps": steps}
+    )
+
+
+def test_funnels_find_or_create_list_and_delete(world) -> None:
+    key = new_user_with_key(world, "funnel-maker@example.com", "sites:provision:*", ["funnel-api.example"])
+    pricing, signup, buy = make_goals(world, key, "funnel-api.example", "/pricing", "Signup", "Purchase")
+
+    created = put_funnel(world, key, "funnel-api.example", "  Checkout ", [pricing, signup, buy])
+    assert created.status_code == 200, created.text
+    funnel = created.json()
+    assert funnel["name"] == "Checkout"
+    assert [(s["id"], s["display_name"], s["goal_type"]) for s in funnel["steps"]] == [
+        (pricing, "Visit /pricing", "page"),
+        (signup, "Signup", "event"),
+        (buy, "Purchase", "event"),
+    ]
+    # The same name and steps again is the same funnel (a retried request creates nothing).
+    again = put_funnel(world, key, "funnel-api.example", "Checkout", [pricing, signup, buy])
+    assert again.json() == funnel
+    # The name with other steps is taken.
+    other = put_funnel(world, key, "funnel-api.example", "Checkout", [signup, buy])
+    assert other.status_code == 400
+    assert other.json() == {
+        "error": "name: funnel-api.example already has a funnel named 'Checkout' with other steps"
+    }
+    short = put_funnel(world, key, "funnel-api.example", "Signup to purchase", [signup, buy]).json()
+
+    listed = call(world, "GET", "/api/v1/sites/funnels", key=key, params={"site_id": "funnel-api.example"})
+    assert listed.json() == {
+        "funnels": [funnel, short],
+        "meta": {"after": None, "before": None, "limit": 100},
+    }
+    counted = world.v1("funnel", key=key, site_id="funnel-api.example", funnel_id=funnel["id"], period="30d")
+    assert [s["label"] for s in counted.json()["steps"]] == ["Visit /pricing", "Signup", "Purchase"]
+
+    path = f"/api/v1/sites/funnels/{funnel['id']}"
+    deleted = call(world, "DELETE", path, key=key, params={"site_id": "funnel-api.example"})
+    assert deleted.json() == {"deleted": True}
+    gone = call(world, "DELETE", path, key=key, params={"site_id": "funnel-api.example"})
+    assert (gone.status_code, gone.json()) == (404, {"error": "Funnel could not be found"})
+    counted = world.v1("funnel", key=key, site_id="funnel-api.example", funnel_id=funnel["id"])
+    assert counted.status_code == 404
+    # Its goals stay.
+    goals = call(world, "GET", "/api/v1/sites/goals", key=key, params={"site_id": "funnel-api.example"})
+    assert [g["id"] for g in goals.json()["goals"]] == [pricing, signup, buy]
+
+
+@pytest.fixture(scope="module")
+def funnel_errors(world) -> tuple[str, int, int, int]:
+    """A key, two goals of funnel-errors.example, and a goal of another site of the same user."""
+    key = new_user_with_key(
+        world,
+        "funnel-errors@example.com",
+        "sites:provision:*",
+        ["funnel-errors.example", "elsewhere.example"],
+    )
+    a, b = make_goals(world, key, "funnel-errors.example", "A", "B")
+    (foreign,) = make_goals(world, key, "elsewhere.example", "A")
+    return key, a, b, foreign
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        ({"name": "F"}, "Parameter `steps` is required: the funnel's goal ids, in order"),
+        ({"name": "F", "steps": "1,2"}, "steps: a list of goal ids, in the funnel's order"),
+        ({"name": "F", "steps": []}, "steps: a funnel has 2 to 8 steps, not 0"),
+        ({"name": "F", "steps": ["first", "second"]}, "steps: 'first' is not a goal id (a positive integer)"),
+        ({"name": "F", "steps": [True, False]}, "steps: True is not a goal id (a positive integer)"),
+        ({"name": "F", "steps": [1.0, 2.0]}, "steps: 1.0 is not a goal id (a positive integer)"),
+        ({"name": "F", "steps": [0, -1]}, "steps: 0 is not a goal id (a positive integer)"),
+        (
+            {"name": "F", "steps": [2**63, 1]},
+            "steps: 9223372036854775808 is not a goal id (a positive integer)",
+        ),
+        (
+            {"name": "F", "steps": "GOALS_TWICE"},
+            "steps: goal {a} is listed twice; a goal is one step at most",
+        ),
+        ({"name": "F", "steps": "UNKNOWN_GOAL"}, "steps: funnel-errors.example has no goal 999999"),
+        ({"name": "F", "steps": "FOREIGN_GOAL"}, "steps: funnel-errors.example has no goal {foreign}"),
+        ({"steps": "GOALS"}, "name: a funnel needs a name"),
+        ({"name": "   ", "steps": "GOALS"}, "name: a funnel needs a name"),
+        ({"name": 7, "steps": "GOALS"}, "name: a funnel needs a name"),
+        ({"name": "x" * 201, "steps": "GOALS"}, "name: a funnel's name is at most 200 characters"),
+    ],
+)
+def test_bad_funnels_are_400_json_naming_the_fault(world, funnel_errors, body, error) -> None:
+    key, a, b, foreign = funnel_errors
+    # Steps named in capitals stand for goal ids made by the fixture.
+    named = {
+        "GOALS": [a, b],
+        "GOALS_TWICE": [a, b, a],
+        "UNKNOWN_GOAL": [a, 999999],
+        "FOREIGN_GOAL": [a, foreign],
+    }
+    sent = {**body, "site_id": "funnel-errors.example"}
+    if isinstance(body.get("steps"), str):
+        sent["steps"] = named.get(body["steps"], body["steps"])
+    answer = call(world, "PUT", "/api/v1/sites/funnels", key=key, json=sent)
+    assert (answer.status_code, answer.json()) == (400, {"error": error.format(a=a, foreign=foreign)})
+    listed = call(world, "GET", "/api/v1/sites/funnels", key=key, params={"site_id": "funnel-errors.example"})
+    assert listed.json()["funnels"] == []
+
+
+def test_funnel_routes_answer_other_users_sites_and_bad_ids_with_json_errors(world) -> None:
+    key = new_user_with_key(world, "funnel-ids@example.com", "sites:provision:*", ["funnel-ids.example"])
+    a, b = make_goals(world, key, "funnel-ids.example", "A", "B")
+    mine = put_funnel(world, key, "funnel-ids.example", "Mine", [a, b]).json()
+    stranger = new_user_with_key(world, "funnel-stranger@example.com", "sites:provision:*")
+    # Another user's site is not found, whether listed, written or deleted from.
+    for method, path, kwargs in [
+        ("GET", "/api/v1/sites/funnels", {"params": {"site_id": "funnel-ids.example"}}),
+        (
+            "PUT",
+            "/api/v1/sites/funnels",
+            {"json": {"site_id": "funnel-ids.example", "name": "X", "steps": [a, b]}},
+        ),
+        ("DELETE", f"/api/v1/sites/funnels/{mine['id']}", {"params": {"site_id": "funnel-ids.example"}}),
+    ]:
+        answer = call(world, method, path, key=stranger, **kwargs)
+        assert (method, answer.status_code, answer.json()) == (
+            method,
+            404,
+            {"error": "Site could not be found"},
+        )
+    # The funnel survived, and a funnel of one site cannot be deleted through another.
+    assert put_funnel(world, key, "funnel-ids.example", "Mine", [a, b]).json() == mine
+    foreign = call(world, "DELETE", f"/api/v1/sites/funnels/{mine['id']}", params={"site_id": "shop.example"})
+    assert (foreign.status_code, foreign.json()) == (404, {"error": "Funnel could not be found"})
+    for bad in ("abc", "²", "-1", "1.5", str(2**63)):
+        answer = call(
+            world, "DELETE", f"/api/v1/sites/funnels/{bad}", key=key, params={"site_id": "funnel-ids.example"}
+        )
+        assert (bad, answer.status_code, answer.json()) == (
+            bad,
+            400,
+            {"error": "Parameter `funnel_id` must be a number"},
+        )
+        goal = call(
+            world, "DELETE", f"/api/v1/sites/goals/{bad}", key=key, params={"site_id": "funnel-ids.example"}
+        )
+        assert (bad, goal.status_code, goal.json()) == (
+            bad,
+            400,
+            {"error": "Parameter `goal_id` must be a number"},
+        )
+    assert call(world, "GET", "/api/v1/sites/funnels").json() == {"error": "Parameter `site_id` is required"}
+    nowhere = call(world, "PUT", "/api/v1/sites/funnels", key=key, json={"name": "F", "steps": [a, b]})
+    assert (nowhere.status_code, nowhere.json()) == (400, {"error": "Parameter `site_id` is required"})
+    assert (
+        world.client.get("/api/v1/sites/funnels", params={"site_id": "funnel-ids.example"}).status_code == 401
+    )
+
+
+def test_a_viewer_lists_funnels_but_only_owners_and_admins_change_them(world) -> None:
+    from footfall.accounts.users import get_user_by_email
+    from footfall.meta.db import session_scope
+    from footfall.meta.models import Membership, Role
+    from footfall.sites.sites import get_site
+
+    owner = new_user_with_key(
+        world, "funnel-owner@example.com", "sites:provision:*", ["funnel-roles.example"]
+    )
+    a, b = make_goals(world, owner, "funnel-roles.example", "A", "B")
+    made = put_funnel(world, owner, "funnel-roles.example", "A to B", [a, b]).json()
+    viewer = new_user_with_key(world, "funnel-viewer@example.com", "sites:provision:*")
+    admin = new_user_with_key(world, "funnel-admin@example.com", "sites:provision:*")
+    with session_scope(world.services.sessions) as db:
+        site = get_site(db, "funnel-roles.example")
+        for email, role in (
+            ("funnel-viewer@example.com", Role.viewer),
+            ("funnel-admin@example.com", Role.admin),
+        ):
+            db.add(Membership(site_id=site.id, user_id=get_user_by_email(db, email).id, role=role))
+
+    listed = call(
+        world, "GET", "/api/v1/sites/funnels", key=viewer, params={"site_id": "funnel-roles.example"}
+    )
+    assert [f["name"] for f in listed.json()["funnels"]] == ["A to B"]
+    refused = put_funnel(world, viewer, "funnel-roles.example", "B to A", [b, a])
+    assert (refused.status_code, refused.json()) == (
+        403,
+        {"error": "Your role on this site does not allow this action"},
+    )
+    path = f"/api/v1/sites/funnels/{made['id']}"
+    assert (
+        call(world, "DELETE", path, key=viewer, params={"site_id": "funnel-roles.example"}).status_code == 403
+    )
+    assert put_funnel(world, admin, "funnel-roles.example", "B to A", [b, a]).status_code == 200
+    assert call(world, "DELETE", path, key=admin, params={"site_id": "funnel-roles.example"}).json() == {
+        "deleted": True
+    }
+
+
+def test_funnels_are_paged_by_creation(world) -> None:
+    key = new_user_with_key(world, "funnel-pager@example.com", "sites:provision:*", ["funnel-pages.example"])
+    a, b = make_goals(world, key, "funnel-pages.example", "A", "B")
+    names = [f"Funnel {i}" for i in range(1, 6)]
+    for name in names:
+        assert put_funnel(world, key, "funnel-pages.example", name, [a, b]).status_code == 200
+    forward = pages(
+        world,
+        key,
+        "/api/v1/sites/funnels",
+        "funnels",
+        "name",
+        "after",
+        site_id="funnel-pages.example",
+        limit=2,
+    )
+    assert [page for page, _ in forward] == [names[0:2], names[2:4], names[4:5]]
+    back = pages(
+        world,
+        key,
+        "/api/v1/sites/funnels",
+        "funnels",
+        "name",
+        "before",
+        site_id="funnel-pages.example",
+        limit=2,
+        before=forward[2][1]["before"],
+    )
+    assert [page for page, _ in back] == [names[2:4], names[0:2]]
+    goals_cursor = call(
+        world, "GET", "/api/v1/sites/goals", key=key, params={"site_id": "funnel-pages.example", "limit": 1}
+    ).json()["meta"]["after"]
+    mixed = call(
+        world,
+        "GET",
+        "/api/v1/sites/funnels",
+        key=key,
+        params={"site_id": "funnel-pages.example", "after": goals_cursor},
+    )
+    assert mixed.status_code == 400
+    assert "not a valid pagination cursor" in mixed.json()["error"]
+
+
+def test_deleting_a_goal_takes_its_funnel_steps_with_it(world) -> None:
+    """As in Plausible: the goal's step leaves every funnel; a funnel left with one step goes."""
+    key = new_user_with_key(world, "funnel-goals@example.com", "sites:provision:*", ["funnel-goals.example"])
+    a, b, c = make_goals(world, key, "funnel-goals.example", "/a", "B", "/c")
+    three = put_funnel(world, key, "funnel-goals.example", "Three", [a, b, c]).json()
+    two = put_funnel(world, key, "funnel-goals.example", "Two", [b, c]).json()
+    other = put_funnel(world, key, "funnel-goals.example", "Other", [a, c]).json()
+
+    deleted = call(
+        world, "DELETE", f"/api/v1/sites/goals/{b}", key=key, params={"site_id": "funnel-goals.example"}
+    )
+    assert deleted.json() == {"deleted": True}
+    listed = call(world, "GET", "/api/v1/sites/funnels", key=key, params={"site_id": "funnel-goals.example"})
+    assert [(f["id"], [s["display_name"] for s in f["steps"]]) for f in listed.json()["funnels"]] == [
+        (three["id"], ["Visit /a", "Visit /c"]),
+        (other["id"], ["Visit /a", "Visit /c"]),
+    ]
+    counted = world.v1("funnel", key=key, site_id="funnel-goals.example", funnel_id=three["id"])
+    assert [s["label"] for s in counted.json()["steps"]] == ["Visit /a", "Visit /c"]
+    gone = world.v1("funnel", key=key, site_id="funnel-goals.example", funnel_id=two["id"])
+    assert gone.status_code == 404

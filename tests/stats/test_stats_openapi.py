@@ -27,11 +27,13 @@ PROVISIONING = {
     ("put", "/api/v1/sites/goals"),
     ("delete", "/api/v1/sites/goals/{goal_id}"),
     ("put", "/api/v1/sites/shared-links"),
+    ("put", "/api/v1/sites/funnels"),
+    ("delete", "/api/v1/sites/funnels/{funnel_id}"),
     ("post", "/api/v1/sites/segments"),
     ("patch", "/api/v1/sites/segments/{segment_id}"),
     ("delete", "/api/v1/sites/segments/{segment_id}"),
 }
-PAGED = ("/api/v1/sites", "/api/v1/sites/goals")
+PAGED = ("/api/v1/sites", "/api/v1/sites/goals", "/api/v1/sites/funnels")
 
 
 def described() -> dict[tuple[str, str], dict]:

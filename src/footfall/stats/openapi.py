@@ -71,9 +71,9 @@ _BEARER_DESCRIPTION = (
     "An API key, sent as `Authorization: Bearer <key>` (`footfall apikey create`). A key acts "
     "for its user and reaches the sites that user may see. Its scope says what it may do, as in "
     f"Plausible:\n\n- `{STATS_SCOPE}` (a Stats API key, `--scope stats`): the Stats API, and on "
-    "the Sites API listing sites and goals, showing a site and reading segments.\n"
+    "the Sites API listing sites, goals and funnels, showing a site and reading segments.\n"
     f"- `{SITES_SCOPE}` (a Sites API key, the default): all of that, and the Sites API's writes "
-    "(creating, changing and deleting sites, goals, shared links and segments); those operations "
+    "(creating, changing and deleting sites, goals, funnels, shared links and segments); those operations "
     f"list `{SITES_SCOPE}` in their `security`, and answer any other key `401`.\n\n"
     "Each key may make `hourly_request_limit` requests a clock hour (600 by default); beyond "
     "that every keyed operation answers `429` with `Retry-After`."
@@ -212,6 +212,21 @@ _GOAL = {
         "currency": {"type": ["string", "null"]},
     },
 }
+_FUNNEL = {
+    "type": "object",
+    "required": ["id", "name", "steps"],
+    "properties": {
+        "id": {"type": "integer"},
+        "name": {"type": "string"},
+        "steps": {
+            "type": "array",
+            "description": "The funnel's goals, in step order",
+            "items": _GOAL,
+            "minItems": 2,
+            "maxItems": 8,
+        },
+    },
+}
 _SITE_ID_QUERY = _query("site_id", "Domain of the site", {"type": "string"}, True)
 
 # Lists are paged as Plausible pages them: opaque cursors from the previous answer's `meta`.
@@ -244,7 +259,7 @@ _PAGE_META = {
 }
 _BAD_PAGE = _error(
     "A malformed cursor (or one from another list), both `after` and `before`, `limit` outside "
-    "1-100, or (goals) a missing `site_id`",
+    "1-100, or (goals, funnels) a missing `site_id`",
     "Pass either `after` or `before`, not both",
 )
 
@@ -466,6 +481,62 @@ _SITES_PATHS: dict[str, Any] = {
                 "summary": "Delete a goal",
                 "parameters": [
                     {"name": "goal_id", "in": "path", "required": True, "schema": {"type": "integer"}},
+                    _SITE_ID_QUERY,
+                ],
+                "responses": {"200": _json({"type": "object"}), **_ERRORS},
+            }
+        )
+    },
+    "/api/v1/sites/funnels": {
+        "get": {
+            "summary": "Funnels of a site, in creation order, a page at a time (footfall's route)",
+            "parameters": [_SITE_ID_QUERY, *_PAGING],
+            "responses": {"200": _page_of("funnels", _FUNNEL), **_ERRORS, "400": _BAD_PAGE},
+        },
+        "put": _provisioning(
+            {
+                "summary": "Find or create a funnel of 2-8 of the site's goals (owners and admins)",
+                "description": (
+                    "`steps` lists goal ids (from `GET /api/v1/sites/goals`) in the funnel's order, "
+                    "each goal once. The same `name` with the same steps answers the existing "
+                    "funnel; with other steps it is a `400`, as are fewer than 2 or more than 8 "
+                    "steps and a goal the site does not have. `GET /api/v1/stats/funnel` counts it."
+                ),
+                "requestBody": _body(
+                    {
+                        "type": "object",
+                        "required": ["site_id", "name", "steps"],
+                        "properties": {
+                            "site_id": {"type": "string"},
+                            "name": {"type": "string", "maxLength": 200},
+                            "steps": {
+                                "type": "array",
+                                "items": {"type": "integer", "minimum": 1},
+                                "minItems": 2,
+                                "maxItems": 8,
+                                "uniqueItems": True,
+                            },
+                        },
+                    }
+                ),
+                "responses": {
+                    "200": _json(_FUNNEL),
+                    **_ERRORS,
+                    "400": _error(
+                        "A missing or over-long name, not 2-8 steps, a step that is not one of the "
+                        "site's goals or is listed twice, or the name taken by a funnel of other steps",
+                        "steps: a funnel has 2 to 8 steps, not 1",
+                    ),
+                },
+            }
+        ),
+    },
+    "/api/v1/sites/funnels/{funnel_id}": {
+        "delete": _provisioning(
+            {
+                "summary": "Delete a funnel; its goals stay (owners and admins)",
+                "parameters": [
+                    {"name": "funnel_id", "in": "path", "required": True, "schema": {"type": "integer"}},
                     _SITE_ID_QUERY,
                 ],
                 "responses": {"200": _json({"type": "object"}), **_ERRORS},

@@ -1,4 +1,4 @@
-"""HTTP handlers of the Sites API (`/api/v1/sites...`): sites, goals and shared links, by Bearer key.
+"""HTTP handlers of the Sites API (`/api/v1/sites...`): sites, goals, funnels and shared links, by Bearer key.
 
 Plausible offers this API to Enterprise plans; footfall includes it. A key acts for its
 user: it lists the sites that user may see, creates sites the user then owns, and changes
@@ -8,6 +8,10 @@ and read; only a Sites API key (scope `sites:provision:*`) may create, change or
 Lists are paged as Plausible pages them: `limit` (1-100, default 100) and the opaque
 cursors `after` / `before` taken from the previous answer's `meta`, where `null` means
 there is no further page that way.
+
+Funnels are footfall's routes (Plausible keeps funnels behind its dashboard): a funnel is a
+named, ordered list of 2 to 8 of the site's goals, given by their ids, and
+`GET /api/v1/stats/funnel?funnel_id=` counts it.
 """
 
 from __future__ import annotations
@@ -29,7 +33,9 @@ from starlette.routing import BaseRoute, Route
 
 from footfall.accounts.errors import Conflict, DomainError, NotFound
 from footfall.meta.db import session_scope
-from footfall.meta.models import Goal, Membership, Role, SharedLink, Site, User
+from footfall.meta.models import Funnel, Goal, Membership, Role, SharedLink, Site, User
+from footfall.sites.funnels import create_funnel, delete_funnel, funnels_query, get_funnel, goals_by_id
+from footfall.sites.goals import delete_goal, find_or_create_event_goal, find_or_create_page_goal
 from footfall.sites.sites import create_site, normalise_domain, role_of, validate_timezone
 from footfall.web.auth import ApiError, authenticate, bearer_token, rate_limiter, require_provision
 from footfall.web.stats_api import OrjsonResponse, error_response
@@ -67,6 +73,11 @@ def _goal_json(goal: Goal) -> dict[str, Any]:
         "page_path": goal.page_path,
         "currency": goal.currency,
     }
+
+
+def _funnel_json(funnel: Funnel) -> dict[str, Any]:
+    """A funnel and its steps, each step the goal as `GET /api/v1/sites/goals` shows it."""
+    return {"id": funnel.id, "name": funnel.name, "steps": [_goal_json(step.goal) for step in funnel.steps]}
 
 
 def _find_site(db: Session, user: User, site_id: Any, roles: tuple[Role, ...] | None = None) -> Site:
@@ -140,6 +151,15 @@ def _int_param(body: dict[str, Any], name: str, default: int, low: int, high: in
     if not low <= value <= high:
         raise ApiError(400, f"Parameter `{name}` must be between {low} and {high}")
     return value
+
+
+def _id_param(body: dict[str, Any], name: str) -> int:
+    """A row id from the path: ASCII digits only (`str.isdigit` also passes `²`, which `int`
+    refuses) and within the metadata store's 64-bit ids."""
+    raw = str(body.get(name, ""))
+    if not (raw.isascii() and raw.isdigit()) or int(raw) >= 2**63:
+        raise ApiError(400, f"Parameter `{name}` must be a number")
+    return int(raw)
 
 
 # --- pagination -----------------------------------------------------------------------------------
@@ -302,37 +322,18 @@ async def goals_put(request: Request) -> Response:
             event_name = body.get("event_name")
             if not isinstance(event_name, str) or not event_name.strip() or len(event_name) > 120:
                 raise ApiError(400, "Parameter `event_name` is required to create a goal")
-            event_name = event_name.strip()
             currency = body.get("currency")
             if currency is not None and (
                 not isinstance(currency, str) or len(currency) != 3 or not currency.isalpha()
             ):
                 raise ApiError(400, "currency: is invalid")
-            existing = db.scalar(select(Goal).where(Goal.site_id == site.id, Goal.event_name == event_name))
-            if existing is not None:
-                return _goal_json(existing)
-            goal = Goal(
-                site_id=site.id,
-                event_name=event_name,
-                display_name=event_name,
-                currency=currency.upper() if currency else None,
-            )
-        elif goal_type == "page":
+            return _goal_json(find_or_create_event_goal(db, site, event_name, currency))
+        if goal_type == "page":
             page_path = body.get("page_path")
             if not isinstance(page_path, str) or not page_path.strip() or len(page_path) > 2000:
                 raise ApiError(400, "Parameter `page_path` is required to create a goal")
-            page_path = page_path.strip()
-            if not page_path.startswith("/"):
-                page_path = "/" + page_path
-            existing = db.scalar(select(Goal).where(Goal.site_id == site.id, Goal.page_path == page_path))
-            if existing is not None:
-                return _goal_json(existing)
-            goal = Goal(site_id=site.id, page_path=page_path, display_name=f"Visit {page_path}")
-        else:
-            raise ApiError(400, "Parameter `goal_type` is required to create a goal (`event` or `page`)")
-        db.add(goal)
-        db.flush()
-        return _goal_json(goal)
+            return _goal_json(find_or_create_page_goal(db, site, page_path))
+        raise ApiError(400, "Parameter `goal_type` is required to create a goal (`event` or `page`)")
 
     return await _handle(request, work)
 
@@ -349,14 +350,46 @@ async def goals_index(request: Request) -> Response:
 async def goals_delete(request: Request) -> Response:
     def work(db: Session, user: User, body: dict[str, Any]) -> Any:
         site = _find_site(db, user, body.get("site_id"), (Role.owner, Role.admin))
-        raw_id = str(body.get("goal_id", ""))
-        if not raw_id.isdigit() or int(raw_id) >= 2**63:
-            raise ApiError(400, "Parameter `goal_id` must be a number")
-        goal = db.scalar(select(Goal).where(Goal.id == int(raw_id), Goal.site_id == site.id))
+        goal_id = _id_param(body, "goal_id")
+        goal = db.scalar(select(Goal).where(Goal.id == goal_id, Goal.site_id == site.id))
         if goal is None:
             raise ApiError(404, "Goal could not be found")
-        db.delete(goal)
-        db.flush()
+        delete_goal(db, goal)
+        return {"deleted": True}
+
+    return await _handle(request, work)
+
+
+# --- funnels --------------------------------------------------------------------------------------
+
+
+async def funnels_put(request: Request) -> Response:
+    """Find or create a funnel: `{"site_id", "name", "steps": [goal id, ...]}`. The same name
+    with the same steps answers the existing funnel; with other steps it is a 400."""
+
+    def work(db: Session, user: User, body: dict[str, Any]) -> Any:
+        site = _find_site(db, user, body.get("site_id"), (Role.owner, Role.admin))
+        if "steps" not in body:
+            raise ApiError(400, "Parameter `steps` is required: the funnel's goal ids, in order")
+        goals = goals_by_id(db, site, body["steps"])
+        return _funnel_json(create_funnel(db, site, body.get("name"), goals))
+
+    return await _handle(request, work)
+
+
+async def funnels_index(request: Request) -> Response:
+    def work(db: Session, user: User, body: dict[str, Any]) -> Any:
+        site = _find_site(db, user, body.get("site_id"))
+        funnels, meta = _page(db, funnels_query(site), Funnel.id, "funnel", body)
+        return {"funnels": [_funnel_json(f) for f in funnels], "meta": meta}
+
+    return await _handle(request, work, provision=False)
+
+
+async def funnels_delete(request: Request) -> Response:
+    def work(db: Session, user: User, body: dict[str, Any]) -> Any:
+        site = _find_site(db, user, body.get("site_id"), (Role.owner, Role.admin))
+        delete_funnel(db, get_funnel(db, site, _id_param(body, "funnel_id")))
         return {"deleted": True}
 
     return await _handle(request, work)
@@ -369,6 +402,9 @@ def sites_routes() -> list[BaseRoute]:
         Route("/api/v1/sites/goals", goals_index, methods=["GET"]),
         Route("/api/v1/sites/goals", goals_put, methods=["PUT"]),
         Route("/api/v1/sites/goals/{goal_id}", goals_delete, methods=["DELETE"]),
+        Route("/api/v1/sites/funnels", funnels_index, methods=["GET"]),
+        Route("/api/v1/sites/funnels", funnels_put, methods=["PUT"]),
+        Route("/api/v1/sites/funnels/{funnel_id}", funnels_delete, methods=["DELETE"]),
         Route("/api/v1/sites/shared-links", shared_links_put, methods=["PUT"]),
         Route("/api/v1/sites/{site_id:site_id}", sites_show, methods=["GET"]),
         Route("/api/v1/sites/{site_id:site_id}", sites_update, methods=["PUT"]),

@@ -1,0 +1,78 @@
+"""A site's goals: the pageviews and custom events it counts as conversions.
+
+Finding or creating a goal and deleting one live here so that the Sites API and
+`footfall funnel create` (which finds or creates the goals its steps name) agree on what a
+goal is, and so that deleting a goal always takes its funnel steps with it.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from footfall.accounts.errors import DomainError
+from footfall.meta.models import Funnel, FunnelStep, Goal, Site
+from footfall.sites.funnels import MIN_STEPS
+
+MAX_EVENT_NAME = 120
+MAX_PAGE_PATH = 2000
+
+
+def find_or_create_event_goal(db: Session, site: Site, event_name: str, currency: str | None = None) -> Goal:
+    """The site's goal for custom events named `event_name`, created if it has none.
+
+    An existing goal is returned unchanged, whatever `currency` says: a goal's currency is
+    fixed when it is created. (Plausible's Sites API refuses a different currency instead.)"""
+    name = event_name.strip()
+    if not name or len(name) > MAX_EVENT_NAME:
+        raise DomainError(f"an event name is 1 to {MAX_EVENT_NAME} characters", field="event_name")
+    existing = db.scalar(select(Goal).where(Goal.site_id == site.id, Goal.event_name == name))
+    if existing is not None:
+        return existing
+    goal = Goal(
+        site_id=site.id, event_name=name, display_name=name, currency=currency.upper() if currency else None
+    )
+    db.add(goal)
+    db.flush()
+    return goal
+
+
+def find_or_create_page_goal(db: Session, site: Site, page_path: str) -> Goal:
+    """The site's goal for pageviews of `page_path` (`*` and `**` wildcards allowed), created
+    if it has none; a path without its leading `/` gets one."""
+    path = page_path.strip()
+    if path and not path.startswith("/"):
+        path = "/" + path
+    if not path or len(path) > MAX_PAGE_PATH:
+        raise DomainError(f"a page path is 1 to {MAX_PAGE_PATH} characters", field="page_path")
+    existing = db.scalar(select(Goal).where(Goal.site_id == site.id, Goal.page_path == path))
+    if existing is not None:
+        return existing
+    goal = Goal(site_id=site.id, page_path=path, display_name=f"Visit {path}")
+    db.add(goal)
+    db.flush()
+    return goal
+
+
+def goal_for_step(db: Session, site: Site, step: str) -> Goal:
+    """The goal a command-line funnel step names, found or created: a step that starts with
+    `/` is a pageview of that path (`/pricing`, `/blog/**`), any other an event's name."""
+    text = step.strip()
+    if text.startswith("/"):
+        return find_or_create_page_goal(db, site, text)
+    return find_or_create_event_goal(db, site, text)
+
+
+def delete_goal(db: Session, goal: Goal) -> None:
+    """Delete `goal` and its step in every funnel, as Plausible does. A funnel that would be
+    left with fewer than two steps is deleted with it: it could no longer be counted."""
+    funnels = db.scalars(select(Funnel).join(FunnelStep).where(FunnelStep.goal_id == goal.id)).all()
+    for funnel in funnels:
+        if len(funnel.steps) <= MIN_STEPS:
+            db.delete(funnel)
+        else:
+            # The later steps keep their numbers: the order, not the numbering, is the funnel.
+            funnel.steps = [step for step in funnel.steps if step.goal_id != goal.id]
+    db.flush()
+    db.delete(goal)
+    db.flush()
