@@ -1,9 +1,13 @@
-"""Stats API v1 over HTTP on the shop.example fixture (numbers worked out in tests/stats/shop.py)."""
+"""Stats API v1 over HTTP on the shop.example fixture (numbers worked out in tests/stats/shop.py),
+and on calendar.example for the edges of each named period (its visits are listed below)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
+from tests.stats.conftest import FIREFOX_LINUX, SiteSetup, hit
 from tests.stats.shop import DAY, SHOP, shop_hits
 
 ALL = "visitors,visits,pageviews,views_per_visit,bounce_rate,visit_duration,events"
@@ -86,12 +90,143 @@ def test_aggregate_of_an_empty_range_is_zero(world) -> None:
 
 
 def test_month_and_year_periods(world) -> None:
+    # Every fixture visit falls in each of these; the calendar tests below tell edges apart.
     assert world.aggregate(site_id="shop.example", period="month", date="2026-03-31")["visitors"] == 4
     assert world.aggregate(site_id="shop.example", period="6mo", date="2026-05-01")["visitors"] == 4
     assert world.aggregate(site_id="shop.example", period="12mo", date="2027-02-01")["visitors"] == 4
     assert world.aggregate(site_id="shop.example", period="year", date="2026-12-31")["visitors"] == 4
     assert world.aggregate(site_id="shop.example", period="7d", date="2026-03-16")["visitors"] == 3
     assert world.aggregate(site_id="shop.example", period="all")["visitors"] == 4
+
+
+# --- period edges (calendar.example) -----------------------------------------------------------
+
+# One visitor each, a single pageview of a page named after its moment, on either side of
+# every period's edges around the reference date 2025-08-15 (UTC site). The periods, worked
+# out for that date: month 2025-08-01..08-31, 6mo 2025-03-01..08-31, 12mo
+# 2024-09-01..2025-08-31, year 2025-01-01..12-31.
+CALENDAR = SiteSetup("calendar.example")
+REFERENCE = "2025-08-15"
+CALENDAR_VISITS = [
+    "2024-08-10 12:00",  # August a year before the reference month
+    "2024-08-31 23:59",  # the last minute before 12mo
+    "2024-09-01 00:00",  # the first minute of 12mo
+    "2024-12-31 23:59",  # the last minute before the year
+    "2025-01-01 00:00",  # the first minute of the year
+    "2025-02-28 23:59",  # the last minute before 6mo
+    "2025-03-01 00:00",  # the first minute of 6mo
+    "2025-07-31 23:59",  # the last minute before the month
+    "2025-08-01 00:00",  # the first minute of the month
+    "2025-08-15 12:00",  # the reference date
+    "2025-08-31 23:59",  # the last minute of the month, 6mo and 12mo
+    "2025-09-01 00:00",  # the first minute after them
+    "2025-10-10 12:00",  # inside the year only
+    "2025-12-31 23:59",  # the last minute of the year
+    "2026-01-01 00:00",  # the first minute after the year
+]
+# And one visit a minute before the tests start: `all` runs up to today.
+RECENT = datetime.now(UTC).replace(tzinfo=None) - timedelta(minutes=1)
+
+
+def page_of(moment: str) -> str:
+    return "/" + moment.replace(" ", "T")
+
+
+def calendar_hits():
+    visits = [(datetime.fromisoformat(m), page_of(m)) for m in CALENDAR_VISITS] + [(RECENT, "/recent")]
+    return [
+        hit("pageview", page, moment, FIREFOX_LINUX, f"89.160.20.{10 + i}", domain="calendar.example")
+        for i, (moment, page) in enumerate(visits)
+    ]
+
+
+@pytest.fixture(scope="module")
+def calendar(world_factory):
+    return world_factory([CALENDAR], calendar_hits())
+
+
+MONTH = ["2025-08-01 00:00", "2025-08-15 12:00", "2025-08-31 23:59"]
+SIX_MONTHS = ["2025-03-01 00:00", "2025-07-31 23:59", *MONTH]
+TWELVE_MONTHS = ["2024-09-01 00:00", "2024-12-31 23:59", "2025-01-01 00:00", "2025-02-28 23:59", *SIX_MONTHS]
+YEAR = [*TWELVE_MONTHS[2:], "2025-09-01 00:00", "2025-10-10 12:00", "2025-12-31 23:59"]
+
+
+@pytest.mark.parametrize(
+    ("period", "inside"),
+    [("month", MONTH), ("6mo", SIX_MONTHS), ("12mo", TWELVE_MONTHS), ("year", YEAR)],
+)
+def test_each_period_starts_and_ends_on_its_edges(calendar, period, inside) -> None:
+    params = {"site_id": "calendar.example", "period": period, "date": REFERENCE}
+    assert calendar.aggregate(metrics="visitors,pageviews", **params) == {
+        "visitors": len(inside),
+        "pageviews": len(inside),
+    }
+    # Which visits, not only how many: each one's page is named after its moment.
+    rows = calendar.v1("breakdown", property="event:page", **params).json()["results"]
+    assert sorted(row["page"] for row in rows) == [page_of(moment) for moment in inside]
+
+
+def test_all_runs_from_the_first_visit_to_today(calendar) -> None:
+    # Every visit from 2024-08-10 (before the site existed) to the one a minute ago.
+    everything = len(CALENDAR_VISITS) + 1
+    assert calendar.aggregate(site_id="calendar.example", period="all") == {"visitors": everything}
+    days = calendar.v1("timeseries", site_id="calendar.example", period="all", interval="date").json()[
+        "results"
+    ]
+    assert days[0] == {"date": "2024-08-10", "visitors": 1}  # the range starts on the first visit's day
+    busy = {day["date"]: day["visitors"] for day in days if day["visitors"]}
+    assert busy == {moment[:10]: 1 for moment in CALENDAR_VISITS} | {RECENT.date().isoformat(): 1}
+    pages = calendar.v1("breakdown", site_id="calendar.example", period="all", property="event:page")
+    assert len(pages.json()["results"]) == everything
+
+
+def test_aggregate_compare_year_over_year_gives_change(calendar) -> None:
+    params = {"site_id": "calendar.example", "period": "month", "date": REFERENCE, "metrics": "visitors"}
+    # August 2025 has 3 visitors; August 2024 had 2 (the 10th and the 31st at 23:59): +50%.
+    year_ago = calendar.v1("aggregate", compare="year_over_year", **params).json()["results"]
+    assert year_ago == {"visitors": {"value": 3, "change": 50, "comparison_value": 2}}
+    # The previous period is July 2025, with one visitor (the 31st at 23:59): +200%.
+    before = calendar.v1("aggregate", compare="previous_period", **params).json()["results"]
+    assert before == {"visitors": {"value": 3, "change": 200, "comparison_value": 1}}
+
+
+@pytest.mark.parametrize("interval", ["date", "day"])
+def test_timeseries_interval_date_and_day_split_at_local_midnight(calendar, interval) -> None:
+    response = calendar.v1(
+        "timeseries",
+        site_id="calendar.example",
+        period="custom",
+        date="2025-07-30,2025-08-02",
+        interval=interval,
+        metrics="visitors,pageviews",
+    )
+    # 23:59 on 07-31 and 00:00 on 08-01 fall on either side of midnight.
+    assert response.json()["results"] == [
+        {"date": "2025-07-30", "visitors": 0, "pageviews": 0},
+        {"date": "2025-07-31", "visitors": 1, "pageviews": 1},
+        {"date": "2025-08-01", "visitors": 1, "pageviews": 1},
+        {"date": "2025-08-02", "visitors": 0, "pageviews": 0},
+    ]
+
+
+def test_timeseries_interval_month_over_a_year(calendar) -> None:
+    response = calendar.v1(
+        "timeseries", site_id="calendar.example", period="year", date=REFERENCE, interval="month"
+    )
+    assert response.json()["results"] == [
+        {"date": "2025-01-01", "visitors": 1},
+        {"date": "2025-02-01", "visitors": 1},  # 02-28 23:59
+        {"date": "2025-03-01", "visitors": 1},
+        {"date": "2025-04-01", "visitors": 0},
+        {"date": "2025-05-01", "visitors": 0},
+        {"date": "2025-06-01", "visitors": 0},
+        {"date": "2025-07-01", "visitors": 1},  # 07-31 23:59
+        {"date": "2025-08-01", "visitors": 3},
+        {"date": "2025-09-01", "visitors": 1},
+        {"date": "2025-10-01", "visitors": 1},
+        {"date": "2025-11-01", "visitors": 0},
+        {"date": "2025-12-01", "visitors": 1},  # 12-31 23:59
+    ]
 
 
 # --- filters -----------------------------------------------------------------------------------
