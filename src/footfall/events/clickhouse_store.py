@@ -91,14 +91,20 @@ class ClickHouseServerStore:
         rows: int,
         settings: Mapping[str, Any] | None = None,
     ) -> int:
-        decoded = msgspec.msgpack.decode(array_header(rows) + data)
-        return self.insert(table, columns, decoded, settings=settings)
+        return self.insert(table, columns, decode_rows(data, rows), settings=settings)
 
     def ping(self) -> None:
         self.query("SELECT 1")
 
     def close(self) -> None:
         self._client.close()
+
+
+def decode_rows(data: bytes, rows: int) -> list[list[Any]]:
+    """A run of `rows` MessagePack arrays (as the write-ahead log keeps them) as lists of
+    values, which clickhouse-connect encodes by the columns' types: unix seconds for
+    `DateTime`, decimal strings for `Decimal`, lists for `Array`."""
+    return msgspec.msgpack.decode(array_header(rows) + data)
 
 
 def _reason(error: Exception) -> str:
