@@ -14,7 +14,7 @@ import hashlib
 import secrets
 import threading
 import time
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from functools import lru_cache
 
 from publicsuffixlist import PublicSuffixList
@@ -76,10 +76,6 @@ class Salts:
             else:
                 self._missing[day] = time.monotonic()
             return salt
-
-    def current_and_previous(self, now: datetime) -> tuple[bytes, bytes | None]:
-        today = now.date()
-        return self.for_day(today), self.for_day(today - timedelta(days=1), create=False)
 
     def rotate(self, today: date) -> None:
         """Make sure today's salt exists; delete those older than yesterday (live server only)."""

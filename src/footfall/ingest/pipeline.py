@@ -108,8 +108,10 @@ class SiteGate:
         if cached is not None and now - cached[0] < self._ttl:
             return cached[1]
         with self._sessions() as db:
-            row = db.execute(select(Site.id, Site.ingest_enabled).where(Site.domain == domain)).first()
-        answer = (int(row[0]), bool(row[1])) if row is not None else None
+            # `Any`: a SQLAlchemy Row is typed as a tuple but is none at run time, and compiled
+            # code (footfall.compiled) checks what it is told.
+            found: Any = db.execute(select(Site.id, Site.ingest_enabled).where(Site.domain == domain)).all()
+        answer = (int(found[0][0]), bool(found[0][1])) if found else None
         with self._lock:
             if len(self._cache) > 100_000:
                 self._cache.clear()
