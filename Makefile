@@ -6,13 +6,13 @@ BIN := $(VENV)/bin
 DATA_DIR ?= ./data
 export DATA_DIR
 
-.PHONY: run test install install-test assets tracker dashboard e2e-npm system-packages lint format bench clean
+.PHONY: run test install install-test compile compile-clean assets tracker dashboard e2e-npm system-packages lint format bench clean
 
-run: install assets
+run: install assets compile
 	$(BIN)/footfall migrate
 	$(BIN)/footfall serve
 
-test: install-test assets system-packages e2e-npm
+test: install-test assets compile system-packages e2e-npm
 	npm --prefix tracker test --silent
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -29,6 +29,18 @@ $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
 	touch $@
 
 install: $(VENV)/.installed
+
+# The write path's hot modules compiled with mypyc (src/footfall/compiled.py); without a C
+# compiler footfall runs the source. `make compile-clean` goes back to the source alone.
+$(VENV)/.installed-compile: $(VENV)/.installed pyproject.toml
+	$(BIN)/pip install --quiet -e '.[compile]'
+	touch $@
+
+compile: $(VENV)/.installed-compile
+	@$(BIN)/python scripts/compile_hot_path.py
+
+compile-clean:
+	@$(BIN)/python scripts/compile_hot_path.py --clean
 
 install-test: $(VENV)/.installed-test
 
@@ -63,6 +75,7 @@ format:
 	$(BIN)/ruff check --fix src tests bench
 
 clean:
+	-$(BIN)/python scripts/compile_hot_path.py --clean
 	rm -rf $(VENV) tracker/node_modules frontend/node_modules tests/e2e/npm-trackers/node_modules src/footfall/web/static/tracker
 
 # The dashboard query benchmark (not part of `make test`): EVENTS=100000000 for the big run.

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Route
 
+import footfall
 from footfall.config import Settings
 from footfall.ingest.ingestion import ingestion_for
 from footfall.services import Services, open_services
@@ -63,7 +64,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         # (bench/ingest/README.md).
         thresholds = gc.get_threshold()
         gc.set_threshold(7_000, 20, 100)
-        log.info("footfall ready on %s", settings.base_url)
+        log.info("footfall ready on %s (write path: %s)", settings.base_url, footfall.HOT_PATH)
         try:
             yield
         finally:
