@@ -18,8 +18,9 @@ PROBE = (
 
 
 def probe(**env: str) -> list[str]:
+    inherited = {name: value for name, value in os.environ.items() if name != "FOOTFALL_PURE_PYTHON"}
     done = subprocess.run(
-        [sys.executable, "-c", PROBE], env={**os.environ, **env}, capture_output=True, text=True, check=True
+        [sys.executable, "-c", PROBE], env={**inherited, **env}, capture_output=True, text=True, check=True
     )
     return done.stdout.splitlines()
 
