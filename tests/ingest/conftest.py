@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -24,21 +24,41 @@ FIREFOX_LINUX = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefo
 
 
 @pytest.fixture
-def services(make_settings, sqlite_url, event_store) -> Iterator[Services]:
+def services_with(make_settings, sqlite_url, event_store) -> Iterator[Callable[..., Services]]:
+    """Makes services on a fresh SQLite metadata store with example.com as a site, from the
+    given settings (`make_settings` names); `events` replaces the event store (a wrapper
+    around it, say). Each is closed after the test."""
+    made: list[Services] = []
+
+    def factory(events: Any = None, **env: str) -> Services:
+        settings = make_settings(DATABASE_URL=sqlite_url, **env)
+        engine = make_engine(sqlite_url)
+        migrate(engine)
+        services = Services(
+            settings=settings,
+            engine=engine,
+            sessions=make_sessionmaker(engine),
+            events=event_store if events is None else events,
+        )
+        with session_scope(services.sessions) as db:
+            create_site(db, "example.com")
+        made.append(services)
+        return services
+
+    yield factory
+    for services in made:
+        if "ingestion" in services.extras:
+            ingestion_for(services).close()
+        services.engine.dispose()
+
+
+@pytest.fixture
+def services(services_with) -> Services:
     """Services with example.com and blog.example.org as sites."""
-    settings = make_settings(DATABASE_URL=sqlite_url, METRICS_TOKEN=METRICS_TOKEN)
-    engine = make_engine(sqlite_url)
-    migrate(engine)
-    services = Services(
-        settings=settings, engine=engine, sessions=make_sessionmaker(engine), events=event_store
-    )
+    services = services_with(METRICS_TOKEN=METRICS_TOKEN)
     with session_scope(services.sessions) as db:
-        create_site(db, "example.com")
         create_site(db, "blog.example.org")
-    yield services
-    if "ingestion" in services.extras:
-        ingestion_for(services).close()
-    engine.dispose()
+    return services
 
 
 METRICS_TOKEN = "metrics-token-for-tests-0123"

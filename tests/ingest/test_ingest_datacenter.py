@@ -6,9 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from footfall.ingest.bots import DatacenterRanges
-from footfall.meta.db import make_engine, make_sessionmaker, migrate, session_scope
-from footfall.services import Services
-from footfall.sites.sites import create_site
 from tests.ingest.conftest import CHROME_MAC, METRICS_TOKEN, Server, rows
 
 
@@ -22,32 +19,18 @@ def test_ranges_merge_and_match_both_families(tmp_path: Path) -> None:
     assert not any(table.contains(ip) for ip in outside)
 
 
-def test_events_from_a_datacenter_are_dropped(tmp_path: Path, make_settings, sqlite_url, event_store) -> None:
+def test_events_from_a_datacenter_are_dropped(tmp_path: Path, services_with) -> None:
     ranges = tmp_path / "ranges.txt"
     ranges.write_text("203.0.113.0/24\n")
-    settings = make_settings(
-        DATABASE_URL=sqlite_url, DATACENTER_IP_RANGES=str(ranges), METRICS_TOKEN=METRICS_TOKEN
-    )
-    engine = make_engine(sqlite_url)
-    migrate(engine)
-    services = Services(
-        settings=settings, engine=engine, sessions=make_sessionmaker(engine), events=event_store
-    )
-    with session_scope(services.sessions) as db:
-        create_site(db, "example.com")
+    services = services_with(DATACENTER_IP_RANGES=str(ranges), METRICS_TOKEN=METRICS_TOKEN)
     body = {"n": "pageview", "u": "https://example.com/", "d": "example.com"}
-    try:
-        with Server(services, client_address="203.0.113.7") as server:
-            dropped = server.post(body, headers={"User-Agent": CHROME_MAC})
-            kept = server.post(body, headers={"User-Agent": CHROME_MAC}, peer="198.51.100.20")
-            server.flush()
-            assert (dropped.status_code, dropped.headers.get("x-plausible-dropped")) == (202, "1")
-            assert (kept.status_code, kept.headers.get("x-plausible-dropped")) == (202, None)
-            assert rows(services, "SELECT count() AS n FROM {db}.events") == [{"n": 1}]
-            metrics = server.request(
-                "GET", "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}
-            ).text
-    finally:
-        engine.dispose()
+    with Server(services, client_address="203.0.113.7") as server:
+        dropped = server.post(body, headers={"User-Agent": CHROME_MAC})
+        kept = server.post(body, headers={"User-Agent": CHROME_MAC}, peer="198.51.100.20")
+        server.flush()
+        assert (dropped.status_code, dropped.headers.get("x-plausible-dropped")) == (202, "1")
+        assert (kept.status_code, kept.headers.get("x-plausible-dropped")) == (202, None)
+        assert rows(services, "SELECT count() AS n FROM {db}.events") == [{"n": 1}]
+        metrics = server.request("GET", "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}).text
     counted = [line for line in metrics.splitlines() if 'reason="datacenter"' in line and "_total" in line]
     assert counted and float(counted[0].split()[-1]) >= 1

@@ -2,7 +2,6 @@
 
 import time
 
-from footfall.ingest.ingestion import ingestion_for
 from footfall.meta.db import session_scope
 from footfall.meta.models import Site
 from footfall.sites.sites import create_site
@@ -169,26 +168,19 @@ def test_a_full_write_ahead_log_answers_503_with_retry_after(server, monkeypatch
 
 
 def test_store_down_fills_the_log_to_its_limit_then_503_and_everything_acknowledged_is_stored_later(
-    make_settings, sqlite_url, event_store
+    services_with, event_store
 ) -> None:
     """End to end through the app: the event store refuses inserts, tracker posts go on being
     acknowledged into the write-ahead log until WAL_MAX_BYTES, then 503 with Retry-After;
     once the store is back, every acknowledged event is stored, and posts are accepted again."""
     from footfall.ingest.buffer import ensure_deduplication
-    from footfall.meta.db import make_engine, make_sessionmaker, migrate
-    from footfall.services import Services
     from tests.ingest.conftest import Server
     from tests.ingest.test_ingest_buffer import FlakyStore
 
     ensure_deduplication(event_store)
     flaky = FlakyStore(event_store)
     flaky.down = True
-    settings = make_settings(DATABASE_URL=sqlite_url, WAL_MAX_BYTES=str(1024 * 1024), FLUSH_INTERVAL_MS="20")
-    engine = make_engine(sqlite_url)
-    migrate(engine)
-    services = Services(settings=settings, engine=engine, sessions=make_sessionmaker(engine), events=flaky)
-    with session_scope(services.sessions) as db:
-        create_site(db, "example.com")
+    services = services_with(events=flaky, WAL_MAX_BYTES=str(1024 * 1024), FLUSH_INTERVAL_MS="20")
     acknowledged = 0
     with Server(services) as server:
         while True:
@@ -209,8 +201,6 @@ def test_store_down_fills_the_log_to_its_limit_then_503_and_everything_acknowled
         assert server.post({**PAGEVIEW, "u": "https://example.com/after"}).status_code == 202
         server.flush()
         assert event_store.query("SELECT count() FROM {db}.events").scalar() == acknowledged + 1
-        ingestion_for(services).close()
-    engine.dispose()
 
 
 def test_the_same_body_from_two_visitors_records_two_visits_with_their_own_devices(server) -> None:

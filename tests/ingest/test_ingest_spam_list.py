@@ -9,9 +9,6 @@ import pytest
 
 from footfall.config import ConfigError, load_settings
 from footfall.ingest.bots import SpamReferrers
-from footfall.meta.db import make_engine, make_sessionmaker, migrate, session_scope
-from footfall.services import Services
-from footfall.sites.sites import create_site
 from tests.ingest.conftest import CHROME_MAC, Server, rows
 
 
@@ -38,29 +35,17 @@ def test_a_bad_line_names_the_variable_and_the_line(tmp_path: Path) -> None:
         load_settings({"DATA_DIR": str(tmp_path), "REFERRER_SPAM_LIST": str(tmp_path / "none.txt")})
 
 
-def test_events_referred_by_a_listed_domain_are_dropped(
-    tmp_path: Path, make_settings, sqlite_url, event_store
-) -> None:
+def test_events_referred_by_a_listed_domain_are_dropped(tmp_path: Path, services_with) -> None:
     listed = tmp_path / "spammers.txt"
     listed.write_text("spammy-seo.example\n")
-    settings = make_settings(DATABASE_URL=sqlite_url, REFERRER_SPAM_LIST=str(listed))
-    engine = make_engine(sqlite_url)
-    migrate(engine)
-    services = Services(
-        settings=settings, engine=engine, sessions=make_sessionmaker(engine), events=event_store
-    )
-    with session_scope(services.sessions) as db:
-        create_site(db, "example.com")
+    services = services_with(REFERRER_SPAM_LIST=str(listed))
     body = {"n": "pageview", "u": "https://example.com/", "d": "example.com"}
-    try:
-        with Server(services) as server:
-            spam = server.post(
-                {**body, "r": "https://www.spammy-seo.example/win"}, headers={"User-Agent": CHROME_MAC}
-            )
-            kept = server.post({**body, "r": "https://news.example.org/"}, headers={"User-Agent": CHROME_MAC})
-            server.flush()
-            assert (spam.status_code, spam.headers.get("x-plausible-dropped")) == (202, "1")
-            assert (kept.status_code, kept.headers.get("x-plausible-dropped")) == (202, None)
-            assert rows(services, "SELECT referrer FROM {db}.events") == [{"referrer": "news.example.org"}]
-    finally:
-        engine.dispose()
+    with Server(services) as server:
+        spam = server.post(
+            {**body, "r": "https://www.spammy-seo.example/win"}, headers={"User-Agent": CHROME_MAC}
+        )
+        kept = server.post({**body, "r": "https://news.example.org/"}, headers={"User-Agent": CHROME_MAC})
+        server.flush()
+        assert (spam.status_code, spam.headers.get("x-plausible-dropped")) == (202, "1")
+        assert (kept.status_code, kept.headers.get("x-plausible-dropped")) == (202, None)
+        assert rows(services, "SELECT referrer FROM {db}.events") == [{"referrer": "news.example.org"}]
