@@ -126,6 +126,9 @@ def test_engagement_numbers_in_other_scripts_digits_are_not_numbers() -> None:
     }
     request = parse('{"n":"engagement","u":"https://a.com/","d":"a.com","sd":" 42 ","e":"²"}')
     assert (request.scroll_depth, request.engagement_time) == (42, 0)
+    # One sign at most: "--5" is no number either (int refuses it too).
+    request = parse('{"n":"engagement","u":"https://a.com/","d":"a.com","sd":"--5","e":" 7"}')
+    assert (request.scroll_depth, request.engagement_time) == (255, 7)
 
 
 def test_the_url_limit_counts_bytes_not_characters() -> None:

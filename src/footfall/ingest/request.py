@@ -274,9 +274,10 @@ def _integer(raw: Any) -> int | None:
     if isinstance(raw, int):
         return raw
     if isinstance(raw, str):
-        digits = raw.strip().lstrip("-")
+        text = raw.strip()
+        digits = text[1:] if text.startswith("-") else text
         if digits.isascii() and digits.isdigit():  # isdigit alone passes "²", which int refuses
-            return int(raw)
+            return int(text)
     return None
 
 
