@@ -37,7 +37,7 @@ from footfall.sites.sites import normalise_domain, role_of
 from footfall.stats import v2
 from footfall.stats.query import QueryError
 from footfall.web.auth import ApiError, authenticate, bearer_token, rate_limiter, require_provision
-from footfall.web.stats_api import OrjsonResponse, error_response, site_spec
+from footfall.web.stats_api import OrjsonResponse, error_response, row_id, site_spec
 
 SITE_NOT_FOUND = "Site could not be found"
 MAX_NAME_BYTES = 255
@@ -83,9 +83,10 @@ def _find_site(db: Session, user: User, site_id: Any) -> tuple[Site, Role]:
 
 
 def _segment_id(raw: str) -> int:
-    if not (raw.isascii() and raw.isdigit()) or int(raw) >= 2**63:
+    found = row_id(raw)
+    if found is None:
         raise ApiError(400, f"Invalid segment id {orjson.dumps(raw).decode()}: expected a positive integer.")
-    return int(raw)
+    return found
 
 
 def _find_segment(db: Session, site: Site, user: User, segment_id: int) -> Segment:

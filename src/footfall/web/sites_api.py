@@ -38,7 +38,7 @@ from footfall.sites.funnels import create_funnel, delete_funnel, funnels_query, 
 from footfall.sites.goals import delete_goal, find_or_create_event_goal, find_or_create_page_goal
 from footfall.sites.sites import create_site, normalise_domain, role_of, validate_timezone
 from footfall.web.auth import ApiError, authenticate, bearer_token, rate_limiter, require_provision
-from footfall.web.stats_api import OrjsonResponse, error_response
+from footfall.web.stats_api import OrjsonResponse, error_response, row_id
 
 SITE_NOT_FOUND = "Site could not be found"
 
@@ -154,12 +154,11 @@ def _int_param(body: dict[str, Any], name: str, default: int, low: int, high: in
 
 
 def _id_param(body: dict[str, Any], name: str) -> int:
-    """A row id from the path: ASCII digits only (`str.isdigit` also passes `²`, which `int`
-    refuses) and within the metadata store's 64-bit ids."""
-    raw = str(body.get(name, ""))
-    if not (raw.isascii() and raw.isdigit()) or int(raw) >= 2**63:
+    """A row id from the path (see `row_id`)."""
+    found = row_id(str(body.get(name, "")))
+    if found is None:
         raise ApiError(400, f"Parameter `{name}` must be a number")
-    return int(raw)
+    return found
 
 
 # --- pagination -----------------------------------------------------------------------------------

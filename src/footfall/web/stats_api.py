@@ -54,6 +54,14 @@ TOO_COMPLEX = (
 )
 
 
+def row_id(raw: str) -> int | None:
+    """A metadata row's id from a request (`42`), or None: ASCII digits only (`str.isdigit`
+    also passes `²`, which `int` refuses) and within the store's 64-bit ids."""
+    if not (raw.isascii() and raw.isdigit()) or int(raw) >= 2**63:
+        return None
+    return int(raw)
+
+
 class OrjsonResponse(JSONResponse):
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content)
@@ -201,11 +209,11 @@ async def funnel(request: Request) -> Response:
     def work() -> Any:
         services = request.app.state.services
         spec = _authorised(services, request, params.get("site_id"), params.get("period") == "all")
-        raw_id = params.get("funnel_id", "")
-        if not (raw_id.isascii() and raw_id.isdigit()) or int(raw_id) >= 2**63:
+        funnel_id = row_id(params.get("funnel_id", ""))
+        if funnel_id is None:
             raise QueryError("Please provide funnel_id as a number.")
         with session_scope(services.sessions) as db:
-            row = db.scalar(select(Funnel).where(Funnel.id == int(raw_id), Funnel.site_id == spec.id))
+            row = db.scalar(select(Funnel).where(Funnel.id == funnel_id, Funnel.site_id == spec.id))
             if row is None:
                 raise ApiError(404, "Funnel not found")
             steps = [GoalSpec(s.goal.display_name, s.goal.event_name, s.goal.page_path) for s in row.steps]
