@@ -22,7 +22,6 @@ import importlib.abc
 import importlib.machinery
 import importlib.util
 import json
-import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -38,8 +37,6 @@ HOT_MODULES = (
 )
 PACKAGE = Path(__file__).resolve().parent
 MANIFEST = PACKAGE / "compiled.json"
-
-log = logging.getLogger("footfall")
 
 
 def source_path(module: str) -> Path:

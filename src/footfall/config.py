@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -205,6 +205,22 @@ def _networks(env: Mapping[str, str], name: str, default: tuple[str, ...]):
     return tuple(networks)
 
 
+def _list_file(env: Mapping[str, str], name: str, read: Callable[[Path], object]) -> Path | None:
+    """The path a list setting names (DATACENTER_IP_RANGES, REFERRER_SPAM_LIST), read once
+    with `read` so that a missing file or a bad line is an error at start, naming the line."""
+    raw = _get(env, name)
+    if raw is None:
+        return None
+    path = Path(raw).expanduser()
+    if not path.is_file():
+        raise ConfigError(name, f"no such file: {path}")
+    try:
+        read(path)
+    except (ValueError, OSError) as error:  # the lists' own errors, and UnicodeDecodeError
+        raise ConfigError(name, f"{path}: {error}") from None
+    return path
+
+
 def _check_mmdb(path: Path) -> None:
     """IP_GEOLOCATION_DB must be a readable MaxMind DB file (opening one only maps it)."""
     import maxminddb
@@ -242,28 +258,10 @@ def load_settings(env: Mapping[str, str] | None = None, *, create_secret: bool =
     geo_path = Path(geo).expanduser() if geo else None
     if geo_path is not None:
         _check_mmdb(geo_path)
-    ranges = _get(env, "DATACENTER_IP_RANGES")
-    ranges_path = Path(ranges).expanduser() if ranges else None
-    if ranges_path is not None:
-        from footfall.ingest.bots import DatacenterRanges, DatacenterRangesInvalid
+    from footfall.ingest.bots import DatacenterRanges, SpamReferrers
 
-        if not ranges_path.is_file():
-            raise ConfigError("DATACENTER_IP_RANGES", f"no such file: {ranges_path}")
-        try:
-            DatacenterRanges.from_file(ranges_path)
-        except (DatacenterRangesInvalid, OSError, UnicodeDecodeError) as error:
-            raise ConfigError("DATACENTER_IP_RANGES", f"{ranges_path}: {error}") from None
-    spam = _get(env, "REFERRER_SPAM_LIST")
-    spam_path = Path(spam).expanduser() if spam else None
-    if spam_path is not None:
-        from footfall.ingest.bots import SpamListInvalid, SpamReferrers
-
-        if not spam_path.is_file():
-            raise ConfigError("REFERRER_SPAM_LIST", f"no such file: {spam_path}")
-        try:
-            SpamReferrers.from_file(spam_path)
-        except (SpamListInvalid, OSError, UnicodeDecodeError) as error:
-            raise ConfigError("REFERRER_SPAM_LIST", f"{spam_path}: {error}") from None
+    ranges_path = _list_file(env, "DATACENTER_IP_RANGES", DatacenterRanges.from_file)
+    spam_path = _list_file(env, "REFERRER_SPAM_LIST", SpamReferrers.from_file)
     redis_url = _get(env, "REDIS_URL")
     if redis_url is not None and urlsplit(redis_url).scheme not in ("redis", "rediss", "unix"):
         raise ConfigError("REDIS_URL", f"must be a redis:// URL, got {redis_url!r}")

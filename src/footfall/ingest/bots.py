@@ -95,9 +95,6 @@ class SpamReferrers:
         return any(".".join(labels[i:]) in self.domains for i in range(len(labels) - 1))
 
 
-is_spam_referrer = SpamReferrers().is_spam  # footfall's own list alone
-
-
 class DatacenterRangesInvalid(ValueError):
     """A line of the ranges file is not an address or a CIDR range."""
 
