@@ -16,7 +16,7 @@ from footfall.ingest.ingestion import ingestion_for
 from footfall.services import Services, open_services
 from footfall.stats import daily
 from footfall.web.event import EventFirstStarlette
-from footfall.web.health import health
+from footfall.web.health import health, ready
 from footfall.web.metrics import metrics
 from footfall.web.segments_api import segments_routes
 from footfall.web.sites_api import sites_routes
@@ -30,6 +30,7 @@ def routes() -> list[BaseRoute]:
     # POST /api/event is answered by EventFirstStarlette, ahead of the middleware and router.
     return [
         Route("/api/health", health, methods=["GET"]),
+        Route("/api/health/ready", ready, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
         *tracker_routes(),
         *stats_routes(),

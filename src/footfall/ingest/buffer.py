@@ -288,6 +288,10 @@ class WriteAheadBuffer:
     def pending_rows(self) -> int:
         return self._pending_rows
 
+    @property
+    def pending_bytes(self) -> int:
+        return self._pending_bytes
+
     def append(self, events: list[Any], sessions: list[Any]) -> int:
         """Write one record to the log now; returns its sequence number. When this returns
         the record survives a crash of the process (and, with WAL_SYNC=always, of the

@@ -1,1 +1,2 @@
-"""Operations: backup, restore, store migration, health."""
+"""Operations: readiness, the admin channel, backup and restore, store migration, metrics,
+disk safety and retention."""

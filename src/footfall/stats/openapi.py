@@ -602,6 +602,20 @@ _SERVICE_PATHS: dict[str, Any] = {
             },
         }
     },
+    "/api/health/ready": {
+        "get": {
+            **_OPEN,
+            "summary": "Readiness: whether this process would serve traffic now (for load balancers)",
+            "responses": {
+                "200": _json({"type": "object"}, "Ready: every check is ok"),
+                "503": _json(
+                    {"type": "object"},
+                    "Not ready: a store does not answer, the write-ahead log is full or a disk is critical; "
+                    "`checks` says which",
+                ),
+            },
+        }
+    },
     "/metrics": {
         "get": {
             **_OPEN,

@@ -33,3 +33,18 @@ async def health(request: Request) -> JSONResponse:
         status_code=200 if healthy else 503,
         headers={"Cache-Control": "no-store"},
     )
+
+
+async def ready(request: Request) -> JSONResponse:
+    """`GET /api/health/ready`: 200 when this process would serve traffic now, else 503
+    naming each failed check (footfall.ops.health)."""
+    from footfall.ops.health import readiness
+
+    ingestion = getattr(request.app.state, "ingestion", None)
+    buffer = ingestion.buffer if ingestion is not None else None
+    result = await run_in_threadpool(readiness, request.app.state.services, buffer)
+    return JSONResponse(
+        result.document(),
+        status_code=200 if result.ready else 503,
+        headers={"Cache-Control": "no-store", **({} if result.ready else {"Retry-After": "10"})},
+    )
