@@ -89,7 +89,7 @@ def test_every_route_the_app_serves_is_described_and_nothing_else(world) -> None
         path = re.sub(r"\{(\w+)(:\w+)?\}", r"{\1}", route.path)
         served |= {(method.lower(), path) for method in route.methods or () if method != "HEAD"}
     assert served == set(described())
-    assert len(OPERATIONS) == len(keyed()) == len(served) - 6  # docs, openapi.json, health, ready, metrics, js
+    assert len(OPERATIONS) == len(keyed()) == len(served) - 6  # docs, openapi.json, 2 health, metrics, js
 
 
 def test_the_documented_schemas_compile_and_their_examples_fit_them() -> None:
