@@ -15,10 +15,14 @@ from footfall.config import Settings
 from footfall.ingest.ingestion import ingestion_for
 from footfall.services import Services, open_services
 from footfall.stats import daily
+from footfall.web.account_pages import account_routes
+from footfall.web.assets import asset_routes
 from footfall.web.event import EventFirstStarlette
 from footfall.web.health import health, ready
 from footfall.web.metrics import metrics
+from footfall.web.pages import API, OPEN, declare
 from footfall.web.segments_api import segments_routes
+from footfall.web.site_pages import dashboard_routes, site_routes
 from footfall.web.sites_api import sites_routes
 from footfall.web.stats_api import counted_sites, stats_routes
 from footfall.web.tracker import tracker_routes
@@ -28,15 +32,32 @@ log = logging.getLogger("footfall")
 
 def routes() -> list[BaseRoute]:
     # POST /api/event is answered by EventFirstStarlette, ahead of the middleware and router.
+    # Every route declares who may request it (footfall.web.pages); the route-walk test
+    # reads this table. Pages come after the APIs; `/:domain` matches any path, so it is last.
     return [
-        Route("/api/health", health, methods=["GET"]),
-        Route("/api/health/ready", ready, methods=["GET"]),
-        Route("/metrics", metrics, methods=["GET"]),
-        *tracker_routes(),
-        *stats_routes(),
-        *segments_routes(),  # ahead of the Sites API's /api/v1/sites/{site_id}
-        *sites_routes(),
+        *declare(
+            OPEN,
+            [
+                Route("/api/health", health, methods=["GET"]),
+                Route("/api/health/ready", ready, methods=["GET"]),
+                Route("/metrics", metrics, methods=["GET"]),
+            ],
+        ),
+        *declare(OPEN, tracker_routes()),
+        *_split_docs(stats_routes()),
+        *declare(API, segments_routes()),  # ahead of the Sites API's /api/v1/sites/{site_id}
+        *declare(API, sites_routes()),
+        *asset_routes(),
+        *account_routes(),
+        *site_routes(),
+        *dashboard_routes(),
     ]
+
+
+def _split_docs(routes: list[BaseRoute]) -> list[BaseRoute]:
+    """The Stats API's routes need a key; its documentation (`/api/docs...`) is open."""
+    docs = [r for r in routes if getattr(r, "path", "").startswith("/api/docs")]
+    return [*declare(API, [r for r in routes if r not in docs]), *declare(OPEN, docs)]
 
 
 def create_app(settings: Settings, services: Services | None = None) -> Starlette:

@@ -284,7 +284,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, create_secret: bool =
         secret_key_base=_secret_key(env, data_dir, create_secret),
         database_url=_database_url(env, data_dir),
         clickhouse_url=_clickhouse_url(env),
-        disable_registration=_choice(env, "DISABLE_REGISTRATION", "false", REGISTRATION_MODES),
+        disable_registration=_choice(env, "DISABLE_REGISTRATION", "invite_only", REGISTRATION_MODES),
         listen_ip=listen_ip,
         http_port=http_port,
         log_level=_choice(env, "LOG_LEVEL", "info", LOG_LEVELS),

@@ -6,6 +6,7 @@ import enum
 from datetime import UTC, date, datetime
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     CheckConstraint,
@@ -30,9 +31,16 @@ class Base(DeclarativeBase):
 
 
 class Role(enum.StrEnum):
+    """Plausible's roles on a site, from most to least: see `ROLE_RANK`."""
+
     owner = "owner"
     admin = "admin"
+    editor = "editor"
     viewer = "viewer"
+
+
+# Higher is more: an owner may do all an admin may, an admin all an editor may, and so on.
+ROLE_RANK = {Role.viewer: 1, Role.editor: 2, Role.admin: 3, Role.owner: 4}
 
 
 class User(Base):
@@ -44,6 +52,11 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     totp_secret: Mapped[str | None] = mapped_column(String(64), default=None)
     is_superuser: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The instance's administrator (the first user to register): sees operator notices.
+    # Unlike a superuser it sees no other owner's sites.
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The last TOTP time step accepted, so that one code cannot be used twice.
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger, default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="user")
@@ -57,6 +70,8 @@ class Site(Base):
     timezone: Mapped[str] = mapped_column(String(64), default="Etc/UTC")
     public: Mapped[bool] = mapped_column(Boolean, default=False)
     ingest_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Custom property keys the dashboard offers; None: every key. Events keep all their props.
+    allowed_props: Mapped[list[str] | None] = mapped_column(JSON, default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
@@ -150,7 +165,76 @@ class SharedLink(Base):
     name: Mapped[str] = mapped_column(String(200))
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str | None] = mapped_column(String(200), default=None)
+    # A saved segment the link's visitors see the dashboard through; None: the whole site.
+    segment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("segments.id", ondelete="SET NULL"), default=None
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class LoginSession(Base):
+    """One browser's login: the cookie holds a random token, this row its SHA-256 hash.
+
+    `verified` is False between a correct password and the second factor. `device` is a
+    label such as "Chrome on Linux" (never the raw user agent, never an address)."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf_secret: Mapped[str] = mapped_column(String(64))
+    verified: Mapped[bool] = mapped_column(Boolean, default=True)
+    device: Mapped[str] = mapped_column(String(120), default="")
+    data: Mapped[dict | None] = mapped_column(JSON, default=None)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class Invitation(Base):
+    """An invitation to join a site with a role: a single-use link holding a random token."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(320))
+    role: Mapped[Role] = mapped_column(Enum(Role, name="site_role", native_enum=False, length=16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    invited_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+
+    site: Mapped[Site] = relationship()
+
+
+class PasswordReset(Base):
+    """A single-use, expiring password-reset link's token (its SHA-256 hash)."""
+
+    __tablename__ = "password_resets"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+
+
+class RecoveryCode(Base):
+    """One of a user's single-use two-factor recovery codes (argon2 hash)."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(200))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
 
 
 class Salt(Base):
@@ -164,12 +248,17 @@ class Salt(Base):
 
 
 __all__ = [
+    "ROLE_RANK",
     "ApiKey",
     "Base",
     "Funnel",
     "FunnelStep",
     "Goal",
+    "Invitation",
+    "LoginSession",
     "Membership",
+    "PasswordReset",
+    "RecoveryCode",
     "Role",
     "Salt",
     "SharedLink",
