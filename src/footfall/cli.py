@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from footfall.accounts.apikeys import SCOPES, create_api_key
 from footfall.accounts.errors import DomainError
 from footfall.accounts.users import create_user, get_user_by_email
+from footfall.commands.mail import mail as mail_commands
 from footfall.config import ConfigError, Settings, load_settings
 from footfall.events.store import EventStoreError
 from footfall.meta.db import session_scope
@@ -370,6 +371,9 @@ def demo(
     )
     if not owner_email:
         click.echo("superusers see it; give it to a user with --owner EMAIL", err=True)
+
+
+cli.add_command(mail_commands)
 
 
 def main() -> None:

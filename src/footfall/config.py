@@ -36,16 +36,32 @@ class ConfigError(ValueError):
         self.variable = variable
 
 
+MAILER_ADAPTERS = ("smtp", "log")
+# Plausible CE's Bamboo adapter names, so its .env keeps working.
+_BAMBOO_ADAPTERS = {"bamboo.smtpadapter": "smtp", "bamboo.localadapter": "log"}
+
+
 @dataclass(frozen=True)
 class SmtpSettings:
+    """How to reach the SMTP relay (Plausible CE's SMTP_* variables)."""
+
     host: str | None
     port: int
-    ssl: bool
+    implicit_tls: bool  # TLS from the first byte (port 465); else plain, upgraded by STARTTLS
+    require_starttls: bool  # refuse to send over a connection that did not become TLS
     username: str | None
     password: str | None
     retries: int
-    mailer_email: str
-    mailer_name: str
+    retry_delay_seconds: int  # first retry's delay; each later one waits twice as long
+    ca_cert: Path | None  # trust only this CA file; None: the default ssl context's store
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    adapter: str  # "smtp" or "log"
+    sender_name: str
+    sender_address: str
+    smtp: SmtpSettings
 
 
 @dataclass(frozen=True)
@@ -59,7 +75,7 @@ class Settings:
     listen_ip: str
     http_port: int
     log_level: str
-    smtp: SmtpSettings
+    mail: MailSettings
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
     ip_geolocation_db: Path | None
     datacenter_ip_ranges: Path | None
@@ -242,6 +258,66 @@ def _metrics_token(env: Mapping[str, str]) -> str | None:
     return token
 
 
+def _mail_settings(env: Mapping[str, str]) -> MailSettings:
+    """MAILER_* and SMTP_*: checked together, so a half-configured relay stops footfall at
+    start instead of losing mail later."""
+    from email.utils import parseaddr
+
+    host_name = urlsplit(_get(env, "BASE_URL") or "http://localhost").hostname or "localhost"
+    raw_email = _get(env, "MAILER_EMAIL")
+    name_in_email, address = parseaddr(raw_email) if raw_email else ("", f"footfall@{host_name}")
+    if raw_email is not None and (
+        "@" not in address or address.startswith("@") or address.endswith("@") or " " in address
+    ):
+        raise ConfigError(
+            "MAILER_EMAIL",
+            f"must be an address such as stats@example.com or 'Stats <stats@example.com>', got {raw_email!r}",
+        )
+    sender_name = _get(env, "MAILER_NAME") or name_in_email or "footfall"
+    host = _get(env, "SMTP_HOST_ADDR")
+    raw_adapter = _get(env, "MAILER_ADAPTER")
+    if raw_adapter is None:
+        adapter = "smtp" if host else "log"
+    else:
+        adapter = _BAMBOO_ADAPTERS.get(raw_adapter.lower(), raw_adapter.lower())
+        if adapter not in MAILER_ADAPTERS:
+            raise ConfigError(
+                "MAILER_ADAPTER", f"must be smtp or log (Bamboo.SMTPAdapter also works), got {raw_adapter!r}"
+            )
+    if adapter == "smtp" and host is None:
+        raise ConfigError("SMTP_HOST_ADDR", "must be set when MAILER_ADAPTER=smtp (the relay's host name)")
+    port = _int(env, "SMTP_HOST_PORT", 587, 1, 65535)
+    raw_ssl = _get(env, "SMTP_HOST_SSL_ENABLED")
+    implicit_tls = _bool(env, "SMTP_HOST_SSL_ENABLED", False) if raw_ssl is not None else port == 465
+    username, password = _get(env, "SMTP_USER_NAME"), env.get("SMTP_USER_PWD") or None
+    if (username is None) != (password is None):
+        missing = "SMTP_USER_PWD" if password is None else "SMTP_USER_NAME"
+        raise ConfigError(missing, "SMTP_USER_NAME and SMTP_USER_PWD are set both or neither")
+    ca_cert = _get(env, "SMTP_CA_CERT")
+    ca_path = Path(ca_cert).expanduser() if ca_cert else None
+    if ca_path is not None:
+        import ssl
+
+        if not ca_path.is_file():
+            raise ConfigError("SMTP_CA_CERT", f"no such file: {ca_path}")
+        try:
+            ssl.create_default_context(cafile=str(ca_path))
+        except (ssl.SSLError, OSError, ValueError) as error:
+            raise ConfigError("SMTP_CA_CERT", f"{ca_path} holds no PEM certificate ({error})") from None
+    smtp = SmtpSettings(
+        host=host,
+        port=port,
+        implicit_tls=implicit_tls,
+        require_starttls=_bool(env, "SMTP_REQUIRE_STARTTLS", False),
+        username=username,
+        password=password,
+        retries=_int(env, "SMTP_RETRIES", 2, 0, 100),
+        retry_delay_seconds=_int(env, "SMTP_RETRY_DELAY_SECONDS", 30, 1, 86_400),
+        ca_cert=ca_path,
+    )
+    return MailSettings(adapter=adapter, sender_name=sender_name, sender_address=address, smtp=smtp)
+
+
 def load_settings(env: Mapping[str, str] | None = None, *, create_secret: bool = True) -> Settings:
     """Read and validate every setting. Raises ConfigError on the first bad one."""
     env = os.environ if env is None else env
@@ -265,19 +341,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, create_secret: bool =
     redis_url = _get(env, "REDIS_URL")
     if redis_url is not None and urlsplit(redis_url).scheme not in ("redis", "rediss", "unix"):
         raise ConfigError("REDIS_URL", f"must be a redis:// URL, got {redis_url!r}")
-    mailer_email = _get(env, "MAILER_EMAIL") or "footfall@" + (
-        urlsplit(_get(env, "BASE_URL") or "http://localhost").hostname or "localhost"
-    )
-    smtp = SmtpSettings(
-        host=_get(env, "SMTP_HOST_ADDR"),
-        port=_int(env, "SMTP_HOST_PORT", 25, 1, 65535),
-        ssl=_bool(env, "SMTP_HOST_SSL_ENABLED", False),
-        username=_get(env, "SMTP_USER_NAME"),
-        password=_get(env, "SMTP_USER_PWD"),
-        retries=_int(env, "SMTP_RETRIES", 2, 0, 100),
-        mailer_email=mailer_email,
-        mailer_name=_get(env, "MAILER_NAME") or "footfall",
-    )
+    mail = _mail_settings(env)
     return Settings(
         data_dir=data_dir,
         base_url=_base_url(env, http_port),
@@ -288,7 +352,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, create_secret: bool =
         listen_ip=listen_ip,
         http_port=http_port,
         log_level=_choice(env, "LOG_LEVEL", "info", LOG_LEVELS),
-        smtp=smtp,
+        mail=mail,
         trusted_proxies=_networks(env, "TRUSTED_PROXIES", DEFAULT_TRUSTED_PROXIES),
         ip_geolocation_db=geo_path,
         datacenter_ip_ranges=ranges_path,

@@ -44,8 +44,9 @@ def test_plausible_names_are_read(tmp_path: Path) -> None:
     assert not settings.embedded_events
     assert settings.disable_registration == "invite_only"
     assert (settings.listen_ip, settings.http_port, settings.log_level) == ("0.0.0.0", 9000, "warning")
-    assert settings.smtp.host == "mail.example.com" and settings.smtp.port == 465 and settings.smtp.ssl
-    assert settings.smtp.retries == 5 and settings.smtp.mailer_email == "stats@example.com"
+    smtp = settings.mail.smtp
+    assert smtp.host == "mail.example.com" and smtp.port == 465 and smtp.implicit_tls
+    assert smtp.retries == 5 and settings.mail.sender_address == "stats@example.com"
 
 
 @pytest.mark.parametrize(
