@@ -19,6 +19,12 @@ answer (see `footfall.stats.sql`).
 `daily_sessions` and `daily_events` hold exact figures of sealed UTC days, written by a
 background job rather than a view, and `daily_marks` says which count of each day is current
 (see `footfall.stats.daily`).
+
+The `imported_*` tables hold statistics brought in from another tool's export (Plausible's
+CSV files, Google Analytics 4 reports; see `footfall.moving`): one row per day and value, in
+Plausible's own columns, each row tagged with the `import_id` of the import that brought it
+(an id of the metadata store's `site_imports`), so deleting an import removes exactly its
+rows. They are never mixed into the native tables: queries sum the two where a metric allows.
 """
 
 from __future__ import annotations
@@ -95,6 +101,129 @@ SESSIONS_COLUMNS: tuple[str, ...] = (
     "entry_meta.key",
     "entry_meta.value",
 )
+
+
+# The imported tables, in Plausible's CSV layout: table -> ((column, ClickHouse type), ...), the
+# CSV columns in Plausible's order. `date` is the local date in the site's time zone. Every
+# table also has `site_id` and `import_id` first (not in the CSV files); columns marked in
+# IMPORTED_DERIVED_COLUMNS are footfall's, worked out on import and never written to a file.
+IMPORTED_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
+    "imported_visitors": (
+        ("date", "Date"),
+        ("visitors", "UInt64"),
+        ("pageviews", "UInt64"),
+        ("bounces", "UInt64"),
+        ("visits", "UInt64"),
+        ("visit_duration", "UInt64"),
+    ),
+    "imported_sources": (
+        ("date", "Date"),
+        ("source", "String"),
+        ("referrer", "String"),
+        ("utm_source", "String"),
+        ("utm_medium", "String"),
+        ("utm_campaign", "String"),
+        ("utm_content", "String"),
+        ("utm_term", "String"),
+        ("pageviews", "UInt64"),
+        ("visitors", "UInt64"),
+        ("visits", "UInt64"),
+        ("visit_duration", "UInt64"),
+        ("bounces", "UInt64"),
+        ("channel", "LowCardinality(String)"),
+    ),
+    "imported_pages": (
+        ("date", "Date"),
+        ("hostname", "String"),
+        ("page", "String"),
+        ("visits", "UInt64"),
+        ("visitors", "UInt64"),
+        ("pageviews", "UInt64"),
+        ("total_scroll_depth", "UInt64"),
+        ("total_scroll_depth_visits", "UInt64"),
+        ("total_time_on_page", "UInt64"),
+        ("total_time_on_page_visits", "UInt64"),
+    ),
+    "imported_entry_pages": (
+        ("date", "Date"),
+        ("entry_page", "String"),
+        ("visitors", "UInt64"),
+        ("entrances", "UInt64"),
+        ("visit_duration", "UInt64"),
+        ("bounces", "UInt64"),
+        ("pageviews", "UInt64"),
+    ),
+    "imported_exit_pages": (
+        ("date", "Date"),
+        ("exit_page", "String"),
+        ("visitors", "UInt64"),
+        ("visit_duration", "UInt64"),
+        ("exits", "UInt64"),
+        ("bounces", "UInt64"),
+        ("pageviews", "UInt64"),
+    ),
+    "imported_custom_events": (
+        ("date", "Date"),
+        ("name", "String"),
+        ("link_url", "String"),
+        ("path", "String"),
+        ("visitors", "UInt64"),
+        ("events", "UInt64"),
+    ),
+    "imported_locations": (
+        ("date", "Date"),
+        ("country", "LowCardinality(String)"),
+        ("region", "LowCardinality(String)"),
+        ("city", "UInt32"),
+        ("visitors", "UInt64"),
+        ("visits", "UInt64"),
+        ("visit_duration", "UInt64"),
+        ("bounces", "UInt64"),
+        ("pageviews", "UInt64"),
+        ("city_name", "String"),
+    ),
+    "imported_devices": (
+        ("date", "Date"),
+        ("device", "LowCardinality(String)"),
+        ("visitors", "UInt64"),
+        ("visits", "UInt64"),
+        ("visit_duration", "UInt64"),
+        ("bounces", "UInt64"),
+        ("pageviews", "UInt64"),
+    ),
+    "imported_browsers": (
+        ("date", "Date"),
+        ("browser", "LowCardinality(String)"),
+        ("browser_version", "LowCardinality(String)"),
+        ("visitors", "UInt64"),
+        ("visits", "UInt64"),
+        ("visit_duration", "UInt64"),
+        ("bounces", "UInt64"),
+        ("pageviews", "UInt64"),
+    ),
+    "imported_operating_systems": (
+        ("date", "Date"),
+        ("operating_system", "LowCardinality(String)"),
+        ("operating_system_version", "LowCardinality(String)"),
+        ("visitors", "UInt64"),
+        ("visits", "UInt64"),
+        ("visit_duration", "UInt64"),
+        ("bounces", "UInt64"),
+        ("pageviews", "UInt64"),
+    ),
+}
+# footfall's own columns of the imported tables: `channel` (from source and UTM medium, as
+# ingestion decides it) and `city_name` (the GeoNames id's English name, as native rows keep
+# cities by name).
+IMPORTED_DERIVED_COLUMNS = frozenset({("imported_sources", "channel"), ("imported_locations", "city_name")})
+
+
+def _imported_table_ddl(table: str) -> str:
+    columns = ",\n".join(f"    {name} {kind}" for name, kind in IMPORTED_TABLES[table])
+    return (
+        f"CREATE TABLE IF NOT EXISTS {{db}}.{table} (\n    site_id UInt64,\n    import_id UInt64,\n"
+        f"{columns}\n)\nENGINE = MergeTree\nORDER BY (site_id, import_id, date)"
+    )
 
 
 @dataclass(frozen=True)
@@ -341,6 +470,11 @@ MIGRATIONS: tuple[Migration, ...] = (
             ORDER BY (site_id, day, part, at)
             """,
         ),
+    ),
+    Migration(
+        5,
+        "imported statistics (Plausible's CSV tables), one row per day and value, tagged by import",
+        tuple(_imported_table_ddl(table) for table in IMPORTED_TABLES),
     ),
 )
 

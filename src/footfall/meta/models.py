@@ -235,6 +235,29 @@ class RecoveryCode(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     code_hash: Mapped[str] = mapped_column(String(200))
     used_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+class SiteImport(Base):
+    """One import of another tool's statistics into a site (`footfall.moving`): its rows live in
+    the event store's `imported_*` tables under this id, and count only once `state` is
+    `completed`."""
+
+    __tablename__ = "site_imports"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    source: Mapped[str] = mapped_column(String(32))  # plausible_csv | ga4_csv
+    label: Mapped[str] = mapped_column(String(255), default="")  # the file or folder name
+    start_date: Mapped[date | None] = mapped_column(Date, default=None)
+    end_date: Mapped[date | None] = mapped_column(Date, default=None)
+    state: Mapped[str] = mapped_column(String(16), default="importing")  # importing|completed|failed
+    rows: Mapped[int] = mapped_column(BigInteger, default=0)
+    progress_done: Mapped[int] = mapped_column(BigInteger, default=0)  # bytes read of progress_total
+    progress_total: Mapped[int] = mapped_column(BigInteger, default=0)
+    error: Mapped[str | None] = mapped_column(String(2000), default=None)
+    imported_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class Salt(Base):
@@ -263,5 +286,6 @@ __all__ = [
     "Salt",
     "SharedLink",
     "Site",
+    "SiteImport",
     "User",
 ]
