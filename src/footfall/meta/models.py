@@ -235,6 +235,8 @@ class RecoveryCode(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     code_hash: Mapped[str] = mapped_column(String(200))
     used_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+
+
 class SiteImport(Base):
     """One import of another tool's statistics into a site (`footfall.moving`): its rows live in
     the event store's `imported_*` tables under this id, and count only once `state` is
