@@ -14,8 +14,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from footfall.accounts.apikeys import SCOPES, create_api_key
 from footfall.accounts.errors import DomainError
 from footfall.accounts.users import create_user, get_user_by_email
-from footfall.commands.mail import mail as mail_commands
 from footfall.commands import moving as moving_commands
+from footfall.commands.mail import mail as mail_commands
 from footfall.config import ConfigError, Settings, load_settings
 from footfall.events.store import EventStoreError
 from footfall.meta.db import session_scope
