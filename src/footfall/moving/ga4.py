@@ -168,12 +168,13 @@ def read_rows(
             if cells != ["#"]:
                 break
         header.extend(cell.strip() for cell in cells)
+        header_row = reader.line_num
         names = [cell.lower() for cell in header]
         measures = {METRICS[n]: i for i, n in enumerate(names) if n in METRICS}
         for needed in REQUIRED.get(file.table, DEFAULT_REQUIRED):
             if needed not in measures:
                 wanted = " or ".join(f"'{h.capitalize()}'" for h, m in METRICS.items() if m == needed)
-                raise ImportFileError(name, f"the report has no column {wanted}", 1)
+                raise ImportFileError(name, f"the report has no column {wanted}", header_row)
         dimensions = {DIMENSIONS[n][1]: i for i, n in enumerate(names) if n in DIMENSIONS}
         date_index = names.index("date")
         for cells in reader:

@@ -64,18 +64,19 @@ class _Reader:
 def _readers(files: list[SourceFile]) -> list[_Reader]:
     readers = []
     for source in files:
+        # A GA4 report is told by its metric columns (no Plausible file has one), whatever its name.
+        report = ga4.report_file(source)
+        if report is not None:
+            readers.append(
+                _Reader(source, report.table, "ga4_csv", lambda p, d, f=report: ga4.read_rows(f, p, d))
+            )
+            continue
         named = plausible.table_file(source)
         if named is not None:
             readers.append(
                 _Reader(
                     source, named.table, "plausible_csv", lambda p, d, f=named: plausible.read_rows(f, p, d)
                 )
-            )
-            continue
-        report = ga4.report_file(source)
-        if report is not None:
-            readers.append(
-                _Reader(source, report.table, "ga4_csv", lambda p, d, f=report: ga4.read_rows(f, p, d))
             )
             continue
         raise ImportFileError(
