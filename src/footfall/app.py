@@ -13,6 +13,7 @@ from starlette.routing import BaseRoute, Route
 import footfall
 from footfall.config import Settings
 from footfall.ingest.ingestion import ingestion_for
+from footfall.moving.imports import interrupted_imports_rolled_back
 from footfall.services import Services, open_services
 from footfall.stats import daily
 from footfall.web.account_pages import account_routes
@@ -20,6 +21,7 @@ from footfall.web.assets import asset_routes
 from footfall.web.event import EventFirstStarlette
 from footfall.web.health import health, ready
 from footfall.web.metrics import metrics
+from footfall.web.moving_pages import moving_routes
 from footfall.web.pages import API, OPEN, declare
 from footfall.web.segments_api import segments_routes
 from footfall.web.site_pages import dashboard_routes, site_routes
@@ -50,6 +52,7 @@ def routes() -> list[BaseRoute]:
         *asset_routes(),
         *account_routes(),
         *site_routes(),
+        *moving_routes(),
         *dashboard_routes(),
     ]
 
@@ -74,6 +77,8 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         refresher = daily.Refresher(events, lambda: counted_sites(app.state.services)) if events else None
         if refresher is not None:
             refresher.start()
+        if events is not None:
+            interrupted_imports_rolled_back(app.state.services)  # footfall.moving.imports
         # Start-up objects (modules, tables, caches) live forever: keep them out of every
         # garbage collection, which otherwise shows up as latency spikes on /api/event.
         gc.collect()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import click
@@ -21,11 +21,9 @@ from footfall.sites.sites import get_site
 def _services() -> Iterator[Services]:
     services = open_services(load_settings(), with_events=True, run_migrations=True)
     try:
-        from footfall.moving.imports import sweep
+        from footfall.moving.imports import interrupted_imports_rolled_back
 
-        # This process holds the embedded store alone: an import left `importing` was cut short.
-        alone = bool(getattr(services.events, "single_writer", False))
-        sweep(services, timedelta(0)) if alone else sweep(services)
+        interrupted_imports_rolled_back(services)
         yield services
     finally:
         services.close()

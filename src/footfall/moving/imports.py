@@ -380,3 +380,10 @@ def sweep(services: Services, stale_after: timedelta = STALE_AFTER) -> list[int]
                 record.error = "interrupted (footfall stopped while importing); nothing of it was kept"
                 record.updated_at = utcnow()
     return [import_id for import_id, _, _ in work]
+
+
+def interrupted_imports_rolled_back(services: Services) -> list[int]:
+    """At start: roll back what an earlier process left half done. An embedded store is this
+    process's alone, so every import still `importing` in it was cut short."""
+    alone = bool(getattr(services.events, "single_writer", False))
+    return sweep(services, timedelta(0) if alone else STALE_AFTER)

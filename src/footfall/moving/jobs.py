@@ -42,7 +42,9 @@ def exports_dir(services: Services, site_id: int) -> Path:
     return services.settings.data_dir / "exports" / str(site_id)
 
 
-def start_import(services: Services, site_id: int, upload: Path, label: str, user_id: int | None) -> threading.Thread:
+def start_import(
+    services: Services, site_id: int, upload: Path, label: str, user_id: int | None
+) -> threading.Thread:
     """Import an uploaded file in the background; the upload is deleted when it is done."""
 
     def work() -> None:
@@ -101,7 +103,10 @@ def start_export(
             job.state = "ready"
         except Exception as error:
             log.exception("export of site %s failed", site_id)
-            job.state, job.error = "failed", str(error).strip().splitlines()[0] if str(error).strip() else "failed"
+            job.state, job.error = (
+                "failed",
+                str(error).strip().splitlines()[0] if str(error).strip() else "failed",
+            )
 
     thread = threading.Thread(target=work, name=f"export-{site_id}", daemon=True)
     thread.start()

@@ -423,6 +423,7 @@ class PageRoute(Route):
         *,
         methods: Sequence[str] = ("GET",),
         name: str | None = None,
+        uploads: int = 0,
     ) -> None:
         self.access = access
         self.handler = handler
@@ -432,7 +433,8 @@ class PageRoute(Route):
             if request.method not in SAFE_METHODS:
                 kind = request.headers.get("content-type", "")
                 if kind.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
-                    form = await request.form(max_files=0, max_fields=200)
+                    # Uploaded files are spooled to disk by Starlette (over 1 MB), never held whole.
+                    form = await request.form(max_files=uploads, max_fields=200)
             return await run_in_threadpool(self._run, request, form)
 
         super().__init__(path, endpoint, methods=list(methods), name=name or handler.__name__)
@@ -455,8 +457,11 @@ def page_route(
     return PageRoute(path, handler, access, methods=methods, name=name)
 
 
-def settings_route(tab: str, handler: Handler, *, methods: Sequence[str] = ("GET", "POST")) -> PageRoute:
-    """The `/:domain/settings/<tab>` page, for the roles `SETTINGS_TABS` gives the tab."""
+def settings_route(
+    tab: str, handler: Handler, *, methods: Sequence[str] = ("GET", "POST"), uploads: int = 0
+) -> PageRoute:
+    """The `/:domain/settings/<tab>` page, for the roles `SETTINGS_TABS` gives the tab; `uploads`:
+    how many files a POST may carry (none by default)."""
     if tab not in TAB_ROLE:
         raise ValueError(f"unknown settings tab {tab!r}; add it to SETTINGS_TABS")
     return PageRoute(
@@ -465,4 +470,5 @@ def settings_route(tab: str, handler: Handler, *, methods: Sequence[str] = ("GET
         site(TAB_ROLE[tab]),
         methods=methods,
         name=f"settings_{tab.replace('-', '_')}",
+        uploads=uploads,
     )

@@ -36,8 +36,6 @@ COMING: dict[str, str] = {
     "properties": "Which custom property keys the dashboard offers.",
     "funnels": "Funnels of 2 to 8 of this site's goals.",
     "danger-zone": "Transfer ownership, or delete the site and all its data.",
-    "imports-exports": "Import Plausible CSV exports and Google Analytics 4 CSV files, and export this "
-    "site's numbers as Plausible's CSV ZIP.",
 }
 
 
