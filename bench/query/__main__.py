@@ -43,7 +43,7 @@ from footfall.meta.models import Goal, Site
 from footfall.services import open_services
 from footfall.sites.sites import create_site
 from footfall.stats import daily, v2
-from footfall.stats.sql import compile_query
+from footfall.stats.compiler import compile_query
 from footfall.web.stats_api import site_spec
 
 DOMAIN = "bench.example"

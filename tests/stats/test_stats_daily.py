@@ -20,9 +20,9 @@ import pytest
 from footfall.demo import DEMO_GOALS, generate
 from footfall.ingest.api import Hit, record_hits
 from footfall.stats import daily, v2
+from footfall.stats.compiler import compile_query
 from footfall.stats.engine import execute
 from footfall.stats.query import GoalSpec, SiteSpec
-from footfall.stats.sql import compile_query
 from tests.stats.conftest import CHROME_MAC, EDGE_WINDOWS, FIREFOX_LINUX, SAFARI_IPHONE, SiteSetup
 
 DOMAIN = "daily.example"

@@ -17,8 +17,8 @@ import pytest
 
 from footfall.demo import DEMO_GOALS, generate
 from footfall.stats import v2
+from footfall.stats.compiler import compile_query
 from footfall.stats.query import GoalSpec, SiteSpec
-from footfall.stats.sql import compile_query
 from tests.stats.shop import SHOP, shop_hits
 
 DEMO_SITE = 77

@@ -31,6 +31,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from footfall.stats import catalogue
+
 EVENTS_COLUMNS: tuple[str, ...] = (
     "timestamp",
     "site_id",
@@ -234,23 +236,18 @@ class Migration:
 
 
 # The session properties `sessions_hourly` is keyed by, as (dimension name in the Stats API,
-# column): immutable properties held as plain strings, whose breakdowns group millions of
-# strings on the raw table. LowCardinality ones group fast enough there.
-SESSIONS_HOURLY_DIMENSIONS: tuple[tuple[str, str], ...] = (
-    ("visit:source", "referrer_source"),
-    ("visit:referrer", "referrer"),
-    ("visit:entry_page", "entry_page"),
-    ("visit:utm_source", "utm_source"),
-    ("visit:utm_medium", "utm_medium"),
-    ("visit:utm_campaign", "utm_campaign"),
-)
+# column), and the sums it keeps, come from the metric catalogue (`footfall.stats.catalogue`),
+# which imports nothing. The statements below must keep producing the text migration 2 ran
+# (tests/stats/test_catalogue.py checks it): a released migration never changes.
+SESSIONS_HOURLY_DIMENSIONS: tuple[tuple[str, str], ...] = tuple(catalogue.hourly_sessions_pairs())
 
 _SESSIONS_HOURLY_SELECT = (
     "SELECT site_id, dimension_value.1 AS dimension, dimension_value.2 AS value, "
     "toStartOfHour(start) AS hour, uniqState(user_id) AS visitors_state, "
-    "sum(sign) AS visits_sum, sum(sign * is_bounce) AS bounces_sum, "
-    "sum(sign * duration) AS duration_sum, sum(sign * pageviews) AS pageviews_sum, "
-    "sum(sign * events) AS events_sum "
+    + ", ".join(
+        f"{catalogue.signed_sum(column)} AS {part}_sum" for part, column in catalogue.SESSION_SUMS.items()
+    )
+    + " "
     "FROM {db}.sessions ARRAY JOIN ["
     + ", ".join(f"tuple('{name}', {column})" for name, column in SESSIONS_HOURLY_DIMENSIONS)
     + "] AS dimension_value GROUP BY site_id, dimension, value, hour"

@@ -11,8 +11,10 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from footfall.events.store import EventStore
-from footfall.stats import daily
 from footfall.stats import metrics as metric_defs
+from footfall.stats import planner
+from footfall.stats.compiler import compile_query
+from footfall.stats.daily_marks import day_states
 from footfall.stats.query import (
     DateRange,
     Filter,
@@ -27,7 +29,7 @@ from footfall.stats.query import (
     time_labels,
     walk,
 )
-from footfall.stats.sql import Params, _Context, compile_filters, compile_query, goal_condition
+from footfall.stats.sql import Compiled, Params, _Context, compile_filters, goal_condition
 
 
 @dataclass
@@ -83,8 +85,16 @@ def execute(store: EventStore, query: Query) -> Result:
     return result
 
 
+def compile_for(store: EventStore, query: Query) -> Compiled:
+    """The statement for `query`: the marks of the days the daily counts might answer are read
+    first, so that planning and compiling read nothing."""
+    window = planner.daily_window(query)
+    states = day_states(store, query.site.id, *window) if window is not None else {}
+    return compile_query(query, day_states=states)
+
+
 def _run(store: EventStore, query: Query) -> Result:
-    compiled = daily.compile_daily(store, query) or compile_query(query)
+    compiled = compile_for(store, query)
     answer = store.query(compiled.sql, compiled.params)
     currency = revenue_currency(query) if any(m.endswith("_revenue") for m in query.metrics) else None
     rows: list[Row] = []

@@ -15,60 +15,20 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from footfall.stats import catalogue
+
 # --- vocabulary ---------------------------------------------------------------------------
 
-METRICS: tuple[str, ...] = (
-    "visitors",
-    "visits",
-    "pageviews",
-    "views_per_visit",
-    "bounce_rate",
-    "visit_duration",
-    "events",
-    "conversion_rate",
-    "group_conversion_rate",
-    "time_on_page",
-    "scroll_depth",
-    "percentage",
-    "total_revenue",
-    "average_revenue",
-)
+# Metrics and dimensions are defined in the catalogue (footfall.stats.catalogue); these are
+# the names the APIs accept.
+METRICS: tuple[str, ...] = tuple(catalogue.METRICS)
 SESSION_METRICS = frozenset({"visits", "bounce_rate", "visit_duration", "views_per_visit"})
 REVENUE_METRICS = frozenset({"total_revenue", "average_revenue"})
 
-EVENT_DIMENSIONS = frozenset({"event:name", "event:page", "event:hostname", "event:goal"})
-VISIT_DIMENSIONS = frozenset(
-    {
-        "visit:source",
-        "visit:channel",
-        "visit:referrer",
-        "visit:utm_medium",
-        "visit:utm_source",
-        "visit:utm_campaign",
-        "visit:utm_content",
-        "visit:utm_term",
-        "visit:entry_page",
-        "visit:exit_page",
-        "visit:entry_page_hostname",
-        "visit:exit_page_hostname",
-        "visit:country",
-        "visit:region",
-        "visit:city",
-        "visit:country_name",
-        "visit:region_name",
-        "visit:city_name",
-        "visit:device",
-        "visit:screen",
-        "visit:browser",
-        "visit:browser_version",
-        "visit:os",
-        "visit:os_version",
-    }
-)
+EVENT_DIMENSIONS = frozenset({*(d for d in catalogue.DIMENSIONS if d.startswith("event:")), "event:goal"})
+VISIT_DIMENSIONS = frozenset(d for d in catalogue.DIMENSIONS if d.startswith("visit:"))
 # Visit properties held only by the sessions table (events carry the others).
-SESSION_ONLY_DIMENSIONS = frozenset(
-    {"visit:entry_page", "visit:exit_page", "visit:entry_page_hostname", "visit:exit_page_hostname"}
-)
+SESSION_ONLY_DIMENSIONS = catalogue.SESSION_ONLY_DIMENSIONS
 TIME_DIMENSIONS = ("time", "time:minute", "time:hour", "time:day", "time:week", "time:month")
 # Dimensions a session metric cannot be split by (an event property has no single value per visit).
 EVENT_ONLY_DIMENSIONS_FOR_SESSIONS = frozenset({"event:name", "event:goal", "event:hostname"})

@@ -1,4 +1,6 @@
-"""The SQL compiler: one Query becomes one parameterised ClickHouse SELECT, for chDB and server alike.
+"""The SQL emitter for the raw tables and the hourly rollups: a plan (`footfall.stats.planner`)
+becomes one parameterised ClickHouse SELECT, for chDB and server alike. Each metric's SQL is its
+catalogue formula over the source's parts (`footfall.stats.catalogue`).
 
 Every value from a request is a bound `{pN:Type}` parameter; every identifier comes from
 the whitelists below. A query is answered from up to four parts, each grouped by the
@@ -18,107 +20,33 @@ session filter (entry or exit page) narrows event metrics to the events of such 
 Unfiltered queries over whole hours read the hourly rollups instead (`sessions_hourly`,
 `events_hourly`, and `visitors_hourly` for denominators; filled by materialized views, see
 `footfall.events.schema`): merging their `uniqState(user_id)` and sign-weighted sums gives
-exactly what the raw rows give, with fewer rows to read and group. `rollup_table` and
-`whole_hours` decide; anything they cannot prove exact reads the raw tables.
+exactly what the raw rows give, with fewer rows to read and group. The planner's `rollup_table`
+and `whole_hours` decide; anything they cannot prove exact reads the raw tables.
 """
 
 from __future__ import annotations
 
-import functools
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from footfall.events.schema import SESSIONS_HOURLY_DIMENSIONS
+from footfall.stats import catalogue as cat
 from footfall.stats import locations
+from footfall.stats.catalogue import HIDE_EMPTY, NO_PROP, SESSION_ONLY_DIMENSIONS, labelled
+from footfall.stats.planner import Part, Plan
 from footfall.stats.query import (
     NEGATED,
-    SESSION_ONLY_DIMENSIONS,
-    DateRange,
     Filter,
     GoalSpec,
     Leaf,
     Query,
     QueryError,
-    filters_on,
     is_time,
     top_level,
-    walk,
     wildcard_to_regex,
     without_top_level,
 )
 
-NO_REFERRER = "Direct / None"
-NOT_SET = "(not set)"
-NO_PROP = "(none)"
-
-# dimension -> (column, label shown for an empty value); events and sessions share these names.
-VISIT_COLUMNS: dict[str, tuple[str, str | None]] = {
-    "visit:source": ("referrer_source", NO_REFERRER),
-    "visit:referrer": ("referrer", NO_REFERRER),
-    "visit:channel": ("channel", None),
-    "visit:utm_medium": ("utm_medium", NOT_SET),
-    "visit:utm_source": ("utm_source", NOT_SET),
-    "visit:utm_campaign": ("utm_campaign", NOT_SET),
-    "visit:utm_content": ("utm_content", NOT_SET),
-    "visit:utm_term": ("utm_term", NOT_SET),
-    "visit:country": ("country_code", None),
-    "visit:region": ("region", None),
-    "visit:city": ("city", None),
-    "visit:city_name": ("city", None),  # cities are stored by name
-    "visit:device": ("screen_size", NOT_SET),
-    "visit:screen": ("screen_size", NOT_SET),
-    "visit:browser": ("browser", NOT_SET),
-    "visit:browser_version": ("browser_version", NOT_SET),
-    "visit:os": ("operating_system", NOT_SET),
-    "visit:os_version": ("operating_system_version", NOT_SET),
-}
-SESSION_COLUMNS: dict[str, str] = {
-    "visit:entry_page": "entry_page",
-    "visit:exit_page": "exit_page",
-    "visit:entry_page_hostname": "hostname",
-    "visit:exit_page_hostname": "exit_page_hostname",
-}
-EVENT_COLUMNS: dict[str, str] = {
-    "event:name": "name",
-    "event:page": "pathname",
-    "event:hostname": "hostname",
-}
-# Dimensions whose stored code is shown by name: dimension -> (code column, kind in `locations`).
-NAMED_COLUMNS: dict[str, tuple[str, str]] = {
-    "visit:country_name": ("country_code", "country"),
-    "visit:region_name": ("region", "region"),
-}
-# Breakdowns leave out visits whose location is unknown, as Plausible does.
-HIDE_EMPTY = frozenset(
-    {
-        "visit:country",
-        "visit:region",
-        "visit:city",
-        "visit:country_name",
-        "visit:region_name",
-        "visit:city_name",
-    }
-)
-
-SESSIONS_TABLE_METRICS = frozenset(
-    {
-        "visitors",
-        "visits",
-        "pageviews",
-        "events",
-        "bounce_rate",
-        "visit_duration",
-        "views_per_visit",
-        "percentage",
-    }
-)
-# Session properties that change as a visit goes on (the rest are fixed at its first event).
-MUTABLE_DIMENSIONS = frozenset({"visit:exit_page", "visit:exit_page_hostname"})
-EVENT_METRICS = frozenset({"visitors", "pageviews", "events", "total_revenue", "average_revenue"})
-ENGAGEMENT_METRICS = frozenset({"time_on_page", "scroll_depth"})
 # ClickHouse refuses a statement over `max_query_size` (256 KiB by default) before running it.
 # Bound values are placeholders in the text, but a filter is repeated in each part of the
 # query (and a `matches` filter on a property repeats the property's expression per value),
@@ -198,10 +126,6 @@ class _Context:
 # --- expressions ------------------------------------------------------------------------------
 
 
-def _labelled(column: str, label: str | None) -> str:
-    return column if label is None else f"if(empty({column}), '{label}', {column})"
-
-
 def _prop_expr(ctx: _Context, key: str) -> str:
     k = ctx.params.bind(key)
     return f"if(indexOf(`meta.key`, {k}) = 0, '{NO_PROP}', `meta.value`[indexOf(`meta.key`, {k})])"
@@ -228,20 +152,16 @@ def dimension_expr(ctx: _Context, table: str, dimension: str) -> str:
         return f"greatest(toMonday(toTimeZone({time_column}, {ctx.tz})), {ctx.first})"
     if dimension == "time:month":
         return f"toStartOfMonth(toTimeZone({time_column}, {ctx.tz}))"
-    if table == "sessions_hourly":
+    if table == cat.SESSIONS_HOURLY:
         # The rollup keeps one visit property per row, in `value`.
-        label = VISIT_COLUMNS[dimension][1] if dimension in VISIT_COLUMNS else None
-        return _labelled("value", label)
-    if dimension in VISIT_COLUMNS:
-        return _labelled(*VISIT_COLUMNS[dimension])
-    if dimension in NAMED_COLUMNS:
-        return ctx.name_of(*NAMED_COLUMNS[dimension])
-    if dimension in SESSION_COLUMNS:
-        return SESSION_COLUMNS[dimension]
+        return labelled("value", cat.empty_label(dimension))
     if dimension == "event:page" and table == "sessions":
         return "entry_page"  # session metrics split by page are those of visits entering there
-    if dimension in EVENT_COLUMNS:
-        return EVENT_COLUMNS[dimension]
+    found = cat.DIMENSIONS.get(dimension)
+    if found is not None:
+        if found.named:
+            return ctx.name_of(found.column, found.named)
+        return labelled(found.column, found.empty_label)
     if dimension.startswith("event:props:"):
         return _prop_expr(ctx, dimension[len("event:props:") :])
     if dimension == "event:goal":
@@ -392,83 +312,69 @@ def _group(names: str) -> str:
     return f" GROUP BY {names}" if names else ""
 
 
-def events_part(ctx: _Context, dims: tuple[str, ...], metrics: list[str], filters: tuple[Filter, ...]) -> str:
-    exprs = {
-        "visitors": "uniq(user_id) AS visitors",
-        "visits": "uniq(session_id) AS visits",
-        "pageviews": "countIf(name = 'pageview') AS pageviews",
-        "events": "count() AS events",
-        "total_revenue": "toFloat64(coalesce(sum(revenue_reporting_amount), 0)) AS total_revenue",
-        "average_revenue": "toFloat64(coalesce(avg(revenue_reporting_amount), 0)) AS average_revenue",
-    }
+def _columns(metrics: tuple[str, ...] | list[str], source: str, **holes: str) -> str:
+    return ", ".join(cat.source_formula(m, source, **holes) for m in metrics)
+
+
+def events_part(
+    ctx: _Context, dims: tuple[str, ...], metrics: tuple[str, ...], filters: tuple[Filter, ...]
+) -> str:
     select, names, extra = _dims_select(ctx, "events", dims)
-    columns = ", ".join(exprs[m] for m in metrics)
     where = f"{ctx.events_base()} AND {compile_filters(ctx, 'events', filters)}{extra}"
-    return f"SELECT {select}{columns} FROM {{db}}.events WHERE {where}{_group(names)}"
+    return (
+        f"SELECT {select}{_columns(metrics, cat.RAW_EVENTS)} FROM {{db}}.events WHERE {where}{_group(names)}"
+    )
 
 
 def sessions_part(
-    ctx: _Context, dims: tuple[str, ...], metrics: list[str], filters: tuple[Filter, ...]
+    ctx: _Context, dims: tuple[str, ...], metrics: tuple[str, ...], filters: tuple[Filter, ...]
 ) -> str:
+    # With a page filter, bounce rate is about the visits that entered on that page.
     bounce_condition = "1"
     page_filter = top_level(filters, "event:page")
     if page_filter is not None:
         entry = Leaf(page_filter.operator, "visit:entry_page", page_filter.values, page_filter.case_sensitive)
         bounce_condition = _leaf_native(ctx, "sessions", entry)
-    exprs = {
-        "visitors": "uniq(user_id) AS visitors",
-        "visits": "toUInt64(greatest(sum(sign), 0)) AS visits",
-        "bounce_rate": (
-            f"toUInt32(ifNotFinite(round(sumIf(is_bounce * sign, {bounce_condition}) "
-            f"/ sumIf(sign, {bounce_condition}) * 100), 0)) AS bounce_rate"
-        ),
-        "visit_duration": (
-            "toUInt32(ifNotFinite(round(sum(duration * sign) / sum(sign)), 0)) AS visit_duration"
-        ),
-        "views_per_visit": "ifNotFinite(round(sum(sign * s.pageviews) / sum(sign), 2), 0) AS views_per_visit",
-        # Qualified: the aliases below shadow the columns of the same names.
-        "pageviews": "toUInt64(greatest(sum(sign * s.pageviews), 0)) AS pageviews",
-        "events": "toUInt64(greatest(sum(sign * s.events), 0)) AS events",
-    }
     select, names, extra = _dims_select(ctx, "sessions", dims)
-    columns = ", ".join(exprs[m] for m in metrics)
+    columns = _columns(metrics, cat.RAW_SESSIONS, bounce_condition=bounce_condition)
     where = f"{ctx.sessions_base()} AND {compile_filters(ctx, 'sessions', filters)}{extra}"
     having = " HAVING sum(sign) > 0" if names else ""
     return f"SELECT {select}{columns} FROM {{db}}.sessions AS s WHERE {where}{_group(names)}{having}"
 
 
-def session_visitors_part(ctx: _Context, dims: tuple[str, ...], filters: tuple[Filter, ...]) -> str:
-    """Visitors counted on sessions: a visitor counts in a group while one of their visits is live there."""
+def _by_visitor(
+    ctx: _Context, dims: tuple[str, ...], filters: tuple[Filter, ...], having: str
+) -> tuple[str, str]:
+    """Each visitor's live visits per group (`live`), and the outer group names."""
     select, names, extra = _dims_select(ctx, "sessions", dims)
     where = f"{ctx.sessions_base()} AND {compile_filters(ctx, 'sessions', filters)}{extra}"
     inner_group = f"{names}, user_id" if names else "user_id"
     inner = (
-        f"SELECT {select}user_id FROM {{db}}.sessions WHERE {where} "
-        f"GROUP BY {inner_group} HAVING sum(sign) > 0"
+        f"SELECT {select}sum(sign) AS live FROM {{db}}.sessions WHERE {where} GROUP BY {inner_group}{having}"
     )
-    outer_names = ", ".join(f"d{i}" for i in range(len(dims)))
+    return inner, ", ".join(f"d{i}" for i in range(len(dims)))
+
+
+def session_visitors_part(ctx: _Context, dims: tuple[str, ...], filters: tuple[Filter, ...]) -> str:
+    """Visitors counted on sessions: a visitor counts in a group while one of their visits is live there."""
+    inner, outer_names = _by_visitor(ctx, dims, filters, " HAVING sum(sign) > 0")
     outer_select = outer_names + ", " if outer_names else ""
-    return f"SELECT {outer_select}count() AS visitors FROM ({inner}){_group(outer_names)}"
+    columns = _columns(("visitors",), cat.VISITOR_SESSIONS)
+    return f"SELECT {outer_select}{columns} FROM ({inner}){_group(outer_names)}"
 
 
 def live_visitors_and_visits_part(ctx: _Context, dims: tuple[str, ...], filters: tuple[Filter, ...]) -> str:
     """`session_visitors_part` and `sessions_part` for visits, FULL OUTER JOINed, in one pass: each
     visitor's live visits per group, then visitors with one live and the sum of live visits."""
-    select, names, extra = _dims_select(ctx, "sessions", dims)
-    where = f"{ctx.sessions_base()} AND {compile_filters(ctx, 'sessions', filters)}{extra}"
-    inner_group = f"{names}, user_id" if names else "user_id"
-    inner = f"SELECT {select}sum(sign) AS live FROM {{db}}.sessions WHERE {where} GROUP BY {inner_group}"
-    outer_names = ", ".join(f"d{i}" for i in range(len(dims)))
+    inner, outer_names = _by_visitor(ctx, dims, filters, "")
     outer_select = outer_names + ", " if outer_names else ""
     having = " HAVING countIf(live > 0) > 0 OR sum(live) > 0" if outer_names else ""
-    return (
-        f"SELECT {outer_select}countIf(live > 0) AS visitors, toUInt64(greatest(sum(live), 0)) AS visits "
-        f"FROM ({inner}){_group(outer_names)}{having}"
-    )
+    columns = _columns(("visitors", "visits"), cat.VISITOR_SESSIONS)
+    return f"SELECT {outer_select}{columns} FROM ({inner}){_group(outer_names)}{having}"
 
 
 def engagement_part(
-    ctx: _Context, dims: tuple[str, ...], metrics: list[str], filters: tuple[Filter, ...]
+    ctx: _Context, dims: tuple[str, ...], metrics: tuple[str, ...], filters: tuple[Filter, ...]
 ) -> str:
     """time_on_page = engaged seconds / page visits (session, page pairs); scroll_depth = mean of each
     visitor's deepest scroll, both from `engagement` events."""
@@ -476,17 +382,14 @@ def engagement_part(
     where = f"{ctx.events_base(engagement=True)} AND {compile_filters(ctx, 'events', filters)}{extra}"
     parts = []
     if "time_on_page" in metrics:
-        parts.append(
-            f"SELECT {select}toUInt32(ifNotFinite(round(sum(engagement_time) / 1000 "
-            f"/ uniq(session_id, pathname)), 0)) AS time_on_page "
-            f"FROM {{db}}.events WHERE {where}{_group(names)}"
-        )
+        columns = _columns(("time_on_page",), cat.ENGAGEMENT)
+        parts.append(f"SELECT {select}{columns} FROM {{db}}.events WHERE {where}{_group(names)}")
     if "scroll_depth" in metrics:
         outer_names = ", ".join(f"d{i}" for i in range(len(dims)))
         outer_select = outer_names + ", " if outer_names else ""
         inner_group = f"{names}, user_id" if names else "user_id"
         parts.append(
-            f"SELECT {outer_select}toUInt8(round(ifNotFinite(avg(deepest), 0))) AS scroll_depth FROM ("
+            f"SELECT {outer_select}{_columns(('scroll_depth',), cat.ENGAGEMENT)} FROM ("
             f"SELECT {select}user_id, max(scroll_depth) AS deepest FROM {{db}}.events "
             f"WHERE {where} AND scroll_depth <= 100 GROUP BY {inner_group}){_group(outer_names)}"
         )
@@ -534,211 +437,102 @@ def total_visitors(
 
 # --- hourly rollups -----------------------------------------------------------------------------
 
-# Stats API dimensions sessions_hourly holds (each is also the `dimension` key of its rows).
-ROLLUP_SESSION_DIMENSIONS = frozenset(name for name, _ in SESSIONS_HOURLY_DIMENSIONS)
-ROLLUP_EVENT_DIMENSIONS = frozenset({"event:page", "event:name", "event:goal"})
-ROLLUP_TIME_DIMENSIONS = frozenset({"time:hour", "time:day", "time:week", "time:month"})
-ROLLUP_EVENT_METRICS = frozenset({"visitors", "pageviews", "events", "percentage", "conversion_rate"})
-
-
-# Longer ranges read the raw tables rather than check every year's offsets.
-ROLLUP_MAX_YEARS = 30
-
-
-@functools.lru_cache(maxsize=4096)
-def _whole_hour_offsets(timezone: str, year: int) -> bool:
-    """The zone's offset from UTC is a whole number of hours all through the (UTC) year,
-    checked twice a day: no zone keeps an odd offset for less than that."""
-    zone = ZoneInfo(timezone)
-    moment = datetime(year, 1, 1, tzinfo=UTC)
-    while moment.year == year:
-        offset = moment.astimezone(zone).utcoffset()
-        if offset is None or offset.total_seconds() % 3600:
-            return False
-        moment += timedelta(hours=12)
-    return True
-
-
-def whole_hours(rng: DateRange) -> bool:
-    """True when every hourly bucket of the range lies in one local date and hour of the site's
-    zone: the range starts and ends on whole UTC hours, and the zone's offset is a whole number
-    of hours throughout."""
-    if any(t.minute or t.second or t.microsecond for t in (rng.start, rng.end)):
-        return False
-    if rng.end.year - rng.start.year > ROLLUP_MAX_YEARS:
-        return False
-    return all(_whole_hour_offsets(rng.timezone, y) for y in range(rng.start.year, rng.end.year + 1))
-
-
-def rollup_table(query: Query, dims: tuple[str, ...], from_sessions: bool, mutable: bool) -> str | None:
-    """The hourly rollup that answers this query exactly, or None for the raw tables."""
-    if query.filters or query.date_range.period in ("realtime", "30m"):
-        return None
-    plain = [d for d in dims if d not in ROLLUP_TIME_DIMENSIONS]
-    if len(plain) > 1 or any(is_time(d) for d in plain):
-        return None
-    metrics = set(query.metrics)
-    if from_sessions:
-        if mutable or not metrics <= SESSIONS_TABLE_METRICS:
-            return None
-        if not plain or plain[0] not in ROLLUP_SESSION_DIMENSIONS:
-            return None
-        table = "sessions_hourly"
-    else:
-        if not plain or plain[0] not in ROLLUP_EVENT_DIMENSIONS or not metrics <= ROLLUP_EVENT_METRICS:
-            return None
-        table = "events_hourly"
-    return table if whole_hours(query.date_range) else None
-
 
 def _rollup_base(ctx: _Context, table: str, dims: tuple[str, ...]) -> str:
     base = f"site_id = {ctx.site} AND hour >= {ctx.start} AND hour < {ctx.end}"
-    if table == "events_hourly":
+    if table == cat.EVENTS_HOURLY:
         return f"{base} AND name != {ctx.engagement}"
-    key = next(d for d in dims if d in ROLLUP_SESSION_DIMENSIONS)
+    key = next(d for d in dims if d in cat.SESSIONS_HOURLY_DIMENSIONS)
     return f"{base} AND dimension = {ctx.params.bind(key)}"
 
 
-def rollup_part(ctx: _Context, table: str, dims: tuple[str, ...], metrics: list[str]) -> str:
+def rollup_part(ctx: _Context, table: str, dims: tuple[str, ...], metrics: tuple[str, ...]) -> str:
     """The rollup twin of `sessions_part` / `events_part` for an unfiltered query."""
-    exprs = {
-        "visitors": "uniqMerge(visitors_state) AS visitors",
-        "visits": "toUInt64(greatest(sum(visits_sum), 0)) AS visits",
-        "bounce_rate": (
-            "toUInt32(ifNotFinite(round(sum(bounces_sum) / sum(visits_sum) * 100), 0)) AS bounce_rate"
-        ),
-        "visit_duration": (
-            "toUInt32(ifNotFinite(round(sum(duration_sum) / sum(visits_sum)), 0)) AS visit_duration"
-        ),
-        "views_per_visit": (
-            "ifNotFinite(round(sum(pageviews_sum) / sum(visits_sum), 2), 0) AS views_per_visit"
-        ),
-        "pageviews": "toUInt64(greatest(sum(pageviews_sum), 0)) AS pageviews",
-        "events": "toUInt64(greatest(sum(events_sum), 0)) AS events",
-    }
-    if table == "events_hourly":
-        exprs["pageviews"] = "sumIf(events_count, name = 'pageview') AS pageviews"
-        exprs["events"] = "sum(events_count) AS events"
     select, names, extra = _dims_select(ctx, table, dims)
-    columns = ", ".join(exprs[m] for m in metrics)
-    having = " HAVING sum(visits_sum) > 0" if names and table == "sessions_hourly" else ""
+    having = " HAVING sum(visits_sum) > 0" if names and table == cat.SESSIONS_HOURLY else ""
     where = f"{_rollup_base(ctx, table, dims)}{extra}"
-    return f"SELECT {select}{columns} FROM {{db}}.{table} WHERE {where}{_group(names)}{having}"
+    return (
+        f"SELECT {select}{_columns(metrics, table)} FROM {{db}}.{table} WHERE {where}{_group(names)}{having}"
+    )
 
 
 # --- the whole query ----------------------------------------------------------------------------
 
 
-def compile_query(query: Query, rollups: bool = True) -> Compiled:
-    """`rollups=False` always reads the raw tables (tests compare both answers)."""
+def emit(plan: Plan) -> Compiled:
+    """The one SQL statement of a raw or rollup plan (`footfall.stats.planner`)."""
+    query, dims = plan.query, plan.dims
     params = Params()
     ctx = _Context(query, params)
-    dims = query.resolved_dimensions()
-    requested = query.metrics
-    filters = query.filters
-    session_only = any(d in SESSION_ONLY_DIMENSIONS for d in dims)
-    if session_only and any(d.startswith("event:") for d in dims):
-        raise QueryError("Invalid dimensions: entry and exit pages cannot be combined with event dimensions.")
-    if session_only and any(m in ENGAGEMENT_METRICS for m in requested):
-        raise QueryError("Metrics `time_on_page` and `scroll_depth` cannot be split by entry or exit page.")
-
-    needs_visitors = any(m in requested for m in ("percentage", "conversion_rate", "group_conversion_rate"))
-    wanted = list(requested)
-    if needs_visitors and "visitors" not in wanted:
-        wanted.append("visitors")
-
-    # With neither event dimensions nor event filters, the sessions table alone answers:
-    # a fifth of the rows of the events table, and no join.
-    mutable = any(d in MUTABLE_DIMENSIONS for d in dims) or any(
-        leaf.dimension in MUTABLE_DIMENSIONS for leaf, _ in walk(filters)
-    )
-    from_sessions = session_only or (
-        not any(d.startswith("event:") for d in dims)
-        and not filters_on(filters, "event:")
-        and set(wanted) <= SESSIONS_TABLE_METRICS
-    )
-    rollup = rollup_table(query, dims, from_sessions, mutable) if rollups else None
-    hourly = rollups and query.date_range.period not in ("realtime", "30m") and whole_hours(query.date_range)
-    parts: list[str] = []
-    if rollup == "sessions_hourly":
-        parts.append(rollup_part(ctx, rollup, dims, [m for m in wanted if m != "percentage"]))
-    elif rollup == "events_hourly":
-        parts.append(rollup_part(ctx, rollup, dims, [m for m in wanted if m in EVENT_METRICS]))
-    elif from_sessions:
-        session_metrics = [
-            m
-            for m in wanted
-            if m in ("visits", "bounce_rate", "visit_duration", "views_per_visit", "pageviews", "events")
-        ]
-        if "visitors" in wanted and mutable and session_metrics == ["visits"]:
-            # The exit pages breakdown: one scan instead of two joined.
-            parts.append(live_visitors_and_visits_part(ctx, dims, filters))
-            session_metrics = []
-        elif "visitors" in wanted:
-            if mutable:
-                parts.append(session_visitors_part(ctx, dims, filters))
-            else:
-                # Every row of a visit carries the same visitor and the same immutable properties.
-                session_metrics.insert(0, "visitors")
-        if session_metrics:
-            parts.append(sessions_part(ctx, dims, session_metrics, filters))
-    else:
-        event_dimension = any(d.startswith("event:") for d in dims)
-        event_metrics = [m for m in wanted if m in EVENT_METRICS or (m == "visits" and event_dimension)]
-        session_metrics = [
-            m
-            for m in wanted
-            if m in ("bounce_rate", "visit_duration", "views_per_visit")
-            or (m == "visits" and not event_dimension)
-        ]
-        engagement_metrics = [m for m in wanted if m in ENGAGEMENT_METRICS]
-        if engagement_metrics and dims and not event_metrics and not session_metrics:
-            # The groups come from the pages people viewed, engaged with or not.
-            event_metrics = ["visitors"]
-        if event_metrics:
-            parts.append(events_part(ctx, dims, event_metrics, filters))
-        if session_metrics:
-            parts.append(sessions_part(ctx, dims, session_metrics, filters))
-        if engagement_metrics:
-            parts.append(f"SELECT * FROM ({engagement_part(ctx, dims, engagement_metrics, filters)})")
-    if not parts:
-        raise QueryError("Please provide at least one metric.")
     # Dimensional parts meet on their dimensions; a group missing from one part gets that part's zeros.
-    body = _join(parts, len(dims), "FULL OUTER")
+    body = _join([_part_sql(ctx, plan, part) for part in plan.parts], len(dims), "FULL OUTER")
+    finals, group_join = _finals(ctx, plan)
+    return finish(params, query, dims, body, finals, group_join)
 
+
+def _part_sql(ctx: _Context, plan: Plan, part: Part) -> str:
+    dims, filters = plan.dims, plan.query.filters
+    if part.kind in (cat.SESSIONS_HOURLY, cat.EVENTS_HOURLY):
+        return rollup_part(ctx, part.kind, dims, part.metrics)
+    if part.kind == "live_visitors_and_visits":
+        return live_visitors_and_visits_part(ctx, dims, filters)
+    if part.kind == "session_visitors":
+        return session_visitors_part(ctx, dims, filters)
+    if part.kind == "sessions":
+        return sessions_part(ctx, dims, part.metrics, filters)
+    if part.kind == "events":
+        return events_part(ctx, dims, part.metrics, filters)
+    return f"SELECT * FROM ({engagement_part(ctx, dims, part.metrics, filters)})"
+
+
+def _finals(ctx: _Context, plan: Plan) -> tuple[list[str], str]:
+    """The outer SELECT's metrics (shares of a total get their denominators), and the join of
+    group totals that group_conversion_rate needs when split by more than the goal."""
+    query, filters = plan.query, plan.query.filters
     totals = without_top_level(filters, ("event:goal", "event:props:"))
     finals: list[str] = []
     group_join = ""
-    for metric in requested:
+    for metric in query.metrics:
         if metric == "percentage":
-            total = total_visitors(ctx, filters, from_sessions, mutable, hourly)
-            finals.append(f"round(visitors / nullIf({total}, 0) * 100, 1) AS percentage")
+            total = total_visitors(ctx, filters, plan.from_sessions, plan.mutable, plan.hourly)
         elif metric == "conversion_rate":
-            total = total_visitors(ctx, totals, hourly=hourly)
-            finals.append(f"ifNull(round(visitors / nullIf({total}, 0) * 100, 1), 0) AS conversion_rate")
+            total = total_visitors(ctx, totals, hourly=plan.hourly)
         elif metric == "group_conversion_rate":
-            group_dims = tuple(d for d in dims if d != "event:goal")
-            if group_dims:
-                keep = [i for i, d in enumerate(dims) if d != "event:goal"]
-                g_select = ", ".join(f"{dimension_expr(ctx, 'events', dims[i])} AS d{i}" for i in keep)
-                g_names = ", ".join(f"d{i}" for i in keep)
-                extra = "".join(
-                    f" AND {dimension_expr(ctx, 'events', dims[i])} != ''"
-                    for i in keep
-                    if dims[i] in HIDE_EMPTY
-                )
-                group_join = (
-                    f" LEFT JOIN (SELECT {g_select}, uniq(user_id) AS __group_total FROM {{db}}.events "
-                    f"WHERE {ctx.events_base()} AND {compile_filters(ctx, 'events', totals)}{extra} "
-                    f"GROUP BY {g_names}) AS grp USING ({g_names})"
-                )
-                total = "__group_total"
-            else:
-                total = total_visitors(ctx, totals, hourly=hourly)
-            finals.append(f"if({total} > 0, round(visitors / {total} * 100, 1), 0) AS group_conversion_rate")
+            group_join = _group_totals(ctx, plan.dims, totals)
+            total = "__group_total" if group_join else total_visitors(ctx, totals, hourly=plan.hourly)
         else:
             finals.append(metric)
+            continue
+        finals.append(cat.formula(metric, {"visitors": "visitors", cat.TOTAL: total}))
+    return finals, group_join
 
+
+def _group_totals(ctx: _Context, dims: tuple[str, ...], totals: tuple[Filter, ...]) -> str:
+    """Visitors per group of the dimensions other than the goal, joined on them ("" if none)."""
+    keep = [i for i, d in enumerate(dims) if d != "event:goal"]
+    if not keep:
+        return ""
+    g_select = ", ".join(f"{dimension_expr(ctx, 'events', dims[i])} AS d{i}" for i in keep)
+    g_names = ", ".join(f"d{i}" for i in keep)
+    extra = "".join(
+        f" AND {dimension_expr(ctx, 'events', dims[i])} != ''" for i in keep if dims[i] in HIDE_EMPTY
+    )
+    return (
+        f" LEFT JOIN (SELECT {g_select}, uniq(user_id) AS __group_total FROM {{db}}.events "
+        f"WHERE {ctx.events_base()} AND {compile_filters(ctx, 'events', totals)}{extra} "
+        f"GROUP BY {g_names}) AS grp USING ({g_names})"
+    )
+
+
+def finish(
+    params: Params,
+    query: Query,
+    dims: tuple[str, ...],
+    body: str,
+    finals: list[str],
+    group_join: str = "",
+) -> Compiled:
+    """The outer SELECT every plan ends with: dimensions, metrics, order, page."""
     dim_names = [f"d{i}" for i in range(len(dims))]
     select = ", ".join(dim_names + finals)
     if query.total_rows:
@@ -750,7 +544,7 @@ def compile_query(query: Query, rollups: bool = True) -> Compiled:
         f" OFFSET {params.bind(query.offset, 'UInt64')}"
     )
     check_size(sql)
-    return Compiled(sql=sql, params=params.values, dimensions=dims, metrics=requested)
+    return Compiled(sql=sql, params=params.values, dimensions=dims, metrics=query.metrics)
 
 
 def check_size(sql: str) -> None:
