@@ -24,6 +24,8 @@ from footfall.web.metrics import metrics
 from footfall.web.moving_pages import moving_routes
 from footfall.web.pages import API, OPEN, declare
 from footfall.web.segments_api import segments_routes
+from footfall.web.settings_pages import settings_routes
+from footfall.web.share import share_routes
 from footfall.web.site_pages import dashboard_routes, site_routes
 from footfall.web.sites_api import sites_routes
 from footfall.web.stats_api import counted_sites, stats_routes
@@ -53,6 +55,8 @@ def routes() -> list[BaseRoute]:
         *account_routes(),
         *site_routes(),
         *moving_routes(),
+        *settings_routes(),
+        *share_routes(),
         *dashboard_routes(),
     ]
 

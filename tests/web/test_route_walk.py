@@ -30,6 +30,7 @@ from typing import Any
 import pytest
 from starlette.routing import Route
 
+from footfall.accounts.invitations import invite
 from footfall.meta.db import session_scope
 from footfall.meta.models import Funnel, FunnelStep, Goal, Role, SharedLink, Site
 from footfall.meta.segments import Segment, SegmentType
@@ -94,7 +95,8 @@ def walk_world(web_factory, metadata_url):
         db.add(segment)
         db.add(SharedLink(site_id=site_id, name="Walk link", slug="walk-link-slug"))
         db.flush()
-        ids = {"goal_id": first.id, "funnel_id": funnel.id, "segment_id": segment.id}
+        token, _ = invite(db, db.get(Site, site_id), "newcomer@example.com", Role.viewer, None)
+        ids = {"goal_id": first.id, "funnel_id": funnel.id, "segment_id": segment.id, "token": token}
     actors = [
         Actor("anonymous", web.visitor(), logged_in=False),
         Actor("shared-link visitor", web.visitor(), logged_in=False, shared=True),
@@ -118,7 +120,7 @@ def walk_world(web_factory, metadata_url):
 
 
 # Example values of path parameters: extend when you add a route with a new one.
-def examples(ids: dict[str, int]) -> dict[str, str]:
+def examples(ids: dict[str, Any]) -> dict[str, str]:
     return {
         "domain": SITE,
         "site_id": SITE,
@@ -126,7 +128,7 @@ def examples(ids: dict[str, int]) -> dict[str, str]:
         "goal_id": str(ids["goal_id"]),
         "funnel_id": str(ids["funnel_id"]),
         "segment_id": str(ids["segment_id"]),
-        "token": "not-a-real-token",
+        "token": ids["token"],
         "session_id": "1",
         "key_id": "1",
         "member_id": "1",

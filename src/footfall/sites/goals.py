@@ -18,6 +18,16 @@ MAX_EVENT_NAME = 120
 MAX_PAGE_PATH = 2000
 
 
+def currency_code(raw: str) -> str:
+    """An ISO 4217 currency code (`eur` -> `EUR`) a revenue goal may count in."""
+    import pycountry
+
+    code = (raw or "").strip().upper()
+    if len(code) != 3 or pycountry.currencies.get(alpha_3=code) is None:
+        raise DomainError(f"currency: {raw!r} is not an ISO 4217 currency code such as EUR", field="currency")
+    return code
+
+
 def find_or_create_event_goal(db: Session, site: Site, event_name: str, currency: str | None = None) -> Goal:
     """The site's goal for custom events named `event_name`, created if it has none.
 
@@ -26,6 +36,8 @@ def find_or_create_event_goal(db: Session, site: Site, event_name: str, currency
     name = event_name.strip()
     if not name or len(name) > MAX_EVENT_NAME:
         raise DomainError(f"an event name is 1 to {MAX_EVENT_NAME} characters", field="event_name")
+    if currency is not None:
+        currency = currency_code(currency)
     existing = db.scalar(select(Goal).where(Goal.site_id == site.id, Goal.event_name == name))
     if existing is not None:
         return existing

@@ -60,6 +60,23 @@ def create_site(db: Session, domain: str, timezone: str = "Etc/UTC", owner: User
     return site
 
 
+def change_domain(db: Session, site: Site, domain: str) -> Site:
+    """Rename a site (its events stay: they are kept by site id). The Sites API and the
+    general settings page both rename through here."""
+    new = normalise_domain(domain)
+    if db.scalar(select(Site.id).where(Site.domain == new, Site.id != site.id)) is not None:
+        raise Conflict(f"domain: {new} has already been taken", field="domain")
+    site.domain = new
+    db.flush()
+    return site
+
+
+def change_timezone(db: Session, site: Site, timezone: str) -> Site:
+    site.timezone = validate_timezone(timezone)
+    db.flush()
+    return site
+
+
 def get_site(db: Session, domain: str) -> Site:
     site = db.scalar(select(Site).where(Site.domain == normalise_domain(domain)))
     if site is None:

@@ -12,9 +12,11 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from footfall.accounts.errors import DomainError
+from footfall.accounts.invitations import find_invitation
 from footfall.accounts.logins import end_session, start_session
 from footfall.accounts.users import authenticate, count_users, create_user
 from footfall.ingest.user_agent import parse_user_agent
+from footfall.meta.models import Invitation
 from footfall.web.pages import LOGIN, PUBLIC, Page, page_route, safe_next
 
 
@@ -42,6 +44,16 @@ def home(page: Page) -> Response:
     return page.redirect("/login")
 
 
+def _invitation(page: Page) -> Invitation | None:
+    token = page.request.query_params.get("invitation", "")
+    if not token:
+        return None
+    try:
+        return find_invitation(page.db, token)
+    except DomainError:
+        return None
+
+
 def registration_closed(page: Page) -> str | None:
     """Why `/register` takes nobody now, or None if it does."""
     if count_users(page.db) == 0:
@@ -49,7 +61,7 @@ def registration_closed(page: Page) -> str | None:
     mode = page.settings.disable_registration
     if mode == "true":
         return "Registration is closed on this footfall. Ask its administrator for an account."
-    if mode == "invite_only" and not page.request.query_params.get("invitation"):
+    if mode == "invite_only" and _invitation(page) is None:
         return (
             "This footfall takes new users by invitation only: open the invitation link you were "
             "sent, or ask a site's owner to invite you."
@@ -80,6 +92,16 @@ def register(page: Page) -> Response:
             except DomainError as error:
                 errors[error.field or "email"] = str(error)
             else:
+                invited = _invitation(page)
+                if page.settings.disable_registration == "invite_only" and not first and (
+                    invited is None or invited.email != user.email
+                ):
+                    page.db.rollback()
+                    return page.render(
+                        "register.html", closed=None, first=False, email=email, name=page.field("name"),
+                        errors={"email": "Register with the email address the invitation was sent to."},
+                        invitation=invitation, status=400,
+                    )
                 user.is_admin = first
                 log_in(page, user)
                 if invitation:

@@ -30,12 +30,6 @@ COMING: dict[str, str] = {
     "drop alerts, to the recipients you choose.",
     "shields": "Block rules: traffic from IP addresses or ranges, countries, page paths, and an "
     "allow-list of hostnames, dropped before it is counted.",
-    "people": "Members of this site with their roles, and invitations by email.",
-    "visibility": "Shared links (optionally with a password or limited to a segment) and a public dashboard.",
-    "goals": "Pageview goals (with wildcards), custom event goals and revenue goals.",
-    "properties": "Which custom property keys the dashboard offers.",
-    "funnels": "Funnels of 2 to 8 of this site's goals.",
-    "danger-zone": "Transfer ownership, or delete the site and all its data.",
 }
 
 
@@ -91,10 +85,6 @@ def dashboard(page: Page) -> Response:
     return page.render("dashboard.html", numbers=numbers)
 
 
-def general(page: Page) -> Response:
-    return page.render("settings/general.html", tab="general", timezones=TIMEZONES)
-
-
 def coming(tab: str):
     def handler(page: Page) -> Response:
         return page.render("settings/coming.html", tab=tab, what=COMING[tab])
@@ -109,7 +99,6 @@ def site_routes() -> list[BaseRoute]:
         page_route("/sites/new", new_site, LOGIN, methods=["GET", "POST"]),
         page_route("/{domain:path}/snippet/status", snippet_status, site(Role.admin)),
         page_route("/{domain:path}/snippet", snippet_page, site(Role.admin)),
-        settings_route("general", general),
         *(settings_route(tab, coming(tab), methods=["GET"]) for tab in COMING),
     ]
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -33,10 +32,12 @@ from starlette.routing import BaseRoute, Route
 
 from footfall.accounts.errors import Conflict, DomainError, NotFound
 from footfall.meta.db import session_scope
-from footfall.meta.models import Funnel, Goal, Membership, Role, SharedLink, Site, User
+from footfall.meta.models import Funnel, Goal, Membership, Role, Site, User
+from footfall.sites.deletion import delete_site
 from footfall.sites.funnels import create_funnel, delete_funnel, funnels_query, get_funnel, goals_by_id
 from footfall.sites.goals import delete_goal, find_or_create_event_goal, find_or_create_page_goal
-from footfall.sites.sites import create_site, normalise_domain, role_of, validate_timezone
+from footfall.sites.shared_links import find_or_create_shared_link, share_url
+from footfall.sites.sites import change_domain, change_timezone, create_site, normalise_domain, role_of
 from footfall.web.auth import ApiError, authenticate, bearer_token, rate_limiter, require_provision
 from footfall.web.stats_api import OrjsonResponse, error_response, row_id
 
@@ -264,15 +265,11 @@ async def sites_update(request: Request) -> Response:
         if "domain" in body:
             if not isinstance(body["domain"], str):
                 raise ApiError(400, "domain: is invalid")
-            domain = normalise_domain(body["domain"])
-            taken = db.scalar(select(Site.id).where(Site.domain == domain, Site.id != site.id))
-            if taken is not None:
-                raise ApiError(400, f"domain: {domain} has already been taken")
-            site.domain = domain
+            change_domain(db, site, body["domain"])
         if "timezone" in body:
             if not isinstance(body["timezone"], str):
                 raise ApiError(400, "timezone: is invalid")
-            site.timezone = validate_timezone(body["timezone"])
+            change_timezone(db, site, body["timezone"])
         db.flush()
         return _site_json(site)
 
@@ -282,8 +279,7 @@ async def sites_update(request: Request) -> Response:
 async def sites_delete(request: Request) -> Response:
     def work(db: Session, user: User, body: dict[str, Any]) -> Any:
         site = _find_site(db, user, body.get("site_id"), (Role.owner,))
-        db.delete(site)
-        db.flush()
+        delete_site(db, request.app.state.services.events, site)
         return {"deleted": True}
 
     return await _handle(request, work)
@@ -299,13 +295,8 @@ async def shared_links_put(request: Request) -> Response:
         if not isinstance(name, str) or not name.strip():
             raise ApiError(400, "Parameter `name` is required to create a shared link")
         name = name.strip()[:200]
-        link = db.scalar(select(SharedLink).where(SharedLink.site_id == site.id, SharedLink.name == name))
-        if link is None:
-            link = SharedLink(site_id=site.id, name=name, slug=secrets.token_urlsafe(16))
-            db.add(link)
-            db.flush()
-        base = request.app.state.settings.base_url.rstrip("/")
-        return {"name": link.name, "url": f"{base}/share/{site.domain}?auth={link.slug}"}
+        link = find_or_create_shared_link(db, site, name)
+        return {"name": link.name, "url": share_url(request.app.state.settings.base_url, site.domain, link)}
 
     return await _handle(request, work)
 

@@ -1,0 +1,230 @@
+"""The site settings tabs, as a user drives them: each change through the same rules as the
+Sites API, answered with what is wrong when it is refused."""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from footfall.accounts.apikeys import create_api_key
+from footfall.accounts.users import get_user_by_email
+from footfall.meta.db import session_scope
+from footfall.meta.models import Funnel, Goal, Invitation, Membership, Role, SharedLink, Site, utcnow
+from tests.web.conftest import PASSWORD
+from tests.web.test_site_pages import pageviews
+
+INVITE_LOG = re.compile(r"invitation for (\S+) to (\S+) as (\w+) \(from \S+\): (\S+)")
+
+
+@pytest.fixture
+def owned(web):
+    web.user("owner@example.com")
+    site_id = web.site("example.com", "owner@example.com")
+    owner = web.visitor()
+    owner.log_in("owner@example.com")
+    return web, owner, site_id
+
+
+def tab(name: str) -> str:
+    return f"/example.com/settings/{name}"
+
+
+def test_invite_accept_by_registering_then_change_role_and_remove(owned, caplog):
+    web, owner, site_id = owned
+    caplog.set_level(logging.INFO, logger="footfall.accounts")
+    answer = owner.post(tab("people"), {"action": "invite", "email": "Bob@Example.com", "role": "editor"})
+    assert answer.status_code == 303
+    assert "bob@example.com is invited as editor" in owner.get(tab("people")).text
+    ((email, domain, role, url),) = [
+        INVITE_LOG.search(r.getMessage()).groups()
+        for r in caplog.records
+        if INVITE_LOG.search(r.getMessage())
+    ]
+    assert (email, domain, role) == ("bob@example.com", "example.com", "editor")
+    path = url.removeprefix(web.services.settings.base_url)
+    # invite_only: /register takes bob only through the invitation, and only with his address.
+    bob = web.visitor()
+    landing = bob.get(path)
+    assert landing.status_code == 200 and "Create an account" in landing.text
+    register = "/register?invitation=" + path.rsplit("/", 1)[1]
+    wrong = bob.post(
+        register, {"email": "eve@example.com", "password": PASSWORD, "password_confirmation": PASSWORD}
+    )
+    assert wrong.status_code == 400 and "the invitation was sent to" in wrong.text
+    made = bob.post(
+        register, {"email": "bob@example.com", "password": PASSWORD, "password_confirmation": PASSWORD}
+    )
+    assert made.headers["location"] == path
+    accepted = bob.post(path)
+    assert accepted.status_code == 303 and accepted.headers["location"] == "/example.com"
+    assert bob.get(tab("goals")).status_code == 200  # an editor
+    assert bob.get(tab("people")).status_code == 403
+    # Single use: the link is gone.
+    assert web.visitor().get(path).status_code == 404
+    with session_scope(web.services.sessions) as db:
+        bob_id = get_user_by_email(db, "bob@example.com").id
+        key, _ = create_api_key(db, get_user_by_email(db, "bob@example.com"))
+    api = web.visitor()
+    headers = {"Authorization": f"Bearer {key}"}
+    body = {"site_id": "example.com", "metrics": ["visitors"], "date_range": "day"}
+    assert api.client.post("/api/v2/query", json=body, headers=headers).status_code == 200
+    # Role change, then removal: the API key loses the site at once (the auth cache too).
+    owner.post(tab("people"), {"action": "role", "user_id": str(bob_id), "role": "viewer"})
+    assert bob.get(tab("goals")).status_code == 403 and bob.get("/example.com").status_code == 200
+    assert owner.post(tab("people"), {"action": "remove", "user_id": str(bob_id)}).status_code == 303
+    assert bob.get("/example.com").status_code == 404
+    assert api.client.post("/api/v2/query", json=body, headers=headers).status_code == 401
+
+
+def test_an_invitation_expires_and_a_wrong_account_cannot_use_it(owned, caplog):
+    web, owner, site_id = owned
+    caplog.set_level(logging.INFO, logger="footfall.accounts")
+    owner.post(tab("people"), {"action": "invite", "email": "carol@example.com", "role": "viewer"})
+    url = INVITE_LOG.search(caplog.text).group(4)
+    path = url.removeprefix(web.services.settings.base_url)
+    web.user("dave@example.com")
+    dave = web.visitor()
+    dave.log_in("dave@example.com")
+    refused = dave.post(path)
+    assert refused.status_code == 400 and "This invitation is for carol@example.com" in refused.text
+    with session_scope(web.services.sessions) as db:
+        db.scalar(select(Invitation)).expires_at = utcnow() - timedelta(seconds=1)
+    expired = web.visitor().get(path)
+    assert expired.status_code == 404 and "expired" in expired.text
+    bad = owner.post(tab("people"), {"action": "invite", "email": "x@example.com", "role": "owner"})
+    assert bad.status_code == 400 and "role must be one of admin, editor, viewer" in bad.text
+    self_invite = owner.post(
+        tab("people"), {"action": "invite", "email": "owner@example.com", "role": "viewer"}
+    )
+    assert self_invite.status_code == 400 and "already a member" in self_invite.text
+
+
+def test_goals_of_every_kind_with_the_sites_api_rules(owned):
+    web, owner, site_id = owned
+    assert (
+        owner.post(tab("goals"), {"action": "add", "goal_type": "page", "page_path": "blog/**"}).status_code
+        == 303
+    )
+    owner.post(tab("goals"), {"action": "add", "goal_type": "event", "event_name": "Signup"})
+    owner.post(
+        tab("goals"), {"action": "add", "goal_type": "revenue", "event_name": "Purchase", "currency": "eur"}
+    )
+    bad = owner.post(
+        tab("goals"), {"action": "add", "goal_type": "revenue", "event_name": "Sale", "currency": "XXQ"}
+    )
+    assert bad.status_code == 400 and "is not an ISO 4217 currency code" in bad.text
+    empty = owner.post(tab("goals"), {"action": "add", "goal_type": "event", "event_name": ""})
+    assert empty.status_code == 400 and "an event name is 1 to 120 characters" in empty.text
+    with session_scope(web.services.sessions) as db:
+        goals = {g.display_name: (g.page_path, g.event_name, g.currency) for g in db.scalars(select(Goal))}
+    assert goals == {
+        "Visit /blog/**": ("/blog/**", None, None),
+        "Signup": (None, "Signup", None),
+        "Purchase": (None, "Purchase", "EUR"),
+    }
+    page = owner.get(tab("goals")).text
+    assert "revenue (EUR)" in page and "Visit /blog/**" in page
+
+
+def test_funnels_properties_and_general(owned):
+    web, owner, site_id = owned
+    for name in ("One", "Two", "Three"):
+        owner.post(tab("goals"), {"action": "add", "goal_type": "event", "event_name": name})
+    with session_scope(web.services.sessions) as db:
+        ids = [str(g.id) for g in db.scalars(select(Goal).order_by(Goal.id))]
+    too_short = owner.post(tab("funnels"), {"action": "add", "name": "F", "step": [ids[0], "", ""]})
+    assert too_short.status_code == 400 and "a funnel has 2 to 8 steps, not 1" in too_short.text
+    twice = owner.post(tab("funnels"), {"action": "add", "name": "F", "step": [ids[0], ids[0]]})
+    assert twice.status_code == 400 and "listed twice" in twice.text
+    assert (
+        owner.post(tab("funnels"), {"action": "add", "name": "F", "step": [ids[2], ids[0], ""]}).status_code
+        == 303
+    )
+    assert "Three → One" in owner.get(tab("funnels")).text
+
+    owner.post(tab("properties"), {"action": "allow", "key": "plan"})
+    owner.post(tab("properties"), {"action": "allow", "key": "author"})
+    again = owner.post(tab("properties"), {"action": "allow", "key": "plan"})
+    assert again.status_code == 400 and "already allowed" in again.text
+    with session_scope(web.services.sessions) as db:
+        assert db.get(Site, site_id).allowed_props == ["author", "plan"]
+    owner.post(tab("properties"), {"action": "disallow", "key": "plan"})
+    owner.post(tab("properties"), {"action": "disallow", "key": "author"})
+    with session_scope(web.services.sessions) as db:
+        assert db.get(Site, site_id).allowed_props is None
+
+    owner.post(tab("general"), {"action": "timezone", "timezone": "Asia/Tokyo"})
+    bad_zone = owner.post(tab("general"), {"action": "timezone", "timezone": "Nowhere/Land"})
+    assert bad_zone.status_code == 400 and "is not an IANA time zone" in bad_zone.text
+    web.site("taken.example")
+    taken = owner.post(tab("general"), {"action": "domain", "domain": "taken.example"})
+    assert taken.status_code == 400 and "taken.example has already been taken" in taken.text
+    moved = owner.post(tab("general"), {"action": "domain", "domain": "www.renamed.example"})
+    assert moved.headers["location"] == "/renamed.example/settings/general"
+    with session_scope(web.services.sessions) as db:
+        site = db.get(Site, site_id)
+        assert (site.domain, site.timezone) == ("renamed.example", "Asia/Tokyo")
+
+
+def test_transfer_ownership_then_delete_the_site_and_its_events(owned):
+    web, owner, site_id = owned
+    web.user("heir@example.com")
+    web.add_member(site_id, "heir@example.com", Role.admin)
+    pageviews(web, "example.com", "203.0.113.9")
+    with session_scope(web.services.sessions) as db:
+        heir_id = get_user_by_email(db, "heir@example.com").id
+    assert owner.post(tab("danger-zone"), {"action": "transfer", "user_id": str(heir_id)}).status_code == 303
+    assert owner.get(tab("danger-zone")).status_code == 403  # an admin now
+    heir = web.visitor()
+    heir.log_in("heir@example.com")
+    wrong = heir.post(tab("danger-zone"), {"action": "delete", "confirm": "example.org"})
+    assert wrong.status_code == 400 and "type example.com to confirm" in wrong.text
+    store = web.services.events
+    assert (
+        store.query("SELECT count() FROM {db}.events WHERE site_id = {s:UInt64}", {"s": site_id}).rows[0][0]
+        == 1
+    )
+    gone = heir.post(tab("danger-zone"), {"action": "delete", "confirm": "example.com"})
+    assert gone.headers["location"] == "/sites"
+    for table in ("events", "sessions", "sessions_hourly", "events_hourly", "visitors_hourly"):
+        rows = store.query(
+            f"SELECT count() FROM {{db}}.{table} WHERE site_id = {{s:UInt64}}", {"s": site_id}
+        ).rows
+        assert rows[0][0] == 0, table
+    with session_scope(web.services.sessions) as db:
+        assert db.get(Site, site_id) is None
+        assert db.scalars(select(Membership)).all() == []
+        assert db.scalars(select(Funnel)).all() == []
+
+
+def test_shared_links_with_and_without_password_revocable_and_the_public_switch(owned):
+    web, owner, site_id = owned
+    pageviews(web, "example.com", "203.0.113.7", "203.0.113.8")
+    owner.post(tab("visibility"), {"action": "link", "name": "Board"})
+    owner.post(tab("visibility"), {"action": "link", "name": "Secret", "password": "open sesame"})
+    with session_scope(web.services.sessions) as db:
+        links = {link.name: link.slug for link in db.scalars(select(SharedLink))}
+    assert f"/share/example.com?auth={links['Board']}" in owner.get(tab("visibility")).text
+    guest = web.visitor()
+    assert "<dt>Unique visitors</dt><dd>2</dd>" in guest.get(f"/share/example.com?auth={links['Board']}").text
+    assert guest.get("/share/example.com?auth=nope").status_code == 404
+    assert guest.get("/share/example.com").status_code == 404
+    assert guest.get("/example.com").headers["location"].startswith("/login")
+    secret = f"/share/example.com?auth={links['Secret']}"
+    asked = guest.get(secret)
+    assert asked.status_code == 200 and "protected by a password" in asked.text
+    assert guest.post(secret, {"password": "wrong one!"}).status_code == 401
+    assert guest.post(secret, {"password": "open sesame"}).status_code == 303
+    assert "<dt>Unique visitors</dt><dd>2</dd>" in guest.get(secret).text
+    # Another browser without the password sees the form, not the numbers.
+    assert "protected by a password" in web.visitor().get(secret).text
+    with session_scope(web.services.sessions) as db:
+        board_id = db.scalar(select(SharedLink.id).where(SharedLink.name == "Board"))
+    owner.post(tab("visibility"), {"action": "revoke", "link_id": str(board_id)})
+    assert guest.get(f"/share/example.com?auth={links['Board']}").status_code == 404
+    owner.post(tab("visibility"), {"action": "public", "public": "true"})
+    assert "<dt>Unique visitors</dt><dd>2</dd>" in web.visitor().get("/example.com").text
