@@ -34,7 +34,7 @@ def tab(name: str) -> str:
 
 
 def test_invite_accept_by_registering_then_change_role_and_remove(owned, caplog):
-    web, owner, site_id = owned
+    web, owner, _site_id = owned
     caplog.set_level(logging.INFO, logger="footfall.accounts")
     answer = owner.post(tab("people"), {"action": "invite", "email": "Bob@Example.com", "role": "editor"})
     assert answer.status_code == 303
@@ -81,7 +81,7 @@ def test_invite_accept_by_registering_then_change_role_and_remove(owned, caplog)
 
 
 def test_an_invitation_expires_and_a_wrong_account_cannot_use_it(owned, caplog):
-    web, owner, site_id = owned
+    web, owner, _site_id = owned
     caplog.set_level(logging.INFO, logger="footfall.accounts")
     owner.post(tab("people"), {"action": "invite", "email": "carol@example.com", "role": "viewer"})
     url = INVITE_LOG.search(caplog.text).group(4)
@@ -104,7 +104,7 @@ def test_an_invitation_expires_and_a_wrong_account_cannot_use_it(owned, caplog):
 
 
 def test_goals_of_every_kind_with_the_sites_api_rules(owned):
-    web, owner, site_id = owned
+    web, owner, _site_id = owned
     assert (
         owner.post(tab("goals"), {"action": "add", "goal_type": "page", "page_path": "blog/**"}).status_code
         == 303
@@ -202,7 +202,7 @@ def test_transfer_ownership_then_delete_the_site_and_its_events(owned):
 
 
 def test_shared_links_with_and_without_password_revocable_and_the_public_switch(owned):
-    web, owner, site_id = owned
+    web, owner, _site_id = owned
     pageviews(web, "example.com", "203.0.113.7", "203.0.113.8")
     owner.post(tab("visibility"), {"action": "link", "name": "Board"})
     owner.post(tab("visibility"), {"action": "link", "name": "Secret", "password": "open sesame"})
