@@ -93,14 +93,21 @@ def register(page: Page) -> Response:
                 errors[error.field or "email"] = str(error)
             else:
                 invited = _invitation(page)
-                if page.settings.disable_registration == "invite_only" and not first and (
-                    invited is None or invited.email != user.email
+                if (
+                    page.settings.disable_registration == "invite_only"
+                    and not first
+                    and (invited is None or invited.email != user.email)
                 ):
                     page.db.rollback()
                     return page.render(
-                        "register.html", closed=None, first=False, email=email, name=page.field("name"),
+                        "register.html",
+                        closed=None,
+                        first=False,
+                        email=email,
+                        name=page.field("name"),
                         errors={"email": "Register with the email address the invitation was sent to."},
-                        invitation=invitation, status=400,
+                        invitation=invitation,
+                        status=400,
                     )
                 user.is_admin = first
                 log_in(page, user)
