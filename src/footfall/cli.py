@@ -129,15 +129,14 @@ def _listen(host: str, port: int) -> socket.socket:
 
 @cli.command()
 def migrate() -> None:
-    """Create or upgrade the metadata and event schemas."""
-    with _services(with_events=True) as services:
-        from footfall.events.store import schema_version
-        from footfall.meta.db import current_revision
+    """Create or upgrade the metadata and event schemas (a running server did at its start)."""
+    from footfall.commands.ops import through_server
 
-        click.echo(
-            f"metadata ({services.engine.dialect.name}) at revision {current_revision(services.engine)}; "
-            f"events at schema version {schema_version(services.events)}"
-        )
+    result = through_server("status")
+    click.echo(
+        f"metadata ({result['metadata']['backend']}) at revision {result['metadata']['revision']}; "
+        f"events at schema version {result['events']['schema_version']}"
+    )
 
 
 @cli.group()
@@ -304,71 +303,26 @@ def demo(
 ) -> None:
     """Create a demo site with DAYS days of believable traffic up to today.
 
-    This opens the event store itself, so stop `footfall serve` first: the embedded
-    store (chDB) can be open in one process only. Start the server again afterwards
-    and open the site's dashboard or query it over the Stats API.
+    While `footfall serve` runs this goes through its admin channel; with the server
+    stopped it opens the stores itself. Then open the site's dashboard or query it over
+    the Stats API.
     """
-    from datetime import UTC, datetime
+    from footfall.commands.ops import through_server
 
-    from sqlalchemy import select
-
-    from footfall.demo import DEMO_GOALS, generate, remove
-    from footfall.meta.models import Funnel, FunnelStep, Goal, Membership, Role, Site
-    from footfall.sites.sites import normalise_domain
-    from footfall.stats import daily
-    from footfall.web.stats_api import site_spec
-
-    with _services(with_events=True) as services, session_scope(services.sessions) as db:
-        assert services.events is not None
-        name = normalise_domain(domain)
-        existing = db.scalar(select(Site.id).where(Site.domain == name))
-        created = create_site(db, name, timezone) if existing is None else get_site(db, name)
-        if owner_email:
-            owner = get_user_by_email(db, owner_email)
-            if (
-                db.scalar(
-                    select(Membership.id).where(
-                        Membership.site_id == created.id, Membership.user_id == owner.id
-                    )
-                )
-                is None
-            ):
-                db.add(Membership(site_id=created.id, user_id=owner.id, role=Role.owner))
-        have = services.events.query(
-            "SELECT count() FROM {db}.events WHERE site_id = {site:UInt64}", {"site": created.id}
-        ).scalar()
-        if have and not replace:
-            raise CliError(f"{name} already has {have} events; pass --replace to regenerate them")
-        if have:
-            remove(services.events, created.id)
-        goals = {g.display_name: g for g in db.scalars(select(Goal).where(Goal.site_id == created.id))}
-        for spec in DEMO_GOALS:
-            display = spec.get("event_name") or f"Visit {spec['page_path']}"
-            if display not in goals:
-                goals[display] = Goal(site_id=created.id, display_name=display, **spec)
-                db.add(goals[display])
-        db.flush()
-        if db.scalar(select(Funnel.id).where(Funnel.site_id == created.id)) is None:
-            funnel = Funnel(site_id=created.id, name="Pricing to signup")
-            db.add(funnel)
-            db.flush()
-            for order, display in enumerate(("Visit /pricing", "Signup"), start=1):
-                db.add(FunnelStep(funnel_id=funnel.id, goal_id=goals[display].id, step_order=order))
-        with click.progressbar(length=days, label=f"generating {name}") as bar:
-            result = generate(
-                services.events,
-                created.id,
-                name,
-                events=event_count,
-                days=days,
-                progress=lambda done, _total: bar.update(done - bar.pos),
-            )
-        db.flush()
-        db.refresh(created)
-        # Count the sealed days now, so the demo's dashboard is fast from the first load.
-        daily.refresh(services.events, [(created.id, site_spec(created).goals)], datetime.now(UTC))
+    result = through_server(
+        "demo",
+        {
+            "domain": domain,
+            "events": event_count,
+            "days": days,
+            "timezone": timezone,
+            "owner": owner_email,
+            "replace": replace,
+        },
+    )
     click.echo(
-        f"{name}: {result.visits} visits, {result.events} events from {result.first_day} to {result.last_day}"
+        f"{result['domain']}: {result['visits']} visits, {result['events']} events "
+        f"from {result['first_day']} to {result['last_day']}"
     )
     if not owner_email:
         click.echo("superusers see it; give it to a user with --owner EMAIL", err=True)
@@ -377,6 +331,9 @@ def demo(
 cli.add_command(mail_commands)
 for command in moving_commands.COMMANDS:  # import, export, imports
     cli.add_command(command)
+from footfall.commands.ops import admin  # noqa: E402
+
+cli.add_command(admin)
 
 
 def main() -> None:

@@ -206,11 +206,30 @@ def test_demo_creates_30_days_of_traffic_the_stats_api_then_reports(tmp_path: Pa
         )
         assert by_day.status_code == 200, by_day.text
         assert len(by_day.json()["results"]) == 30
-        # The server holds the embedded event store, so a second demo is refused in one line.
-        busy = run(tmp_path, "demo", "--domain", "other.example", "--events", "1000")
-        assert busy.returncode == 1
-        assert len(busy.stderr.strip().splitlines()) == 1
-        assert busy.stderr.startswith("footfall: error: the embedded event store")
+        # The server holds the embedded event store: a second demo runs through its admin channel.
+        other = run(
+            tmp_path,
+            "demo",
+            "--domain",
+            "other.example",
+            "--events",
+            "1000",
+            "--days",
+            "2",
+            "--owner",
+            "demo@example.com",
+        )
+        assert other.returncode == 0, other.stderr
+        assert other.stderr.splitlines()[0].startswith("footfall: demo: through the running server (")
+        assert re.match(r"other\.example: \d+ visits", other.stdout)
+        aggregate = httpx.get(
+            f"http://127.0.0.1:{port}/api/v1/stats/aggregate",
+            params={"site_id": "other.example", "period": "7d", "metrics": "visits"},
+            headers=headers,
+            timeout=30,
+        )
+        assert aggregate.status_code == 200, aggregate.text
+        assert aggregate.json()["results"]["visits"]["value"] > 0
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -220,7 +239,8 @@ def test_demo_refuses_a_site_with_events_unless_replace(tmp_path: Path) -> None:
     assert run(tmp_path, "demo", "--events", "1000", "--days", "2").returncode == 0
     again = run(tmp_path, "demo", "--events", "1000", "--days", "2")
     assert again.returncode == 1
-    lines = again.stderr.strip().splitlines()
+    route, *lines = again.stderr.strip().splitlines()
+    assert route.startswith("footfall: demo: no server answers on "), again.stderr
     assert len(lines) == 1, again.stderr
     assert re.fullmatch(
         r"footfall: error: demo\.example already has \d+ events; pass --replace to regenerate them", lines[0]
@@ -240,7 +260,8 @@ def test_demo_refuses_a_site_with_events_unless_replace(tmp_path: Path) -> None:
 def test_demo_errors_are_one_line_and_exit_1(tmp_path: Path, args, message) -> None:
     result = run(tmp_path, *args, "--events", "1000")
     assert result.returncode == 1
-    lines = result.stderr.strip().splitlines()
+    route, *lines = result.stderr.strip().splitlines()  # the first says which way it went
+    assert route.startswith("footfall: demo: "), result.stderr
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("footfall: error: ") and message in lines[0]
 

@@ -49,8 +49,23 @@ def test_serve_answers_health_and_a_second_process_gets_one_line(tmp_path: Path)
             "metadata": {"status": "ok", "backend": "sqlite"},
             "events": {"status": "ok", "backend": "chdb"},
         }
-        second = subprocess.run(
+        # `migrate` goes through the running server's admin channel and says so.
+        migrated = subprocess.run(
             [FOOTFALL, "migrate"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
+        )
+        assert migrated.returncode == 0, migrated.stderr
+        assert (
+            migrated.stderr.strip() == f"footfall: status: through the running server ({tmp_path}/admin.sock)"
+        )
+        assert "metadata (sqlite) at revision" in migrated.stdout
+        # A second server cannot open the embedded store, and says so in one line.
+        second = subprocess.run(
+            [FOOTFALL, "serve", "--port", str(free_port())],
             env=env,
             capture_output=True,
             text=True,
@@ -146,5 +161,6 @@ def test_an_unreachable_clickhouse_server_is_one_line(tmp_path: Path) -> None:
     )
     assert done.returncode == 1
     assert done.stderr.strip().splitlines() == [
-        f"footfall: error: cannot reach ClickHouse at 127.0.0.1:{port}: connection refused"
+        f"footfall: status: no server answers on {tmp_path}/admin.sock; opening the stores directly",
+        f"footfall: error: cannot reach ClickHouse at 127.0.0.1:{port}: connection refused",
     ]
