@@ -331,9 +331,10 @@ def demo(
 cli.add_command(mail_commands)
 for command in moving_commands.COMMANDS:  # import, export, imports
     cli.add_command(command)
-from footfall.commands.ops import admin  # noqa: E402
+from footfall.commands.ops import admin, backup  # noqa: E402
 
 cli.add_command(admin)
+cli.add_command(backup)
 
 
 def main() -> None:

@@ -1,6 +1,7 @@
 """GET /api/health/ready: 200 while this process would serve traffic, 503 naming why not."""
 
 from footfall.events.store import EventStoreError
+from tests.e2e.harness import wait_until
 from tests.ingest.conftest import Server
 from tests.ingest.test_ingest_buffer import FlakyStore
 
@@ -72,6 +73,8 @@ def test_not_ready_once_the_write_ahead_log_is_over_its_limit(services_with, eve
         ):
             accepted += 1
             if accepted == 1:
+                buffer = server.app.state.ingestion.buffer
+                wait_until(lambda b=buffer: not b.store_available, "the flusher to find the store down")
                 still = server.request("GET", "/api/health/ready")
                 assert still.status_code == 200  # store down, log has room: still takes events
                 assert "refuses writes" in still.json()["checks"]["write_ahead_log"]["note"]

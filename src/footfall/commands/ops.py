@@ -19,6 +19,8 @@ class _Bar:
         self.label = ""
 
     def update(self, done: int, total: int, label: str) -> None:
+        if not click.get_text_stream("stderr").isatty():
+            return  # no bar in logs and pipes: stderr keeps its one line per outcome
         if self.bar is None or label != self.label or total != self.bar.length:
             self.close()
             self.label = label
@@ -80,3 +82,86 @@ def admin_flush() -> None:
     """Store every event acknowledged so far (flush the write-ahead log)."""
     result = through_server("flush")
     click.echo(f"flushed; the event store holds {result['events']} events")
+
+
+def _size(size: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GiB"
+
+
+@click.group()
+def backup() -> None:
+    """Back up both stores online, verify a backup, restore one into an empty instance."""
+
+
+@backup.command("create")
+@click.option("--to", "to", required=True, type=click.Path(file_okay=False), help="Directory of backups.")
+@click.option("--full", is_flag=True, help="A full backup, not incremental on the previous one in DIR.")
+@click.option("--keep", type=click.IntRange(1), default=None, help="Keep the newest N backups in DIR.")
+@click.option(
+    "--keep-days",
+    type=click.FloatRange(0, min_open=True),
+    default=None,
+    help="Keep backups younger than D days.",
+)
+def backup_create(to: str, full: bool, keep: int | None, keep_days: float | None) -> None:
+    """Back up the metadata and event stores into a new directory under DIR, while ingestion goes on."""
+    from pathlib import Path
+
+    result = through_server(
+        "backup.create",
+        {"to": str(Path(to).expanduser().resolve()), "full": full, "keep": keep, "keep_days": keep_days},
+    )
+    on = f" on {result['base']}" if result["base"] else ""
+    click.echo(
+        f"{result['path']}: {result['kind']}{on}, {result['events']} events, "
+        f"{_size(result['size_bytes'])}, {result['seconds']:.1f} s"
+    )
+    for name in result["deleted"]:
+        click.echo(f"deleted {name} (retention)")
+
+
+@backup.command("verify")
+@click.argument("directory", type=click.Path(file_okay=False))
+def backup_verify(directory: str) -> None:
+    """Check every file's checksum, restore into a scratch store and compare the row counts."""
+    from pathlib import Path
+
+    from footfall.cli import CliError
+    from footfall.ops.backup import verify_backup
+
+    bar = _Bar()
+    try:
+        verified = verify_backup(Path(directory), progress=bar.update)
+    except AdminError as error:
+        raise CliError(str(error)) from None
+    finally:
+        bar.close()
+    if verified.problems:
+        for problem in verified.problems:
+            click.echo(problem)
+        count = len(verified.problems)
+        raise CliError(f"{verified.path.name} failed verification ({count} problems): {verified.problems[0]}")
+    events = verified.manifest["events"]["tables"].get("events", 0)
+    tables = len(verified.manifest["events"]["tables"]) + len(verified.manifest["metadata"]["tables"])
+    chain = f", incremental on {' <- '.join(verified.chain[1:])}" if len(verified.chain) > 1 else ""
+    click.echo(
+        f"{verified.path}: ok: {len(verified.manifest['files'])} files match their checksums, "
+        f"{tables} tables restored with the manifest's row counts ({events} events){chain}"
+    )
+
+
+@backup.command("restore")
+@click.argument("directory", type=click.Path(file_okay=False))
+def backup_restore(directory: str) -> None:
+    """Restore a backup (or the latest in a directory of backups) into this empty instance."""
+    from pathlib import Path
+
+    result = through_server("backup.restore", {"from": str(Path(directory).expanduser().resolve())})
+    click.echo(
+        f"restored {result['name']}: {result['events']} events, {result['metadata_rows']} metadata rows "
+        f"(now at revision {result['metadata_revision']}) in {result['seconds']:.1f} s"
+    )

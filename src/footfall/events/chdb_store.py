@@ -172,7 +172,10 @@ class ChdbStore:
         self._insert_numbers = itertools.count()
         try:
             with _quiet_stderr():
-                self._session = chdb_session.Session(str(self.path))
+                # BACKUP ... TO File(...) needs `backups.allowed_path` in the engine's
+                # configuration: any path, because `footfall backup create --to` may name any
+                # directory (only footfall's own statements reach this engine).
+                self._session = chdb_session.Session(f"{self.path}?backups.allowed_path=/")
         except Exception as error:
             if "EmbeddedServer" in str(error) or "lock" in str(error).lower():
                 raise EventStoreLocked(
@@ -318,6 +321,28 @@ class ChdbStore:
                 raise EventStoreError(f"no column {missing[0]} in {where}; run `footfall migrate`")
             self._structures[key] = ", ".join(_msgpack_type(types[name]) for name in columns)
         return self._structures[key]
+
+    def run_together(self, statements: Sequence[str]) -> list[QueryResult]:
+        """Run `statements` one after another with nothing else in between (no flush, no
+        other query of this process): a consistent view for a backup's counts and its BACKUP.
+        Each answers as `query` does."""
+        results = []
+        try:
+            with self._lock:
+                for sql in statements:
+                    data = self._session.query(self._sql(sql), "JSONCompact").bytes()
+                    if not data:
+                        results.append(QueryResult([], []))
+                        continue
+                    document = orjson.loads(data)
+                    results.append(
+                        QueryResult(
+                            [c["name"] for c in document["meta"]], [tuple(r) for r in document["data"]]
+                        )
+                    )
+        except Exception as error:
+            raise EventStoreError(str(error).strip().splitlines()[0]) from error
+        return results
 
     def ping(self) -> None:
         self._run("SELECT 1", "CSV", None)

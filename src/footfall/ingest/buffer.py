@@ -65,7 +65,7 @@ import threading
 import time
 import zlib
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -203,6 +203,8 @@ class WriteAheadBuffer:
         self._flusher: threading.Thread | None = None
         self._stored_seq = 0
         self._stored = threading.Condition()
+        # Held while a batch is stored; `paused()` holds it so that no batch is (a backup).
+        self._store_lock = threading.Lock()
         self.store_available = True
 
         # The group commit: records the syncer has yet to write, each with the future its
@@ -507,6 +509,13 @@ class WriteAheadBuffer:
                 self._wake.set()
         return True
 
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """No batch is stored while this is held (requests are still acknowledged into the
+        log): a backup sees the event store at one point of the log."""
+        with self._store_lock:
+            yield
+
     def _flush_loop(self) -> None:
         while not self._stopping:
             self._wake.wait(self.flush_interval)
@@ -533,7 +542,8 @@ class WriteAheadBuffer:
             if not batch:
                 return True
             try:
-                self._store_batch(batch)
+                with self._store_lock:
+                    self._store_batch(batch)
                 backoff = 0.05
                 if not self.store_available:
                     log.info("event store reachable again; flushing the write-ahead log")

@@ -1,0 +1,457 @@
+"""Online, consistent backups of both stores; verifying them; restoring them.
+
+A backup is a directory `DIR/footfall-<UTC time>/` holding
+* `metadata.sqlite`: the metadata store (footfall.ops.metastore: SQLite's online backup API,
+  or a logical export of PostgreSQL into the same schema);
+* `events/`: the event database, by ClickHouse's own `BACKUP DATABASE ... TO File(...)`
+  (chDB is opened with `backups.allowed_path` set for it), incremental against the previous
+  backup in DIR (`base_backup`) unless `full`;
+* `manifest.json`: footfall's version, both schema versions, rows per table, the events'
+  time range, the base backup's name, and the size and SHA-256 of every file.
+
+Consistency: the write-ahead log is flushed first (every event acknowledged before the
+backup began is in it), then the flusher is paused, and the row counts and the BACKUP run
+back to back with no other statement in between; tracker posts are still acknowledged into
+the log meanwhile and stored once the backup has been taken. Counts are merge-proof
+(`count() ... FINAL` for the collapsing and aggregating tables), so a restored copy counts
+the same whatever merges ran since.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import footfall
+from footfall.events.store import EventStore, migrate_events, schema_version
+from footfall.meta.db import current_revision
+from footfall.ops import metastore
+from footfall.ops.admin import AdminError, Job, admin_command
+
+log = logging.getLogger("footfall.ops")
+
+FORMAT = 1
+MANIFEST = "manifest.json"
+PREFIX = "footfall-"
+Progress = Callable[[int, int, str], None]
+
+
+def _literal(path: Path) -> str:
+    return "'" + str(path).replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def file_list(root: Path) -> dict[str, dict[str, Any]]:
+    files = {}
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and path.name != MANIFEST:
+            files[path.relative_to(root).as_posix()] = {"size": path.stat().st_size, "sha256": sha256(path)}
+    return files
+
+
+def count_statements(store: EventStore) -> tuple[list[str], list[str]]:
+    """Merge-proof row counts of every table of the event database: (names, statements)."""
+    found = store.query(
+        "SELECT name, engine FROM system.tables WHERE database = {d:String} AND engine LIKE '%MergeTree' "
+        "ORDER BY name",
+        {"d": store.database},
+    )
+    names, statements = [], []
+    for name, engine in found.rows:
+        final = " FINAL" if engine != "MergeTree" else ""
+        names.append(name)
+        statements.append(f"SELECT count() FROM {{db}}.`{name}`{final}")
+    return names, statements
+
+
+def event_counts(store: EventStore) -> dict[str, int]:
+    names, statements = count_statements(store)
+    return {name: int(store.query(sql).scalar() or 0) for name, sql in zip(names, statements, strict=True)}
+
+
+def read_manifest(directory: Path) -> dict[str, Any]:
+    path = directory / MANIFEST
+    if not path.is_file():
+        raise AdminError(f"{directory} is not a footfall backup (no {MANIFEST})")
+    try:
+        manifest = json.loads(path.read_text())
+    except (ValueError, OSError) as error:
+        raise AdminError(f"{path}: cannot be read as JSON ({error})") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise AdminError(f"{path}: not a footfall backup manifest of format {FORMAT}")
+    return manifest
+
+
+def backups_in(directory: Path) -> list[tuple[Path, dict[str, Any]]]:
+    """The backups in DIR, oldest first."""
+    found = []
+    if directory.is_dir():
+        for child in directory.iterdir():
+            if child.is_dir() and child.name.startswith(PREFIX) and (child / MANIFEST).is_file():
+                with contextlib.suppress(AdminError):
+                    found.append((child, read_manifest(child)))
+    return sorted(found, key=lambda item: item[1]["created_at"])
+
+
+def resolve(directory: Path) -> Path:
+    """A backup's own directory, or the latest backup in a directory of backups."""
+    if (directory / MANIFEST).is_file():
+        return directory
+    found = backups_in(directory)
+    if not found:
+        raise AdminError(f"{directory} holds no footfall backup (no {MANIFEST})")
+    return found[-1][0]
+
+
+@dataclass
+class Created:
+    path: Path
+    manifest: dict[str, Any]
+    deleted: list[str]
+
+
+def create_backup(
+    job: Job, to: Path, *, full: bool = False, keep: int | None = None, keep_days: float | None = None
+) -> Created:
+    services = job.services
+    store = services.events
+    if store is None:
+        raise AdminError("the event store is not open")
+    if not hasattr(store, "run_together"):
+        raise AdminError(
+            "backup create: events on a ClickHouse server are backed up by the server itself "
+            "(BACKUP DATABASE ... TO Disk/S3 on it); footfall backs up the embedded store"
+        )
+    to = to.expanduser().resolve()
+    to.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    now = datetime.now(UTC)
+    name = PREFIX + now.strftime("%Y%m%dT%H%M%S") + f"{now.microsecond // 1000:03d}Z"
+    final = to / name
+    partial = to / f".{name}.partial"
+    base: tuple[Path, dict[str, Any]] | None = None
+    if not full:
+        previous = backups_in(to)
+        if previous:
+            base = previous[-1]
+    partial.mkdir()
+    try:
+        job.say(f"flushing the write-ahead log, then backing up to {final}")
+        job.flush_events()
+        job.progress(1, 4, "backup")
+        names, statements = count_statements(store)
+        range_sql = "SELECT toString(min(timestamp)), toString(max(timestamp)), count() FROM {db}.events"
+        base_sql = f" SETTINGS base_backup = File({_literal(base[0] / 'events')})" if base else ""
+        backup_sql = f"BACKUP DATABASE {{db}} TO File({_literal(final / 'events')}){base_sql}"
+        # The BACKUP writes to its final path (ClickHouse records it, and an incremental's
+        # base, by path); the directory becomes a backup only when its manifest is written.
+        final.mkdir()
+        pause = job.buffer.paused() if job.buffer is not None else contextlib.nullcontext()
+        with pause:
+            answers = store.run_together([*statements, range_sql, backup_sql])  # type: ignore[attr-defined]
+        counts = {n: int(a.rows[0][0]) for n, a in zip(names, answers, strict=False)}
+        first, last, events = answers[len(names)].rows[0]
+        status = answers[-1].rows[0][1] if answers[-1].rows else "?"
+        if status != "BACKUP_CREATED":
+            raise AdminError(f"the event store's BACKUP ended {status}")
+        job.progress(2, 4, "backup")
+        revision = metastore.export_to_sqlite(services.engine, partial / "metadata.sqlite")
+        metadata_counts = metastore.count_rows(metastore.open_copy(partial / "metadata.sqlite"))
+        shutil.move(str(partial / "metadata.sqlite"), final / "metadata.sqlite")
+        job.progress(3, 4, "backup")
+        manifest = {
+            "format": FORMAT,
+            "name": name,
+            "created_at": now.isoformat(),
+            "footfall_version": footfall.__version__,
+            "kind": "incremental" if base else "full",
+            "base": base[0].name if base else None,
+            "metadata": {
+                "backend": services.engine.dialect.name,
+                "revision": revision,
+                "tables": metadata_counts,
+            },
+            "events": {
+                "backend": "chdb",
+                "database": store.database,
+                "schema_version": schema_version(store),
+                "tables": counts,
+                "time_range": {"first": first if events else None, "last": last if events else None},
+            },
+            "files": file_list(final),
+            "seconds": None,
+        }
+        manifest["size_bytes"] = sum(f["size"] for f in manifest["files"].values())
+        manifest["seconds"] = round(time.monotonic() - started, 3)
+        (final / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True))
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        shutil.rmtree(final, ignore_errors=True)
+        raise
+    shutil.rmtree(partial, ignore_errors=True)
+    job.progress(4, 4, "backup")
+    deleted = apply_retention(to, keep=keep, keep_days=keep_days) if keep or keep_days else []
+    return Created(final, manifest, deleted)
+
+
+def apply_retention(directory: Path, *, keep: int | None, keep_days: float | None) -> list[str]:
+    """Delete backups beyond both limits given (the newest `keep`; those younger than
+    `keep_days`), except the bases a kept backup is built on. Returns the names deleted."""
+    found = backups_in(directory)
+    if not found:
+        return []
+    now = datetime.now(UTC)
+    kept: set[str] = set()
+    for index, (path, manifest) in enumerate(found):
+        newest = keep is not None and index >= len(found) - keep
+        recent = keep_days is not None and now - datetime.fromisoformat(manifest["created_at"]) < timedelta(
+            days=keep_days
+        )
+        if newest or recent:
+            kept.add(path.name)
+    if not kept:
+        kept.add(found[-1][0].name)  # never delete the last backup there is
+    by_name = {path.name: manifest for path, manifest in found}
+    for name in list(kept):
+        base = by_name[name].get("base")
+        while base and base in by_name:
+            kept.add(base)
+            base = by_name[base].get("base")
+    deleted = []
+    for path, _ in found:
+        if path.name not in kept:
+            shutil.rmtree(path)
+            deleted.append(path.name)
+    return deleted
+
+
+# -- verify ------------------------------------------------------------------------------
+
+
+@dataclass
+class Verified:
+    path: Path
+    manifest: dict[str, Any]
+    problems: list[str]
+    chain: list[str]
+
+
+def check_files(directory: Path, manifest: dict[str, Any]) -> list[str]:
+    """Each file the manifest lists, as it lists it: names the missing, truncated, edited and
+    unexpected ones."""
+    problems = []
+    listed: dict[str, dict[str, Any]] = manifest.get("files", {})
+    for name, expected in listed.items():
+        path = directory / name
+        if not path.is_file():
+            problems.append(f"{directory.name}/{name}: missing")
+            continue
+        size = path.stat().st_size
+        if size != expected["size"]:
+            what = "truncated" if size < expected["size"] else "grown"
+            problems.append(
+                f"{directory.name}/{name}: {what} ({size} bytes, the manifest says {expected['size']})"
+            )
+        elif sha256(path) != expected["sha256"]:
+            problems.append(f"{directory.name}/{name}: altered (its SHA-256 differs from the manifest's)")
+    for path in sorted(directory.rglob("*")):
+        name = path.relative_to(directory).as_posix()
+        if path.is_file() and name != MANIFEST and name not in listed:
+            problems.append(f"{directory.name}/{name}: not in the manifest")
+    return problems
+
+
+def chain_of(directory: Path, manifest: dict[str, Any]) -> list[tuple[Path, dict[str, Any]]]:
+    """This backup and the bases it is built on, newest first."""
+    chain = [(directory, manifest)]
+    while chain[-1][1].get("base"):
+        base = chain[-1][0].parent / chain[-1][1]["base"]
+        if not (base / MANIFEST).is_file():
+            raise AdminError(f"{chain[-1][0]} is incremental on {base.name}, which is not beside it")
+        chain.append((base, read_manifest(base)))
+    return chain
+
+
+def verify_backup(directory: Path, progress: Progress | None = None) -> Verified:
+    """Check every file's size and checksum (this backup and its bases), then restore it into a
+    scratch store in a temporary directory and compare every table's rows with the manifest.
+    Opens chDB in this process: run it where no event store is open (the CLI does)."""
+    from footfall.events.chdb_store import ChdbStore
+
+    directory = resolve(directory.expanduser().resolve())
+    manifest = read_manifest(directory)
+    chain = chain_of(directory, manifest)
+    problems: list[str] = []
+    for path, each in chain:
+        problems += check_files(path, each)
+    if progress:
+        progress(1, 3, "verify")
+    if problems:
+        return Verified(directory, manifest, problems, [p.name for p, _ in chain])
+    with tempfile.TemporaryDirectory(prefix="footfall-verify-") as scratch:
+        store = ChdbStore(Path(scratch) / "events", database=manifest["events"]["database"])
+        try:
+            store.command(f"RESTORE DATABASE {{db}} FROM File({_literal(directory / 'events')})")
+            counts = event_counts(store)
+        except Exception as error:
+            problems.append(f"events: cannot be restored: {str(error).strip().splitlines()[0]}")
+            counts = {}
+        finally:
+            store.close()
+        if progress:
+            progress(2, 3, "verify")
+        for table, expected in manifest["events"]["tables"].items():
+            if counts and counts.get(table) != expected:
+                problems.append(
+                    f"events.{table}: {counts.get(table)} rows restored, the manifest says {expected}"
+                )
+        try:
+            copy = metastore.open_copy(directory / "metadata.sqlite")
+            try:
+                metadata_counts = metastore.count_rows(copy)
+            finally:
+                copy.dispose()
+        except Exception as error:
+            problems.append(f"metadata.sqlite: cannot be read: {str(error).strip().splitlines()[0]}")
+            metadata_counts = {}
+        for table, expected in manifest["metadata"]["tables"].items():
+            if metadata_counts and metadata_counts.get(table) != expected:
+                problems.append(
+                    f"metadata.{table}: {metadata_counts.get(table)} rows, the manifest says {expected}"
+                )
+    if progress:
+        progress(3, 3, "verify")
+    return Verified(directory, manifest, problems, [p.name for p, _ in chain])
+
+
+# -- restore -----------------------------------------------------------------------------
+
+
+def check_version(manifest: dict[str, Any]) -> None:
+    """A backup written by a newer footfall is refused (its schema may be unknown here)."""
+    from footfall.ops.upgrade import newer_than_running
+
+    made_by = str(manifest.get("footfall_version", "?"))
+    if newer_than_running(made_by):
+        raise AdminError(
+            f"this backup was made by footfall {made_by}, newer than this footfall {footfall.__version__}; "
+            f"restore it with footfall {made_by} or later"
+        )
+
+
+def restore_backup(job: Job, directory: Path) -> dict[str, Any]:
+    """Restore into this instance, which must hold no data (a fresh DATA_DIR, an empty
+    PostgreSQL database): the metadata at the backup's revision then upgraded, the events
+    by ClickHouse's RESTORE then migrated; afterwards the Stats API answers as at backup time."""
+    services = job.services
+    store = services.events
+    if store is None:
+        raise AdminError("the event store is not open")
+    if not hasattr(store, "run_together"):
+        raise AdminError("backup restore: events go to a ClickHouse server with RESTORE on the server itself")
+    directory = resolve(directory.expanduser().resolve())
+    manifest = read_manifest(directory)
+    check_version(manifest)
+    chain_of(directory, manifest)
+    for path, each in chain_of(directory, manifest):
+        problems = check_files(path, each)
+        if problems:
+            raise AdminError(f"the backup is damaged: {problems[0]} (footfall backup verify lists all)")
+    if not metastore.is_empty(services.engine):
+        raise AdminError(
+            "restore goes into an empty instance, and this metadata store has rows "
+            "(use a fresh DATA_DIR or an empty DATABASE_URL)"
+        )
+    held = event_counts(store)
+    if any(held.get(t, 0) for t in ("events", "sessions")):
+        raise AdminError("restore goes into an empty instance, and this event store holds events")
+    job.flush_events()
+    pause = job.buffer.paused() if job.buffer is not None else contextlib.nullcontext()
+    started = time.monotonic()
+    with pause:
+        job.progress(0, 3, "restore")
+        copied = metastore.restore_into(services.engine, directory / "metadata.sqlite")
+        job.progress(1, 3, "restore")
+        store.command("DROP DATABASE IF EXISTS {db} SYNC")
+        store.command(f"RESTORE DATABASE {{db}} FROM File({_literal(directory / 'events')})")
+        migrate_events(store)
+        from footfall.ingest.buffer import ensure_deduplication
+        from footfall.stats import daily_marks
+
+        ensure_deduplication(store)
+        daily_marks.wrote_marks()  # the marks kept in this process describe the old store
+        if hasattr(store, "_column_types"):
+            store._column_types.clear()  # type: ignore[attr-defined]
+            store._structures.clear()  # type: ignore[attr-defined]
+        job.progress(2, 3, "restore")
+    services.extras.pop("api_auth_cache", None)
+    counts = event_counts(store)
+    job.progress(3, 3, "restore")
+    mismatched = [t for t, n in manifest["events"]["tables"].items() if counts.get(t) != n]
+    if mismatched:
+        table = mismatched[0]
+        raise AdminError(
+            f"restored events.{table} has {counts.get(table)} rows, the backup's manifest says "
+            f"{manifest['events']['tables'][table]}"
+        )
+    return {
+        "path": str(directory),
+        "name": manifest["name"],
+        "events": counts.get("events", 0),
+        "metadata_rows": sum(copied.values()),
+        "metadata_revision": current_revision(services.engine),
+        "seconds": round(time.monotonic() - started, 3),
+    }
+
+
+# -- admin commands ----------------------------------------------------------------------
+
+
+@admin_command("backup.create")
+def backup_create_command(job: Job, args: dict[str, Any]) -> dict[str, Any]:
+    created = create_backup(
+        job,
+        Path(str(args["to"])),
+        full=bool(args.get("full")),
+        keep=int(args["keep"]) if args.get("keep") else None,
+        keep_days=float(args["keep_days"]) if args.get("keep_days") else None,
+    )
+    from footfall.ops import metrics
+
+    metrics.backup_succeeded(created.manifest)
+    m = created.manifest
+    return {
+        "path": str(created.path),
+        "kind": m["kind"],
+        "base": m["base"],
+        "size_bytes": m["size_bytes"],
+        "seconds": m["seconds"],
+        "events": m["events"]["tables"].get("events", 0),
+        "deleted": created.deleted,
+    }
+
+
+@admin_command("backup.restore")
+def backup_restore_command(job: Job, args: dict[str, Any]) -> dict[str, Any]:
+    return restore_backup(job, Path(str(args["from"])))
+
+
+def size_of(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
