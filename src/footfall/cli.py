@@ -15,6 +15,7 @@ from footfall.accounts.apikeys import SCOPES, create_api_key
 from footfall.accounts.errors import DomainError
 from footfall.accounts.users import create_user, get_user_by_email
 from footfall.commands import moving as moving_commands
+from footfall.commands.accounts import reset_2fa
 from footfall.commands.mail import mail as mail_commands
 from footfall.config import ConfigError, Settings, load_settings
 from footfall.events.store import EventStoreError
@@ -329,6 +330,7 @@ def demo(
 
 
 cli.add_command(mail_commands)
+user.add_command(reset_2fa)
 for command in moving_commands.COMMANDS:  # import, export, imports
     cli.add_command(command)
 from footfall.commands.ops import admin, backup  # noqa: E402

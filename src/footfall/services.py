@@ -17,6 +17,8 @@ from footfall.meta.db import make_engine, make_sessionmaker, migrate
 API_RATE_LIMITER = "api_rate_limiter"
 # The key in `Services.extras` of the Stats API's cache of authorised keys and sites (web/auth.py).
 API_AUTH_CACHE = "api_auth_cache"
+# The key in `Services.extras` of the login throttle (accounts/throttle.py), made on first use.
+LOGIN_THROTTLE = "login_throttle"
 
 
 @dataclass
@@ -29,6 +31,9 @@ class Services:
 
     def close(self) -> None:
         limiter = self.extras.pop(API_RATE_LIMITER, None)
+        throttle = self.extras.pop(LOGIN_THROTTLE, None)
+        if throttle is not None:
+            throttle.close()
         try:
             if limiter is not None:
                 limiter.close()

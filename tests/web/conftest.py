@@ -37,7 +37,9 @@ class Visitor:
     """One browser: a TestClient with its own cookie jar."""
 
     def __init__(self, app: Any, base_url: str = "http://testserver") -> None:
-        self.client = TestClient(app, base_url=base_url, follow_redirects=False)
+        # From loopback (a trusted proxy by default), so a test may name the client's address
+        # in X-Forwarded-For as a proxy in front of footfall would.
+        self.client = TestClient(app, base_url=base_url, follow_redirects=False, client=("127.0.0.1", 50000))
 
     def get(self, path: str, **kwargs: Any):
         return self.client.get(path, **kwargs)

@@ -8,12 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from footfall.accounts.errors import Conflict, DomainError, NotFound
-from footfall.accounts.passwords import (
-    MAX_PASSWORD_LENGTH,
-    MIN_PASSWORD_LENGTH,
-    hash_password,
-    verify_password,
-)
+from footfall.accounts.passwords import check_new_password, hash_password, verify_password
 from footfall.meta.models import User
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -28,8 +23,7 @@ def normalise_email(email: str) -> str:
 
 def create_user(db: Session, email: str, password: str, name: str = "") -> User:
     email = normalise_email(email)
-    if not MIN_PASSWORD_LENGTH <= len(password or "") <= MAX_PASSWORD_LENGTH:
-        raise DomainError(f"password must be at least {MIN_PASSWORD_LENGTH} characters", field="password")
+    check_new_password(password)
     if db.scalar(select(User.id).where(User.email == email)) is not None:
         raise Conflict(f"a user with email {email} already exists", field="email")
     user = User(email=email, name=(name or "").strip()[:200], password_hash=hash_password(password))
@@ -54,3 +48,25 @@ def authenticate(db: Session, email: str, password: str) -> User | None:
 
 def count_users(db: Session) -> int:
     return db.scalar(select(func.count()).select_from(User)) or 0
+
+
+def change_password(db: Session, user: User, current: str, new: str) -> None:
+    """Set a new password after checking the current one (the caller ends other sessions)."""
+    if not verify_password(user.password_hash, current or ""):
+        raise DomainError("the current password is wrong", field="current_password")
+    set_password(db, user, new)
+
+
+def set_password(db: Session, user: User, new: str) -> None:
+    user.password_hash = hash_password(check_new_password(new))
+    db.flush()
+
+
+def change_email(db: Session, user: User, current_password: str, email: str) -> None:
+    if not verify_password(user.password_hash, current_password or ""):
+        raise DomainError("the current password is wrong", field="current_password")
+    email = normalise_email(email)
+    if email != user.email and db.scalar(select(User.id).where(User.email == email)) is not None:
+        raise Conflict(f"a user with email {email} already exists", field="email")
+    user.email = email
+    db.flush()
