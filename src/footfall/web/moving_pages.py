@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import secrets
 import shutil
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from starlette.datastructures import UploadFile
@@ -48,6 +48,9 @@ def _render(page: Page, errors: dict[str, str]) -> Response:
     export = jobs.export_job(page.services, page.site.id)
     assert page.services.events is not None
     held = data_range(page.services.events, page.site.id, page.site.timezone)
+    if held is None:  # nothing of its own yet: offer the last 30 days
+        today = datetime.now(UTC).date()
+        held = (today - timedelta(days=29), today)
     busy = any(i.state in ("importing", "deleting") for i in imports) or (
         export and export.state == "running"
     )
@@ -58,8 +61,8 @@ def _render(page: Page, errors: dict[str, str]) -> Response:
         sources=SOURCES,
         limit=IMPORTS_PER_SITE,
         export=export,
-        first=page.field("from") or (held[0].isoformat() if held else ""),
-        last=page.field("to") or (held[1].isoformat() if held else ""),
+        first=page.field("from") or held[0].isoformat(),
+        last=page.field("to") or held[1].isoformat(),
         busy=busy,
         errors=errors,
         status=400 if errors else 200,
