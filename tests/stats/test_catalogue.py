@@ -61,11 +61,19 @@ def test_bounce_rate_is_one_formula_over_each_sources_parts() -> None:
     assert daily == "toUInt32(ifNotFinite(round(bnc / vst * 100), 0)) AS bounce_rate"
 
 
-def test_the_imported_slot_is_empty_until_imports_land_and_is_never_asked() -> None:
-    assert cat.IMPORTED_PARTS == {}
-    assert cat.metrics_of(cat.IMPORTED) == frozenset()
+def test_the_imported_slot_gives_parts_and_the_native_planner_never_asks_it() -> None:
+    # Imported parts are merged with the native ones by stats.imported_sql, not planned.
+    assert {"visitors", "visits", "bounce_rate", "visit_duration", "time_on_page"} <= cat.metrics_of(
+        cat.IMPORTED
+    )
+    assert "scroll_depth" not in cat.metrics_of(cat.IMPORTED)
     assert cat.IMPORTED not in cat.SOURCES
+    imported_bounces = cat.source_formula("bounce_rate", cat.IMPORTED)
+    assert (
+        imported_bounces
+        == "toUInt32(ifNotFinite(round(sum(bounces) / sum(bounce_visits) * 100), 0)) AS bounce_rate"
+    )
 
 
 def test_engagement_metrics_come_only_from_engagement_events() -> None:
-    assert {"time_on_page", "scroll_depth"} == planner.ENGAGEMENT_METRICS
+    assert {"time_on_page", "scroll_depth"} == planner.ENGAGEMENT_METRICS - set(cat.PART_METRICS)

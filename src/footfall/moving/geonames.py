@@ -4,7 +4,8 @@ people or more).
 Plausible's files name a city by its GeoNames id; footfall keeps the city's name, as its
 geolocation database gives it. An id is named by the table; a name is given the id of the most
 populous city of that name (compared without case and accents) in the same country. A city
-the table lacks exports as 0 (Plausible's "unknown"), and an unknown id imports with an empty
+the table lacks (after dropping a district in brackets: "Berlin (Mitte)")
+exports as 0 (Plausible's "unknown"), and an unknown id imports with an empty
 name, which every city breakdown leaves out.
 """
 
@@ -54,4 +55,9 @@ def city_id(country_code: str, name: str) -> int:
     """The GeoNames id of the city called `name` in the country, or 0 when none is known."""
     if not name:
         return 0
-    return _tables()[1].get((country_code.upper(), _folded(name)), 0)
+    ids = _tables()[1]
+    found = ids.get((country_code.upper(), _folded(name)), 0)
+    if not found and name.endswith(")") and " (" in name:
+        # DB-IP names a city's district in brackets: "Berlin (Charlottenburg-Wilmersdorf)".
+        found = ids.get((country_code.upper(), _folded(name[: name.index(" (")])), 0)
+    return found

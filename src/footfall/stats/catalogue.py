@@ -116,6 +116,14 @@ METRICS: dict[str, Metric] = {
         Metric("average_revenue", "toFloat64(coalesce({mean_revenue}, 0))", ("mean_revenue",)),
     )
 }
+# Parts asked of the native sources as if they were metrics, so the imported merge can add the
+# imported parts to them before a ratio's formula (`footfall.stats.imported_sql`). Not in the
+# Stats API's vocabulary (`footfall.stats.query.METRICS`): no request can name them.
+PART_METRICS: dict[str, str] = {
+    f"part_{p}": p for p in ("bounces", "bounce_visits", "duration", "engaged_ms", "page_visits")
+}
+METRICS.update({name: Metric(name, "{" + part + "}", (part,)) for name, part in PART_METRICS.items()})
+
 # Metrics computed from the finished `visitors` of a row and a total: never asked of a source.
 SHARE_METRICS = frozenset({"percentage", "conversion_rate", "group_conversion_rate"})
 
@@ -176,10 +184,72 @@ PARTS: dict[str, dict[str, str]] = {
     DAILY_EVENTS: {"visitors": "vis", "pageviews": "pvs", "events": "evs"},
 }
 
-# The imported tables' slot (see the module docstring). Empty until imports land, so the
-# planner never asks it; `IMPORTED` is not in `SOURCES` until it has parts.
-IMPORTED_PARTS: dict[str, str] = {}  # part -> expression over an imported table's columns
-IMPORTED_DIMENSIONS: dict[str, tuple[str, str]] = {}  # dimension -> (imported table, column)
+# The imported tables (`footfall.events.schema.IMPORTED_TABLES`, filled by `footfall.moving`).
+# Each table is first read as rows of one shape, `IMPORTED_ROW`: its own column for each part
+# where it has one, 0 where it has none (Plausible's rules: on entry pages a visit is an entrance,
+# on exit pages an exit; pages give no bounces or durations; custom events no visits or
+# pageviews; `events` is pageviews everywhere but custom events). The parts are then sums over
+# those rows, summed again with the native parts (`footfall.stats.imported_sql`), and each
+# metric's formula is applied once, as for every other source.
+_VISIT_ROW = {
+    "visitors": "visitors",
+    "visits": "visits",
+    "pageviews": "pageviews",
+    "events": "pageviews",
+    "bounces": "bounces",
+    "bounce_visits": "visits",
+    "duration": "visit_duration",
+}
+IMPORTED_ROW: dict[str, dict[str, str]] = {
+    "imported_visitors": _VISIT_ROW,
+    "imported_sources": _VISIT_ROW,
+    "imported_locations": _VISIT_ROW,
+    "imported_devices": _VISIT_ROW,
+    "imported_browsers": _VISIT_ROW,
+    "imported_operating_systems": _VISIT_ROW,
+    "imported_entry_pages": {**_VISIT_ROW, "visits": "entrances", "bounce_visits": "entrances"},
+    "imported_exit_pages": {**_VISIT_ROW, "visits": "exits", "bounce_visits": "exits"},
+    "imported_pages": {
+        "visitors": "visitors",
+        "visits": "visits",
+        "pageviews": "pageviews",
+        "events": "pageviews",
+        "engaged_ms": "total_time_on_page * 1000",
+        "page_visits": "total_time_on_page_visits",
+    },
+    "imported_custom_events": {"visitors": "visitors", "events": "events"},
+}
+IMPORTED_ROW_PARTS = ("visitors", "visits", "pageviews", "events", "bounces", "bounce_visits", "duration",
+                      "engaged_ms", "page_visits")  # fmt: skip
+IMPORTED_PARTS: dict[str, str] = {part: f"sum({part})" for part in IMPORTED_ROW_PARTS}
+# dimension -> (imported table, column). Cities are kept by name natively, so by `city_name`.
+IMPORTED_DIMENSIONS: dict[str, tuple[str, str]] = {
+    "visit:source": ("imported_sources", "source"),
+    "visit:referrer": ("imported_sources", "referrer"),
+    "visit:channel": ("imported_sources", "channel"),
+    "visit:utm_source": ("imported_sources", "utm_source"),
+    "visit:utm_medium": ("imported_sources", "utm_medium"),
+    "visit:utm_campaign": ("imported_sources", "utm_campaign"),
+    "visit:utm_content": ("imported_sources", "utm_content"),
+    "visit:utm_term": ("imported_sources", "utm_term"),
+    "visit:entry_page": ("imported_entry_pages", "entry_page"),
+    "visit:exit_page": ("imported_exit_pages", "exit_page"),
+    "visit:country": ("imported_locations", "country"),
+    "visit:region": ("imported_locations", "region"),
+    "visit:city": ("imported_locations", "city_name"),
+    "visit:country_name": ("imported_locations", "country"),
+    "visit:region_name": ("imported_locations", "region"),
+    "visit:city_name": ("imported_locations", "city_name"),
+    "visit:device": ("imported_devices", "device"),
+    "visit:screen": ("imported_devices", "device"),
+    "visit:browser": ("imported_browsers", "browser"),
+    "visit:browser_version": ("imported_browsers", "browser_version"),
+    "visit:os": ("imported_operating_systems", "operating_system"),
+    "visit:os_version": ("imported_operating_systems", "operating_system_version"),
+    "event:page": ("imported_pages", "page"),
+    "event:hostname": ("imported_pages", "hostname"),
+    "event:name": ("imported_custom_events", "name"),
+}
 PARTS[IMPORTED] = IMPORTED_PARTS
 
 # What a visit row of each granularity holds, as the daily counting job and the hourly rollups'

@@ -11,8 +11,8 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from footfall.events.store import EventStore
+from footfall.stats import imported_sql, planner
 from footfall.stats import metrics as metric_defs
-from footfall.stats import planner
 from footfall.stats.compiler import compile_query
 from footfall.stats.daily_marks import day_states
 from footfall.stats.query import (
@@ -48,6 +48,7 @@ class Result:
     labels: list[str] | None = None
     comparison_range: DateRange | None = None
     warnings: dict[str, Any] = field(default_factory=dict)
+    imports: imported_sql.Decision | None = None  # asked for with include_imports
 
 
 def label(value: Any) -> Any:
@@ -94,7 +95,11 @@ def compile_for(store: EventStore, query: Query) -> Compiled:
 
 
 def _run(store: EventStore, query: Query) -> Result:
-    compiled = compile_for(store, query)
+    imports = imported_sql.decide(query) if query.include_imports else None
+    if imports is not None and imports.included:
+        compiled = imported_sql.compile_merged(query, imports, lambda native: compile_for(store, native))
+    else:
+        compiled = compile_for(store, query)
     answer = store.query(compiled.sql, compiled.params)
     currency = revenue_currency(query) if any(m.endswith("_revenue") for m in query.metrics) else None
     rows: list[Row] = []
@@ -117,7 +122,7 @@ def _run(store: EventStore, query: Query) -> Result:
         rows.append(Row(dims, shaped))
     if query.total_rows and not rows and query.offset:
         total = _count_rows(store, query)
-    result = Result(query=query, rows=rows, total_rows=total)
+    result = Result(query=query, rows=rows, total_rows=total, imports=imports)
     time_dims = [d for d in compiled.dimensions if is_time(d)]
     if time_dims:
         result.labels = time_labels(query.date_range, time_dims[0])

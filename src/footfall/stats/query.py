@@ -103,12 +103,23 @@ class GoalSpec:
 
 
 @dataclass(frozen=True)
+class ImportSpec:
+    """A completed import of the site (`footfall.moving`): its id in the imported tables and the
+    days it covers."""
+
+    id: int
+    first: date
+    last: date
+
+
+@dataclass(frozen=True)
 class SiteSpec:
     id: int
     domain: str
     timezone: str = "Etc/UTC"
     goals: tuple[GoalSpec, ...] = ()
     stats_start: date | None = None
+    imports: tuple[ImportSpec, ...] = ()
 
     def goal(self, name: str) -> GoalSpec | None:
         for goal in self.goals:
@@ -414,6 +425,9 @@ class Query:
     total_rows: bool = False
     comparison: Comparison | None = None
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    # Merge the site's imported statistics where the query allows (v2 `include.imports`,
+    # v1 `with_imported=true`; see `footfall.stats.imported_sql`).
+    include_imports: bool = False
 
     @property
     def timezone(self) -> str:

@@ -381,8 +381,10 @@ def engagement_part(
     select, names, extra = _dims_select(ctx, "events", dims)
     where = f"{ctx.events_base(engagement=True)} AND {compile_filters(ctx, 'events', filters)}{extra}"
     parts = []
-    if "time_on_page" in metrics:
-        columns = _columns(("time_on_page",), cat.ENGAGEMENT)
+    # time_on_page, or its parts as the imported merge asks for them (catalogue.PART_METRICS).
+    timed = tuple(m for m in metrics if m != "scroll_depth")
+    if timed:
+        columns = _columns(timed, cat.ENGAGEMENT)
         parts.append(f"SELECT {select}{columns} FROM {{db}}.events WHERE {where}{_group(names)}")
     if "scroll_depth" in metrics:
         outer_names = ", ".join(f"d{i}" for i in range(len(dims)))

@@ -248,6 +248,7 @@ def build(
         limit=limit,
         offset=offset,
         now=now,
+        include_imports=params.get("with_imported") == "true",
     )
     _check_metrics(query)
     query = validate(query)

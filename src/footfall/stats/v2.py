@@ -5,8 +5,9 @@ The body names `site_id`, `date_range`, `metrics`, and optionally `date`, `dimen
 `and` / `or` / `not`, `has_done` / `has_not_done`, and saved segments `["is", "segment", [id]]`),
 `order_by`, `include`
 (`time_labels`, `total_rows`, `comparisons`, `imports`) and `pagination` (`limit`, `offset`).
-footfall has no imported stats: `include.imports` (or `imports_meta`) only adds Plausible's
-`meta.imports_included: false` and `meta.imports_skip_reason: "no_imported_data"`.
+`include.imports: true` merges the site's imported statistics where the query allows
+(`footfall.stats.imported_sql`); with it (or `imports_meta`) `meta.imports_included` says
+whether they are in, and `meta.imports_skip_reason` why not.
 How deep and how big filters may be is set in `stats.query` (MAX_FILTER_DEPTH and the rest).
 """
 
@@ -387,6 +388,7 @@ def parse(site: SiteSpec, body: Any, now: datetime, segments: SegmentLookup | No
         time_labels=bool(include.get("time_labels", False)),
         total_rows=bool(include.get("total_rows", False)),
         now=now,
+        include_imports=include.get("imports") is True,
     )
     comparisons = include.get("comparisons")
     if comparisons is not None:
@@ -415,19 +417,23 @@ def _iso(moment: datetime, timezone: str) -> str:
 NO_IMPORTED_DATA = "no_imported_data"
 
 
-def _imports_meta(body: dict[str, Any]) -> dict[str, Any]:
+def _imports_meta(result: Result, body: dict[str, Any]) -> dict[str, Any]:
     """What Plausible says about imported stats when asked (`include.imports` or
-    `include.imports_meta`): footfall has no imported stats, so they are never included,
-    and the reason is always that the site has none (which carries no `imports_warning`)."""
+    `include.imports_meta`): whether they are in the answer, and if not, why
+    (`footfall.stats.imported_sql`)."""
     include = body.get("include") or {}
     if not (include.get("imports") or include.get("imports_meta")):
         return {}
-    return {"imports_included": False, "imports_skip_reason": NO_IMPORTED_DATA}
+    if result.imports is not None:
+        return result.imports.meta()
+    if not result.query.site.imports:
+        return {"imports_included": False, "imports_skip_reason": NO_IMPORTED_DATA}
+    return {"imports_included": False}
 
 
 def response(result: Result, body: dict[str, Any]) -> dict[str, Any]:
     query = result.query
-    meta: dict[str, Any] = _imports_meta(body)
+    meta: dict[str, Any] = _imports_meta(result, body)
     if query.comparison is not None:
         rng = query.comparison.date_range
         meta["comparison_date_range"] = [

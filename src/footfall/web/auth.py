@@ -37,7 +37,7 @@ from starlette.requests import Request
 
 from footfall.accounts.apikeys import find_api_key, may_provision
 from footfall.accounts.errors import DomainError
-from footfall.meta.models import ApiKey, Goal, Membership, Site, User
+from footfall.meta.models import ApiKey, Goal, Membership, Site, SiteImport, User
 from footfall.services import API_AUTH_CACHE, API_RATE_LIMITER
 from footfall.sites.sites import normalise_domain
 
@@ -133,6 +133,9 @@ _BOOKKEEPING = frozenset({"last_used_at"})
 
 
 def _changes_a_grant(instance: object, session: Session) -> bool:
+    if isinstance(instance, SiteImport):
+        # A site's completed imports are part of what a query reads of it; progress is not.
+        return instance in session.deleted or inspect(instance).attrs.state.history.has_changes()
     if not isinstance(instance, _GRANTING):
         return False
     if instance in session.new or instance in session.deleted:

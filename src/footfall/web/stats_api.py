@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 import orjson
 from sqlalchemy import select
+from sqlalchemy.orm import object_session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -26,10 +27,11 @@ from footfall.events.store import EventStore, EventStoreError
 from footfall.meta.db import session_scope
 from footfall.meta.models import Funnel, Site
 from footfall.meta.segments import segment_lookup
+from footfall.moving.imports import completed_imports
 from footfall.services import Services
 from footfall.stats import engine, v1, v2
 from footfall.stats.openapi import openapi_document
-from footfall.stats.query import GoalSpec, QueryError, SiteSpec
+from footfall.stats.query import GoalSpec, ImportSpec, QueryError, SiteSpec
 from footfall.web.auth import (
     ApiError,
     KeyGrant,
@@ -78,8 +80,16 @@ def site_spec(site: Site, store: EventStore | None = None) -> SiteSpec:
         GoalSpec(g.display_name, g.event_name, g.page_path, g.currency)
         for g in sorted(site.goals, key=lambda g: g.id)
     )
-    spec = SiteSpec(site.id, site.domain, site.timezone, goals)
+    spec = SiteSpec(site.id, site.domain, site.timezone, goals, imports=_imports(site))
     return spec if store is None else with_stats_start(spec, store, site.created_at)
+
+
+def _imports(site: Site) -> tuple[ImportSpec, ...]:
+    """The site's completed imports (`footfall.moving`), from the session the site came from."""
+    db = object_session(site)
+    if db is None:
+        return ()
+    return tuple(ImportSpec(i.id, i.start_date, i.end_date) for i in completed_imports(db, site.id))
 
 
 def with_stats_start(spec: SiteSpec, store: EventStore, created_at: datetime) -> SiteSpec:
