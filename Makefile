@@ -14,6 +14,7 @@ run: install assets compile
 
 test: install-test assets compile system-packages e2e-npm
 	npm --prefix tracker test --silent
+	npm --prefix frontend test --silent
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 $(BIN)/python:

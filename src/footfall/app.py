@@ -19,6 +19,7 @@ from footfall.services import Services, open_services
 from footfall.stats import daily
 from footfall.web.account_pages import account_routes
 from footfall.web.assets import asset_routes
+from footfall.web.dashboard import dashboard_api_routes, dashboard_routes
 from footfall.web.event import EventFirstStarlette
 from footfall.web.health import health, ready
 from footfall.web.metrics import metrics
@@ -27,7 +28,7 @@ from footfall.web.pages import API, OPEN, declare
 from footfall.web.segments_api import segments_routes
 from footfall.web.settings_pages import settings_routes
 from footfall.web.share import share_routes
-from footfall.web.site_pages import dashboard_routes, site_routes
+from footfall.web.site_pages import site_routes
 from footfall.web.sites_api import sites_routes
 from footfall.web.stats_api import counted_sites, stats_routes
 from footfall.web.tracker import tracker_routes
@@ -53,6 +54,7 @@ def routes() -> list[BaseRoute]:
         *declare(API, segments_routes()),  # ahead of the Sites API's /api/v1/sites/{site_id}
         *declare(API, sites_routes()),
         *asset_routes(),
+        *dashboard_api_routes(),
         *account_routes(),
         *site_routes(),
         *moving_routes(),

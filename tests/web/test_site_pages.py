@@ -1,4 +1,4 @@
-"""Sites pages: adding a site, its snippet and waiting state, `/sites` and `/:domain` numbers."""
+"""Sites pages: adding a site, its snippet and waiting state, `/sites`, `/:domain` and its numbers."""
 
 from __future__ import annotations
 
@@ -70,6 +70,10 @@ def test_sites_and_the_site_page_show_the_numbers_the_stats_engine_counts(web):
     assert "<strong>3</strong> visitors in the last 24 hours" in sites
     assert "<strong>0</strong> visitors in the last 24 hours" in sites
     page = visitor.get("/example.com").text
-    assert "<dt>Unique visitors</dt><dd>3</dd>" in page and "<dt>Total pageviews</dt><dd>3</dd>" in page
+    assert '"domain":"example.com"' in page and "/static/dashboard/main.js" in page  # the dashboard
+    token = visitor.csrf("/settings")
+    body = {"metrics": ["visitors", "pageviews"], "date_range": "day"}
+    numbers = visitor.client.post("/api/stats/example.com/query", json=body, headers={"X-CSRF-Token": token})
+    assert numbers.json()["results"] == [{"metrics": [3, 3], "dimensions": []}]
     assert visitor.get("/example.com/snippet/status").json() == {"received": True}
     assert visitor.get("/quiet.example/snippet/status").json() == {"received": False}

@@ -3,9 +3,8 @@
 The settings tabs share one layout (`templates/settings/layout.html`, nav from
 `pages.SETTINGS_TABS`). Tabs that other engineers fill are listed in `COMING`: when yours
 lands, take its entry out of `COMING` and add your `settings_route(...)` to your own routes
-function (see `footfall.web.pages`). `/:domain` shows the site's headline numbers until the
-dashboard replaces `dashboard_routes()`; it must stay the last route of the app, since
-`/{domain}` matches any path.
+function (see `footfall.web.pages`). `/:domain` is the dashboard (`footfall.web.dashboard`),
+the app's last route, since `/{domain}` matches any path.
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ from footfall.meta.models import Role
 from footfall.sites.sites import create_site, list_sites
 from footfall.sites.snippet import EXTENSIONS, snippet
 from footfall.web import site_stats
-from footfall.web.pages import LOGIN, SITE_VIEW, Page, page_route, settings_route, site, site_path
+from footfall.web.pages import LOGIN, Page, page_route, settings_route, site, site_path
 
 TIMEZONES = sorted(zoneinfo.available_timezones() - {"UTC", "localtime", "Factory"})
 
@@ -78,13 +77,6 @@ def snippet_status(page: Page) -> Response:
     )
 
 
-def dashboard(page: Page) -> Response:
-    """The site's headline numbers (last 30 days) until the dashboard lands."""
-    assert page.site is not None
-    numbers = site_stats.headline(page.services, page.site)
-    return page.render("dashboard.html", numbers=numbers)
-
-
 def coming(tab: str):
     def handler(page: Page) -> Response:
         return page.render("settings/coming.html", tab=tab, what=COMING[tab])
@@ -101,8 +93,3 @@ def site_routes() -> list[BaseRoute]:
         page_route("/{domain:path}/snippet", snippet_page, site(Role.admin)),
         *(settings_route(tab, coming(tab), methods=["GET"]) for tab in COMING),
     ]
-
-
-def dashboard_routes() -> list[BaseRoute]:
-    """`/:domain`: last in the app's routes (it matches any path)."""
-    return [page_route("/{domain:path}", dashboard, SITE_VIEW)]

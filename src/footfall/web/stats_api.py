@@ -237,6 +237,17 @@ async def funnel(request: Request) -> Response:
 # --- v2 -------------------------------------------------------------------------------------------
 
 
+def v2_answer(
+    services: Services, store: EventStore, spec: SiteSpec, body: dict[str, Any], user_id: int | None
+) -> dict[str, Any]:
+    """The answer to a v2 query body on a site the caller may read, for `user_id` (whose
+    personal segments it may use): `POST /api/v2/query` and the dashboard's
+    `POST /api/stats/:domain/query` both answer with it."""
+    segments = segment_lookup(services.sessions, spec.id, user_id)
+    query = v2.parse(spec, body, _now(), segments)
+    return v2.response(engine.execute(store, query), body)
+
+
 async def query_v2(request: Request) -> Response:
     raw = await request.body()
     try:
@@ -252,9 +263,7 @@ async def query_v2(request: Request) -> Response:
         if site_id is not None and not isinstance(site_id, str):
             raise QueryError("#/site_id: Type mismatch. Expected String.")
         spec = _authorised(services, request, site_id, body.get("date_range") == "all")
-        segments = segment_lookup(services.sessions, spec.id, getattr(request.state, "user_id", None))
-        query = v2.parse(spec, body, _now(), segments)
-        return v2.response(engine.execute(_store(request), query), body)
+        return v2_answer(services, _store(request), spec, body, getattr(request.state, "user_id", None))
 
     return await _answer(request, work)
 

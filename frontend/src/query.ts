@@ -1,0 +1,64 @@
+// From the URL state to Stats API v2 bodies: the date range, the filters, the comparison.
+
+import type { BootConfig } from "./config";
+import { filtersToV2, type DashFilter } from "./filters";
+import { intervalsFor } from "./periods";
+import type { DashState } from "./url";
+
+export function dateRange(state: DashState): { date_range: unknown; date?: string } {
+  if (state.period === "custom" && state.from && state.to) return { date_range: [state.from, state.to] };
+  if (state.period === "realtime" || state.period === "all") return { date_range: state.period };
+  return state.date ? { date_range: state.period, date: state.date } : { date_range: state.period };
+}
+
+export function comparison(state: DashState): Record<string, unknown> | undefined {
+  if (!state.comparison || state.period === "realtime" || state.period === "all") return undefined;
+  const out: Record<string, unknown> = { mode: state.comparison, match_day_of_week: state.match_day_of_week };
+  if (state.comparison === "custom") {
+    if (!(state.compare_from && state.compare_to)) return undefined;
+    out.date_range = [state.compare_from, state.compare_to];
+  }
+  return out;
+}
+
+export interface BodyOptions {
+  metrics: string[];
+  dimensions?: string[];
+  filters?: DashFilter[];
+  extraFilters?: unknown[];
+  orderBy?: [string, "asc" | "desc"][];
+  limit?: number;
+  offset?: number;
+  compare?: boolean;
+  timeLabels?: boolean;
+  totalRows?: boolean;
+}
+
+export function body(site: BootConfig, state: DashState, options: BodyOptions): Record<string, unknown> {
+  const filters = [...filtersToV2(options.filters ?? state.filters), ...(options.extraFilters ?? [])];
+  const out: Record<string, unknown> = { site_id: site.domain, metrics: options.metrics, ...dateRange(state) };
+  if (options.dimensions?.length) out.dimensions = options.dimensions;
+  if (filters.length) out.filters = filters;
+  if (options.orderBy) out.order_by = options.orderBy;
+  const include: Record<string, unknown> = {};
+  const compared = options.compare ? comparison(state) : undefined;
+  if (compared) include.comparisons = compared;
+  if (options.timeLabels) include.time_labels = true;
+  if (options.totalRows) include.total_rows = true;
+  if (Object.keys(include).length) out.include = include;
+  if (options.limit !== undefined) out.pagination = { limit: options.limit, offset: options.offset ?? 0 };
+  return out;
+}
+
+export function interval(state: DashState): string {
+  const allowed = intervalsFor(state.period, state.from, state.to);
+  return state.interval && allowed.options.includes(state.interval) ? state.interval : allowed.default;
+}
+
+export function hasGoalFilter(state: DashState): boolean {
+  return state.filters.some((f) => f.key === "goal");
+}
+
+export function hasPageFilter(state: DashState): boolean {
+  return state.filters.some((f) => f.key === "page");
+}

@@ -1,0 +1,419 @@
+"""The dashboard: the `/:domain` page, its built front end (`frontend/` → `static/dashboard/`),
+and the JSON routes it reads through.
+
+Every number comes from `POST /api/stats/:domain/query`, which takes a Stats API v2 body and
+answers exactly as `POST /api/v2/query` does (the same `stats_api.v2_answer`); the site is
+the path's, so a `site_id` in the body is ignored. A few small routes sit beside it: current
+visitors, a funnel, the property keys seen in a range, saving a segment.
+
+Who may read is decided once per request by `viewer_for` (footfall.web.dashboard_access):
+a logged-in member of the site, a superuser, a shared link of the site (`?auth=` or
+`X-Shared-Link-Auth`), a Bearer API key of a member, or anyone when the site is public. The
+JSON routes declare the rule `DASHBOARD_API`; the pages are accounts' `page_route`s
+(`/:domain`: SITE_VIEW, `/share/:domain`: SHARED), so the route walk covers them all.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import html
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from footfall.meta.db import session_scope
+from footfall.meta.models import Funnel, Membership, Site
+from footfall.meta.segments import Segment, SegmentType, visible_to
+from footfall.stats import engine, properties, v2
+from footfall.stats.query import GoalSpec, QueryError
+from footfall.web.auth import ApiError
+from footfall.web.dashboard_access import (
+    DASHBOARD_API,
+    SHARED_COOKIE,
+    Viewer,
+    check_link_password,
+    find_link,
+    link_unlocked,
+    password_proof,
+    shared_slug,
+    viewer_for,
+)
+from footfall.web.pages import OPEN, SHARED, SITE_VIEW, Page, declare, page_route, site_path
+from footfall.web.stats_api import OrjsonResponse, _answer, _now, _store, row_id, site_spec, v2_answer
+
+log = logging.getLogger("footfall.dashboard")
+
+STATIC_DIR = Path(__file__).parent / "static" / "dashboard"
+BUILD_COMMAND = "make dashboard"
+
+
+async def _json_body(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    try:
+        body = orjson.loads(raw) if raw else None
+    except orjson.JSONDecodeError:
+        raise ApiError(400, "Invalid request body: not valid JSON.") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "Invalid request body: expected a JSON object.")
+    return body
+
+
+def _viewer(request: Request, wants_all: bool = False) -> Viewer:
+    return viewer_for(request, request.path_params["domain"], wants_all)
+
+
+async def _with_body(request: Request, work: Any) -> Response:
+    try:
+        body = await _json_body(request)
+    except ApiError as error:
+        return OrjsonResponse({"error": error.message}, status_code=error.status)
+    return await _answer(request, lambda: work(body))
+
+
+# --- the query route and its neighbours ------------------------------------------------------
+
+
+async def query(request: Request) -> Response:
+    def work(body: dict[str, Any]) -> Any:
+        viewer = _viewer(request, body.get("date_range") == "all")
+        body = {**body, "site_id": viewer.site.domain}
+        if viewer.segment_id is not None:
+            return _through_segment(request, viewer, body)
+        return v2_answer(request.app.state.services, _store(request), viewer.site, body, viewer.user_id)
+
+    return await _with_body(request, work)
+
+
+def _through_segment(request: Request, viewer: Viewer, body: dict[str, Any]) -> Any:
+    """A shared link limited to a segment: every query is the body's AND the segment's filters
+    (the answer's `query.filters` echoes the body's own)."""
+    services = request.app.state.services
+    saved = _link_segment(services, viewer)
+    filters = body.get("filters", [])
+    if not isinstance(filters, list):
+        raise QueryError("#/filters: Type mismatch. Expected Array.")
+    query = v2.parse(viewer.site, {**body, "filters": [*filters, *saved]}, _now(), _segments(request, viewer))
+    answer = v2.response(engine.execute(_store(request), query), body)
+    answer["query"]["filters"] = filters
+    return answer
+
+
+def _link_segment(services: Any, viewer: Viewer) -> list[Any]:
+    with session_scope(services.sessions) as db:
+        segment = db.get(Segment, viewer.segment_id)
+        if segment is None or segment.site_id != viewer.site.id:
+            return []
+        return list((segment.segment_data or {}).get("filters") or [])
+
+
+async def current_visitors(request: Request) -> Response:
+    def work() -> Any:
+        viewer = _viewer(request)
+        return {"visitors": engine.current_visitors(_store(request), viewer.site, _now())}
+
+    return await _answer(request, work)
+
+
+def _range_query(viewer: Viewer, request: Request, body: dict[str, Any]) -> Any:
+    """A v2 query of the body's range and filters (its metrics and dimensions are ours)."""
+    shaped = {k: body[k] for k in ("date_range", "date", "filters") if k in body}
+    shaped |= {"site_id": viewer.site.domain, "metrics": ["visitors"]}
+    if viewer.segment_id is not None:
+        shaped["filters"] = [
+            *(shaped.get("filters") or []),
+            *_link_segment(request.app.state.services, viewer),
+        ]
+    segments = _segments(request, viewer)
+    return v2.parse(viewer.site, shaped, _now(), segments)
+
+
+def _segments(request: Request, viewer: Viewer) -> Any:
+    from footfall.meta.segments import segment_lookup
+
+    return segment_lookup(request.app.state.services.sessions, viewer.site.id, viewer.user_id)
+
+
+async def funnel(request: Request) -> Response:
+    """`{"funnel_id", "date_range", "date"?, "filters"?}` → the funnel's steps (as
+    `GET /api/v1/stats/funnel` answers)."""
+
+    def work(body: dict[str, Any]) -> Any:
+        viewer = _viewer(request, body.get("date_range") == "all")
+        funnel_id = row_id(str(body.get("funnel_id", "")))
+        if funnel_id is None:
+            raise QueryError("Please provide funnel_id as a number.")
+        with session_scope(request.app.state.services.sessions) as db:
+            row = db.scalar(select(Funnel).where(Funnel.id == funnel_id, Funnel.site_id == viewer.site.id))
+            if row is None:
+                raise ApiError(404, "Funnel not found")
+            steps = [GoalSpec(s.goal.display_name, s.goal.event_name, s.goal.page_path) for s in row.steps]
+            name = row.name
+        return engine.funnel(_store(request), _range_query(viewer, request, body), name, steps)
+
+    return await _with_body(request, work)
+
+
+async def property_keys(request: Request) -> Response:
+    """`{"date_range", "date"?}` → `{"keys": [...]}`: custom property keys seen in the range,
+    most visitors first (what the Properties tab and the filter dialog offer)."""
+
+    def work(body: dict[str, Any]) -> Any:
+        viewer = _viewer(request, body.get("date_range") == "all")
+        found = properties.keys_in_range(_store(request), _range_query(viewer, request, body))
+        return {"keys": found}
+
+    return await _with_body(request, work)
+
+
+async def save_segment(request: Request) -> Response:
+    """`{"name", "segment_data": {"filters": [...]}}` → a personal segment of the viewer."""
+
+    def work(body: dict[str, Any]) -> Any:
+        viewer = _viewer(request)
+        if viewer.user_id is None or viewer.read_only:
+            raise ApiError(403, "Only members of the site may save segments.")
+        name = body.get("name")
+        if not isinstance(name, str) or not name.strip() or len(name) > 255:
+            raise ApiError(400, "Invalid segment: name must be 1-255 characters.")
+        data = body.get("segment_data")
+        filters = data.get("filters") if isinstance(data, dict) else None
+        if not isinstance(filters, list) or not filters:
+            raise ApiError(400, "Invalid segment: segment_data.filters must be a non-empty list.")
+        # Checked as a query's filters are (known dimensions, goals, patterns).
+        v2.parse(
+            viewer.site,
+            {"site_id": viewer.site.domain, "metrics": ["visitors"], "date_range": "day", "filters": filters},
+            _now(),
+        )
+        with session_scope(request.app.state.services.sessions) as db:
+            segment = Segment(
+                site_id=viewer.site.id,
+                owner_id=viewer.user_id,
+                name=name.strip(),
+                type=SegmentType.personal,
+                segment_data={"filters": filters},
+            )
+            db.add(segment)
+            db.flush()
+            return {"id": segment.id, "name": segment.name, "type": str(segment.type)}
+
+    return await _with_body(request, work)
+
+
+# --- the built front end --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Asset:
+    body: bytes
+    gzipped: bytes
+    etag: str
+    media_type: str
+
+
+_assets: dict[str, _Asset] = {}
+MEDIA_TYPES = {
+    ".js": "application/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".json": "application/json",
+}
+
+
+def _asset(name: str) -> _Asset | None:
+    if name in _assets:
+        return _assets[name]
+    path = STATIC_DIR / name
+    if "/" in name or name.startswith(".") or path.suffix not in MEDIA_TYPES or not path.is_file():
+        return None
+    body = path.read_bytes()
+    zipped = path.with_name(name + ".gz")
+    gzipped = zipped.read_bytes() if zipped.is_file() else gzip.compress(body, 9)
+    asset = _Asset(body, gzipped, '"' + hashlib.sha256(body).hexdigest()[:20] + '"', MEDIA_TYPES[path.suffix])
+    _assets[name] = asset
+    return asset
+
+
+async def static_file(request: Request) -> Response:
+    name = request.path_params["name"]
+    asset = await run_in_threadpool(_asset, name)
+    if asset is None:
+        return Response(f"No dashboard file {name!r}; build the dashboard with `{BUILD_COMMAND}`.", 404)
+    headers = {"ETag": asset.etag, "Cache-Control": "public, max-age=300", "Vary": "Accept-Encoding"}
+    if request.headers.get("if-none-match") == asset.etag:
+        return Response(status_code=304, headers=headers)
+    if "gzip" in request.headers.get("accept-encoding", ""):
+        return Response(
+            asset.gzipped, media_type=asset.media_type, headers=headers | {"Content-Encoding": "gzip"}
+        )
+    return Response(asset.body, media_type=asset.media_type, headers=headers)
+
+
+EDITOR_ROLES = frozenset({"owner", "admin", "editor", "superuser"})
+
+
+def boot_config(request: Request, db: Session, viewer: Viewer, embed: bool = False) -> dict[str, Any]:
+    """What the front end needs of the site and the viewer (frontend/src/config.ts)."""
+    params = request.query_params
+    site = db.get(Site, viewer.site.id)
+    assert site is not None
+    role = viewer.role
+    funnels = db.scalars(select(Funnel).where(Funnel.site_id == site.id).order_by(Funnel.id)).all()
+    segments = db.scalars(
+        select(Segment).where(Segment.site_id == site.id, visible_to(viewer.user_id)).order_by(Segment.id)
+    ).all()
+    sites: list[str] = [site.domain]
+    if viewer.user_id is not None:
+        sites = list(
+            db.scalars(
+                select(Site.domain)
+                .join(Membership)
+                .where(Membership.user_id == viewer.user_id)
+                .order_by(Site.domain)
+            )
+        ) or [site.domain]
+    theme = params.get("theme", "system")
+    background = params.get("background")
+    editor = role in EDITOR_ROLES and not viewer.read_only
+    return {
+        "domain": site.domain,
+        "timezone": site.timezone,
+        "role": role,
+        "goals": [
+            {"name": g.display_name, "currency": g.currency} for g in sorted(site.goals, key=lambda g: g.id)
+        ],
+        "funnels": [{"id": f.id, "name": f.name} for f in funnels],
+        "props": [],
+        "sites": sites,
+        "segments": []
+        if viewer.segment_id is not None
+        else [
+            {"id": s.id, "name": s.name, "type": str(s.type), "segment_data": s.segment_data}
+            for s in segments
+        ],
+        "shared_auth": viewer.shared_slug,
+        "embed": embed,
+        "theme": theme if theme in ("light", "dark", "system") else "system",
+        "background": background if embed and background and _is_colour(background) else None,
+        "csrf_token": viewer.csrf_token,
+        "can_annotate": editor,
+        "can_save_segments": viewer.user_id is not None and not viewer.read_only,
+        "settings_url": site_path(site.domain, "settings/general")
+        if role in ("owner", "admin", "superuser")
+        else None,
+        "stats_start": None,
+    }
+
+
+def _is_colour(text: str) -> bool:
+    """`transparent`, `#abc`, `#aabbcc` or a CSS colour name: nothing that could break out of CSS."""
+    if text == "transparent":
+        return True
+    if text.startswith("#"):
+        return len(text) in (4, 7, 9) and all(c in "0123456789abcdefABCDEF" for c in text[1:])
+    return text.isascii() and text.isalpha() and len(text) <= 20
+
+
+def dashboard_page(page: Page) -> Response:
+    """`GET /:domain`: the dashboard (accounts' SITE_VIEW rule has decided who may see it)."""
+    assert page.site is not None
+    if page.user is not None and page.role is not None:
+        viewer = Viewer(site_spec(page.site), page.user.id, str(page.role), False, csrf_token=page.csrf_token)
+    else:  # a public site's visitor
+        viewer = Viewer(site_spec(page.site), None, "public", True)
+    config = boot_config(page.request, page.db, viewer)
+    return page_response(config, page.site.domain, header=_header(page))
+
+
+def share_page(page: Page) -> Response:
+    """`/share/:domain?auth=SLUG`: the read-only dashboard a shared link shows; a password
+    form first when the link has one; `embed=true` renders it without chrome, for an iframe."""
+    slug = shared_slug(page.request)
+    link = find_link(page.db, page.site, slug) if page.site is not None and slug else None
+    if page.site is None or link is None:
+        return page.error(404, "This shared link does not exist or was revoked.")
+    if not link_unlocked(page.request, link):
+        error = None
+        if page.posted:
+            if check_link_password(link, page.field("password")):
+                page.set_cookie(SHARED_COOKIE, password_proof(page.settings, link), 86400)
+                target = page.request.url.path + "?" + page.request.url.query
+                return page.redirect(target)
+            error = "That password is not right."
+        return page.render("shared_password.html", status=401 if error else 200, error=error, link=link)
+    viewer = Viewer(site_spec(page.site), None, "shared", True, shared_slug=slug, segment_id=link.segment_id)
+    embed = page.request.query_params.get("embed") == "true"
+    config = boot_config(page.request, page.db, viewer, embed=embed)
+    return page_response(config, page.site.domain, header="" if embed else _header(page), embed=embed)
+
+
+def _header(page: Page) -> str:
+    links = ""
+    if page.user is not None:
+        links = "<a href=/sites>Sites</a><a href=/settings>" + html.escape(page.user.email) + "</a>"
+    elif page.request.url.path.startswith("/share/"):
+        links = ""
+    else:
+        links = "<a href=/login>Log in</a>"
+    return f"<header class=app-head><a class=brand href=/>footfall</a><nav>{links}</nav></header>"
+
+
+def page_html(config: dict[str, Any], title: str, header: str = "") -> str:
+    """The dashboard's HTML shell: the config as JSON (escaped for a script tag), the bundle."""
+    payload = orjson.dumps(config).decode()
+    payload = payload.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    built = (STATIC_DIR / "main.js").is_file()
+    missing = (
+        "" if built else f"<p class=unbuilt>The dashboard is not built: run <code>{BUILD_COMMAND}</code>.</p>"
+    )
+    transparent = config.get("background") == "transparent"
+    return (
+        "<!doctype html><html lang=en><head><meta charset=utf-8>"
+        "<meta name=viewport content='width=device-width, initial-scale=1'>"
+        f"<title>{html.escape(title)} · footfall</title>"
+        "<link rel=stylesheet href=/static/dashboard/styles.css>"
+        f"<script id=dashboard-config type=application/json>{payload}</script>"
+        f"</head><body{' class=transparent' if transparent else ''}>{header}<div id=dashboard>{missing}</div>"
+        "<script type=module src=/static/dashboard/main.js></script></body></html>"
+    )
+
+
+def page_response(config: dict[str, Any], title: str, header: str = "", embed: bool = False) -> HTMLResponse:
+    headers = {"Cache-Control": "no-store", "Referrer-Policy": "same-origin"}
+    if not embed:  # a dashboard is framed only when embedded through a shared link
+        headers |= {"X-Frame-Options": "DENY", "Content-Security-Policy": "frame-ancestors 'none'"}
+    return HTMLResponse(page_html(config, title, header), headers=headers)
+
+
+def dashboard_api_routes() -> list[BaseRoute]:
+    """The JSON routes and the built files: ahead of accounts' `/{domain}/...` pages."""
+    return [
+        *declare(
+            DASHBOARD_API,
+            [
+                Route("/api/stats/{domain:path}/query", query, methods=["POST"]),
+                Route("/api/stats/{domain:path}/current-visitors", current_visitors, methods=["GET"]),
+                Route("/api/stats/{domain:path}/funnel", funnel, methods=["POST"]),
+                Route("/api/stats/{domain:path}/property-keys", property_keys, methods=["POST"]),
+                Route("/api/stats/{domain:path}/segments", save_segment, methods=["POST"]),
+            ],
+        ),
+        *declare(OPEN, [Route("/static/dashboard/{name}", static_file, methods=["GET"])]),
+    ]
+
+
+def dashboard_routes() -> list[BaseRoute]:
+    """The pages: last in the app's routes (`/{domain:path}` matches any path)."""
+    return [
+        page_route("/share/{domain:path}", share_page, SHARED, methods=["GET", "POST"]),
+        page_route("/{domain:path}", dashboard_page, SITE_VIEW),
+    ]

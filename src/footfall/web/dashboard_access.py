@@ -1,0 +1,134 @@
+"""Who is reading a dashboard: resolves a request and a domain to a Viewer, or refuses.
+
+Accepted, in this order:
+- a shared link of the site (`?auth=SLUG` or an `X-Shared-Link-Auth: SLUG` header): read-only,
+  through the link's segment when it has one; a link with a password also needs the signed
+  cookie `/share/:domain` sets once the password was given (SHARED_COOKIE);
+- the login session (accounts' `footfall_session` cookie) of a member of the site, or of a
+  superuser; a state-changing request from a session must carry its CSRF token
+  (`X-CSRF-Token`), as every form does;
+- a Bearer API key of such a user, as the Stats API takes it (counted against its limit);
+- anyone, read-only, when the site is public.
+Anything else is a 404 (`{"error": ...}`), so nothing says whether the site exists.
+
+The rule these routes declare for the route walk is `DASHBOARD_API` (kind
+`site_or_shared`): anonymous, strangers and wrong links 404; a member of any role, a valid
+shared link, or anyone on a public site 200; an unsafe method from a session without a
+valid CSRF token 403.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+from starlette.requests import Request
+
+from footfall.accounts.errors import DomainError
+from footfall.accounts.passwords import verify_password
+from footfall.meta.db import session_scope
+from footfall.meta.models import Role, SharedLink, Site
+from footfall.sites.access import role_on_site
+from footfall.sites.sites import normalise_domain
+from footfall.stats.query import SiteSpec
+from footfall.web.auth import ApiError
+from footfall.web.pages import CSRF_REFUSED, SAFE_METHODS, Page, Rule, sign, unsign
+from footfall.web.stats_api import _authorised, site_spec, with_stats_start
+
+NOT_FOUND = "Site not found, or you may not see it."
+SHARED_HEADER = "x-shared-link-auth"
+SHARED_COOKIE = "footfall_shared"
+DASHBOARD_API = Rule("site_or_shared", Role.viewer)
+
+
+@dataclass(frozen=True)
+class Viewer:
+    site: SiteSpec
+    user_id: int | None  # None for a shared link or a public site's visitor
+    role: str  # owner, admin, editor, viewer, superuser, shared, public, api-key
+    read_only: bool
+    csrf_token: str | None = None
+    shared_slug: str | None = None
+    segment_id: int | None = None  # a shared link's segment: every query goes through it
+
+
+def shared_slug(request: Request) -> str | None:
+    slug = request.headers.get(SHARED_HEADER) or request.query_params.get("auth")
+    return slug.strip() if slug and slug.strip() else None
+
+
+def _site(db: Session, domain: str) -> Site | None:
+    try:
+        name = normalise_domain(domain)
+    except DomainError:
+        return None
+    return db.scalar(select(Site).options(selectinload(Site.goals)).where(Site.domain == name))
+
+
+def find_link(db: Session, site: Site, slug: str) -> SharedLink | None:
+    return db.scalar(select(SharedLink).where(SharedLink.site_id == site.id, SharedLink.slug == slug))
+
+
+def password_proof(page_settings, link: SharedLink) -> str:  # type: ignore[no-untyped-def]
+    """The cookie value that says this browser gave `link`'s password (signed, per link)."""
+    return sign(page_settings, "shared-link", f"{link.id}:{link.slug}")
+
+
+def link_unlocked(request: Request, link: SharedLink) -> bool:
+    if link.password_hash is None:
+        return True
+    settings = request.app.state.settings
+    return unsign(settings, "shared-link", request.cookies.get(SHARED_COOKIE)) == f"{link.id}:{link.slug}"
+
+
+def check_link_password(link: SharedLink, password: str) -> bool:
+    return link.password_hash is not None and verify_password(link.password_hash, password)
+
+
+def viewer_for(request: Request, domain: str, wants_all: bool = False) -> Viewer:
+    services = request.app.state.services
+    if request.headers.get("authorization"):
+        try:
+            spec = _authorised(services, request, domain, wants_all)
+        except ApiError as error:
+            if error.status == 429:
+                raise
+            raise ApiError(404, NOT_FOUND) from None
+        return Viewer(spec, request.state.user_id, "api-key", True)
+    with session_scope(services.sessions) as db:
+        site = _site(db, domain)
+        if site is None:
+            raise ApiError(404, NOT_FOUND)
+        viewer = _shared_viewer(request, db, site) or _session_viewer(request, db, site)
+        if viewer is None and site.public:
+            viewer = Viewer(site_spec(site), None, "public", True)
+        if viewer is None:
+            raise ApiError(404, NOT_FOUND)
+        created_at = site.created_at
+    if wants_all and services.events is not None:
+        viewer = replace(viewer, site=with_stats_start(viewer.site, services.events, created_at))
+    return viewer
+
+
+def _shared_viewer(request: Request, db: Session, site: Site) -> Viewer | None:
+    slug = shared_slug(request)
+    if slug is None:
+        return None
+    link = find_link(db, site, slug)
+    if link is None or not link_unlocked(request, link):
+        raise ApiError(404, NOT_FOUND)
+    return Viewer(site_spec(site), None, "shared", True, shared_slug=slug, segment_id=link.segment_id)
+
+
+def _session_viewer(request: Request, db: Session, site: Site) -> Viewer | None:
+    page = Page(request, db, None)
+    if page.user is None:
+        return None
+    role = role_on_site(db, page.user, site)
+    if role is None:
+        return None
+    if request.method not in SAFE_METHODS and not page.csrf_valid():
+        raise ApiError(403, CSRF_REFUSED)
+    name = "superuser" if page.user.is_superuser and role == Role.owner else str(role)
+    return Viewer(site_spec(site), page.user.id, name, False, csrf_token=page.csrf_token)
