@@ -12,6 +12,8 @@ shared-link visitor (`?auth=` and `X-Shared-Link-Auth`). Rules and their answers
 | `site:<role>` | 303 to /login?next= | 404 | 403 | the page (GET: 200) |
 | `site_view` | 303 to /login (a public site: the page) | 404 | - | 200 |
 | `shared` | 404 without a valid link, the page with one | as anonymous | | |
+| `site_or_shared` | 404 (a valid link or a public site: the answer) | 404 | - | the answer |
+| `site_member_api` | 404 | 404 | - | the answer |
 | `api` | 401 (cookies grant nothing: logged-in users too) | | | |
 | `open` | never a 5xx | | | |
 
@@ -176,6 +178,12 @@ def expectation(rule_kind: str, least: Role | None, actor: Actor, path: str) -> 
         return "login"
     if rule_kind == "shared":
         return "page" if actor.shared else "404"
+    if rule_kind == "site_or_shared":  # the dashboard's JSON (footfall.web.dashboard_access)
+        if actor.shared or PUBLIC_SITE in path:
+            return "page"
+        return "page" if actor.role is not None else "404"
+    if rule_kind == "site_member_api":
+        return "page" if actor.role is not None else "404"
     if rule_kind == "login":
         return "page" if actor.logged_in else "login"
     if rule_kind == "site_view" and PUBLIC_SITE in path:
@@ -232,7 +240,7 @@ def test_every_route_answers_every_visitor_as_its_rule_says(walk_world):
         for method in sorted((route.methods or set()) - {"HEAD"}):
             for template_path in [route.path] if "{domain" not in route.path else [route.path, "PUBLIC"]:
                 if template_path == "PUBLIC":
-                    if rule.kind != "site_view":
+                    if rule.kind not in ("site_view", "site_or_shared"):
                         continue
                     path = concrete(route, {**values, "domain": PUBLIC_SITE})
                 else:

@@ -19,7 +19,8 @@ import gzip
 import hashlib
 import html
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -39,6 +41,8 @@ from footfall.stats.query import GoalSpec, QueryError
 from footfall.web.auth import ApiError
 from footfall.web.dashboard_access import (
     DASHBOARD_API,
+    MEMBER_API,
+    NOT_FOUND,
     SHARED_COOKIE,
     Viewer,
     check_link_password,
@@ -49,7 +53,15 @@ from footfall.web.dashboard_access import (
     viewer_for,
 )
 from footfall.web.pages import OPEN, SHARED, SITE_VIEW, Page, declare, page_route, site_path
-from footfall.web.stats_api import OrjsonResponse, _answer, _now, _store, row_id, site_spec, v2_answer
+from footfall.web.stats_api import (
+    _answer,
+    _now,
+    _store,
+    row_id,
+    site_spec,
+    v2_answer,
+    with_stats_start,
+)
 
 log = logging.getLogger("footfall.dashboard")
 
@@ -57,8 +69,7 @@ STATIC_DIR = Path(__file__).parent / "static" / "dashboard"
 BUILD_COMMAND = "make dashboard"
 
 
-async def _json_body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
+def _json_body(raw: bytes) -> dict[str, Any]:
     try:
         body = orjson.loads(raw) if raw else None
     except orjson.JSONDecodeError:
@@ -68,24 +79,43 @@ async def _json_body(request: Request) -> dict[str, Any]:
     return body
 
 
-def _viewer(request: Request, wants_all: bool = False) -> Viewer:
-    return viewer_for(request, request.path_params["domain"], wants_all)
+def _viewer(request: Request, form: FormData | None = None) -> Viewer:
+    return viewer_for(request, request.path_params["domain"], form=form)
 
 
-async def _with_body(request: Request, work: Any) -> Response:
-    try:
-        body = await _json_body(request)
-    except ApiError as error:
-        return OrjsonResponse({"error": error.message}, status_code=error.status)
-    return await _answer(request, lambda: work(body))
+def _all_time(request: Request, viewer: Viewer, body: dict[str, Any]) -> Viewer:
+    """With `date_range: "all"`, the site's first day of stats (a query on the event store)."""
+    if body.get("date_range") != "all":
+        return viewer
+    return replace(viewer, site=with_stats_start(viewer.site, _store(request), viewer.created_at))
+
+
+async def _with_body(
+    request: Request, work: Callable[[Viewer, dict[str, Any]], Any], members_only: bool = False
+) -> Response:
+    """Who asks is decided before the body is read: a refused request learns nothing from it."""
+    raw = await request.body()
+    form = None
+    if request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        form = await request.form(max_files=0, max_fields=50)  # a CSRF token sent as a form field
+
+    def run() -> Any:
+        viewer = _viewer(request, form)
+        if members_only and viewer.user_id is None:  # a shared link or a public site's visitor
+            raise ApiError(404, NOT_FOUND)
+        body = _json_body(raw)
+        return work(_all_time(request, viewer, body), body)
+
+    return await _answer(request, run)
 
 
 # --- the query route and its neighbours ------------------------------------------------------
 
 
 async def query(request: Request) -> Response:
-    def work(body: dict[str, Any]) -> Any:
-        viewer = _viewer(request, body.get("date_range") == "all")
+    def work(viewer: Viewer, body: dict[str, Any]) -> Any:
         body = {**body, "site_id": viewer.site.domain}
         if viewer.segment_id is not None:
             return _through_segment(request, viewer, body)
@@ -147,8 +177,7 @@ async def funnel(request: Request) -> Response:
     """`{"funnel_id", "date_range", "date"?, "filters"?}` → the funnel's steps (as
     `GET /api/v1/stats/funnel` answers)."""
 
-    def work(body: dict[str, Any]) -> Any:
-        viewer = _viewer(request, body.get("date_range") == "all")
+    def work(viewer: Viewer, body: dict[str, Any]) -> Any:
         funnel_id = row_id(str(body.get("funnel_id", "")))
         if funnel_id is None:
             raise QueryError("Please provide funnel_id as a number.")
@@ -167,8 +196,7 @@ async def property_keys(request: Request) -> Response:
     """`{"date_range", "date"?}` → `{"keys": [...]}`: custom property keys seen in the range,
     most visitors first (what the Properties tab and the filter dialog offer)."""
 
-    def work(body: dict[str, Any]) -> Any:
-        viewer = _viewer(request, body.get("date_range") == "all")
+    def work(viewer: Viewer, body: dict[str, Any]) -> Any:
         found = properties.keys_in_range(_store(request), _range_query(viewer, request, body))
         return {"keys": found}
 
@@ -178,10 +206,7 @@ async def property_keys(request: Request) -> Response:
 async def save_segment(request: Request) -> Response:
     """`{"name", "segment_data": {"filters": [...]}}` → a personal segment of the viewer."""
 
-    def work(body: dict[str, Any]) -> Any:
-        viewer = _viewer(request)
-        if viewer.user_id is None or viewer.read_only:
-            raise ApiError(403, "Only members of the site may save segments.")
+    def work(viewer: Viewer, body: dict[str, Any]) -> Any:
         name = body.get("name")
         if not isinstance(name, str) or not name.strip() or len(name) > 255:
             raise ApiError(400, "Invalid segment: name must be 1-255 characters.")
@@ -207,7 +232,7 @@ async def save_segment(request: Request) -> Response:
             db.flush()
             return {"id": segment.id, "name": segment.name, "type": str(segment.type)}
 
-    return await _with_body(request, work)
+    return await _with_body(request, work, members_only=True)
 
 
 # --- the built front end --------------------------------------------------------------------
@@ -329,7 +354,7 @@ def dashboard_page(page: Page) -> Response:
     if page.user is not None and page.role is not None:
         viewer = Viewer(site_spec(page.site), page.user.id, str(page.role), False, csrf_token=page.csrf_token)
     else:  # a public site's visitor
-        viewer = Viewer(site_spec(page.site), None, "public", True)
+        viewer = Viewer(site_spec(page.site), None, "public", True, csrf_token=page.csrf_token)
     config = boot_config(page.request, page.db, viewer)
     return page_response(config, page.site.domain, header=_header(page))
 
@@ -350,7 +375,15 @@ def share_page(page: Page) -> Response:
                 return page.redirect(target)
             error = "That password is not right."
         return page.render("shared_password.html", status=401 if error else 200, error=error, link=link)
-    viewer = Viewer(site_spec(page.site), None, "shared", True, shared_slug=slug, segment_id=link.segment_id)
+    viewer = Viewer(
+        site_spec(page.site),
+        None,
+        "shared",
+        True,
+        csrf_token=page.csrf_token,
+        shared_slug=slug,
+        segment_id=link.segment_id,
+    )
     embed = page.request.query_params.get("embed") == "true"
     config = boot_config(page.request, page.db, viewer, embed=embed)
     return page_response(config, page.site.domain, header="" if embed else _header(page), embed=embed)
@@ -404,9 +437,9 @@ def dashboard_api_routes() -> list[BaseRoute]:
                 Route("/api/stats/{domain:path}/current-visitors", current_visitors, methods=["GET"]),
                 Route("/api/stats/{domain:path}/funnel", funnel, methods=["POST"]),
                 Route("/api/stats/{domain:path}/property-keys", property_keys, methods=["POST"]),
-                Route("/api/stats/{domain:path}/segments", save_segment, methods=["POST"]),
             ],
         ),
+        *declare(MEMBER_API, [Route("/api/stats/{domain:path}/segments", save_segment, methods=["POST"])]),
         *declare(OPEN, [Route("/static/dashboard/{name}", static_file, methods=["GET"])]),
     ]
 

@@ -20,9 +20,11 @@ valid CSRF token 403.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
+from starlette.datastructures import FormData
 from starlette.requests import Request
 
 from footfall.accounts.errors import DomainError
@@ -34,12 +36,14 @@ from footfall.sites.sites import normalise_domain
 from footfall.stats.query import SiteSpec
 from footfall.web.auth import ApiError
 from footfall.web.pages import CSRF_REFUSED, SAFE_METHODS, Page, Rule, sign, unsign
-from footfall.web.stats_api import _authorised, site_spec, with_stats_start
+from footfall.web.stats_api import _authorised, site_spec
 
 NOT_FOUND = "Site not found, or you may not see it."
 SHARED_HEADER = "x-shared-link-auth"
 SHARED_COOKIE = "footfall_shared"
 DASHBOARD_API = Rule("site_or_shared", Role.viewer)
+# Members only (saving a segment): anonymous visitors, strangers and shared links get 404.
+MEMBER_API = Rule("site_member_api", Role.viewer)
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,7 @@ class Viewer:
     csrf_token: str | None = None
     shared_slug: str | None = None
     segment_id: int | None = None  # a shared link's segment: every query goes through it
+    created_at: datetime | None = None  # the site's, for `date_range: "all"` without events
 
 
 def shared_slug(request: Request) -> str | None:
@@ -86,29 +91,35 @@ def check_link_password(link: SharedLink, password: str) -> bool:
     return link.password_hash is not None and verify_password(link.password_hash, password)
 
 
-def viewer_for(request: Request, domain: str, wants_all: bool = False) -> Viewer:
+def viewer_for(request: Request, domain: str, form: FormData | None = None) -> Viewer:
+    """The Viewer of `domain` for this request, or an ApiError (404; 403 for a state-changing
+    request without its CSRF token, sent as `X-CSRF-Token` or a `_csrf` form field)."""
     services = request.app.state.services
     if request.headers.get("authorization"):
         try:
-            spec = _authorised(services, request, domain, wants_all)
+            spec = _authorised(services, request, domain, False)
+            with session_scope(services.sessions) as db:
+                created_at = db.get(Site, spec.id).created_at  # type: ignore[union-attr]
         except ApiError as error:
             if error.status == 429:
                 raise
             raise ApiError(404, NOT_FOUND) from None
-        return Viewer(spec, request.state.user_id, "api-key", True)
+        return Viewer(spec, request.state.user_id, "api-key", True, created_at=created_at)
     with session_scope(services.sessions) as db:
         site = _site(db, domain)
         if site is None:
             raise ApiError(404, NOT_FOUND)
-        viewer = _shared_viewer(request, db, site) or _session_viewer(request, db, site)
+        page = Page(request, db, form)
+        viewer = _shared_viewer(request, db, site) or _session_viewer(page, db, site)
         if viewer is None and site.public:
             viewer = Viewer(site_spec(site), None, "public", True)
         if viewer is None:
             raise ApiError(404, NOT_FOUND)
-        created_at = site.created_at
-    if wants_all and services.events is not None:
-        viewer = replace(viewer, site=with_stats_start(viewer.site, services.events, created_at))
-    return viewer
+        # A cookie-borne request (a session's, a password link's, a public site's) that changes
+        # or costs something carries the token of the page it came from.
+        if request.method not in SAFE_METHODS and not page.csrf_valid():
+            raise ApiError(403, CSRF_REFUSED)
+        return replace(viewer, created_at=site.created_at)
 
 
 def _shared_viewer(request: Request, db: Session, site: Site) -> Viewer | None:
@@ -117,18 +128,14 @@ def _shared_viewer(request: Request, db: Session, site: Site) -> Viewer | None:
         return None
     link = find_link(db, site, slug)
     if link is None or not link_unlocked(request, link):
-        raise ApiError(404, NOT_FOUND)
+        return None  # perhaps a member, or a public site, all the same
     return Viewer(site_spec(site), None, "shared", True, shared_slug=slug, segment_id=link.segment_id)
 
 
-def _session_viewer(request: Request, db: Session, site: Site) -> Viewer | None:
-    page = Page(request, db, None)
+def _session_viewer(page: Page, db: Session, site: Site) -> Viewer | None:
     if page.user is None:
         return None
     role = role_on_site(db, page.user, site)
     if role is None:
         return None
-    if request.method not in SAFE_METHODS and not page.csrf_valid():
-        raise ApiError(403, CSRF_REFUSED)
-    name = "superuser" if page.user.is_superuser and role == Role.owner else str(role)
-    return Viewer(site_spec(site), page.user.id, name, False, csrf_token=page.csrf_token)
+    return Viewer(site_spec(site), page.user.id, str(role), False, csrf_token=page.csrf_token)
