@@ -256,7 +256,7 @@ def test_a_password_link_asks_for_its_password_first(world) -> None:
     locked = visitor.client.post("/api/stats/shop.example/query?auth=secret-link", json=body, headers=token)
     assert locked.status_code == 404
     wrong = visitor.post("/share/shop.example?auth=secret-link", {"password": "not it"})
-    assert wrong.status_code == 401 and "That password is not right." in wrong.text
+    assert wrong.status_code == 401 and "Wrong password." in wrong.text
     right = visitor.post("/share/shop.example?auth=secret-link", {"password": "a long link password"})
     assert right.status_code == 303
     assert config_of(visitor.get("/share/shop.example?auth=secret-link").text)["role"] == "shared"

@@ -34,7 +34,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from footfall.meta.db import session_scope
-from footfall.meta.models import Funnel, Membership, Site
+from footfall.meta.models import Funnel, Membership, SharedLink, Site
 from footfall.meta.segments import Segment, SegmentType, visible_to
 from footfall.stats import engine, properties, v2
 from footfall.stats.query import GoalSpec, QueryError
@@ -43,16 +43,10 @@ from footfall.web.dashboard_access import (
     DASHBOARD_API,
     MEMBER_API,
     NOT_FOUND,
-    SHARED_COOKIE,
     Viewer,
-    check_link_password,
-    find_link,
-    link_unlocked,
-    password_proof,
-    shared_slug,
     viewer_for,
 )
-from footfall.web.pages import OPEN, SHARED, SITE_VIEW, Page, declare, page_route, site_path
+from footfall.web.pages import OPEN, SITE_VIEW, Page, declare, page_route, site_path
 from footfall.web.stats_api import (
     _answer,
     _now,
@@ -359,34 +353,21 @@ def dashboard_page(page: Page) -> Response:
     return page_response(config, page.site.domain, header=_header(page))
 
 
-def share_page(page: Page) -> Response:
-    """`/share/:domain?auth=SLUG`: the read-only dashboard a shared link shows; a password
-    form first when the link has one; `embed=true` renders it without chrome, for an iframe."""
-    slug = shared_slug(page.request)
-    link = find_link(page.db, page.site, slug) if page.site is not None and slug else None
-    if page.site is None or link is None:
-        return page.error(404, "This shared link does not exist or was revoked.")
-    if not link_unlocked(page.request, link):
-        error = None
-        if page.posted:
-            if check_link_password(link, page.field("password")):
-                page.set_cookie(SHARED_COOKIE, password_proof(page.settings, link), 86400)
-                target = page.request.url.path + "?" + page.request.url.query
-                return page.redirect(target)
-            error = "That password is not right."
-        return page.render("shared_password.html", status=401 if error else 200, error=error, link=link)
+def shared_dashboard(page: Page, site: Site, link: SharedLink) -> Response:
+    """The read-only dashboard a shared link shows, once accounts' share page has decided
+    (footfall.web.share); `embed=true` renders it without chrome, for an iframe."""
     viewer = Viewer(
-        site_spec(page.site),
+        site_spec(site),
         None,
         "shared",
         True,
         csrf_token=page.csrf_token,
-        shared_slug=slug,
+        shared_slug=link.slug,
         segment_id=link.segment_id,
     )
     embed = page.request.query_params.get("embed") == "true"
     config = boot_config(page.request, page.db, viewer, embed=embed)
-    return page_response(config, page.site.domain, header="" if embed else _header(page), embed=embed)
+    return page_response(config, site.domain, header="" if embed else _header(page), embed=embed)
 
 
 def _header(page: Page) -> str:
@@ -447,6 +428,5 @@ def dashboard_api_routes() -> list[BaseRoute]:
 def dashboard_routes() -> list[BaseRoute]:
     """The pages: last in the app's routes (`/{domain:path}` matches any path)."""
     return [
-        page_route("/share/{domain:path}", share_page, SHARED, methods=["GET", "POST"]),
         page_route("/{domain:path}", dashboard_page, SITE_VIEW),
     ]

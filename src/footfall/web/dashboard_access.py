@@ -1,20 +1,21 @@
 """Who is reading a dashboard: resolves a request and a domain to a Viewer, or refuses.
 
 Accepted, in this order:
-- a shared link of the site (`?auth=SLUG` or an `X-Shared-Link-Auth: SLUG` header): read-only,
-  through the link's segment when it has one; a link with a password also needs the signed
-  cookie `/share/:domain` sets once the password was given (SHARED_COOKIE);
 - the login session (accounts' `footfall_session` cookie) of a member of the site, or of a
-  superuser; a state-changing request from a session must carry its CSRF token
-  (`X-CSRF-Token`), as every form does;
-- a Bearer API key of such a user, as the Stats API takes it (counted against its limit);
-- anyone, read-only, when the site is public.
-Anything else is a 404 (`{"error": ...}`), so nothing says whether the site exists.
+  superuser;
+- what accounts' `footfall.web.share.shared_access` allows without a role: a shared link of
+  the site (`?auth=SLUG` or an `X-Shared-Link-Auth: SLUG` header; with its password given on
+  `/share/:domain`), read-only and through the link's segment when it has one; or anyone
+  when the site is public;
+- a Bearer API key of a member, as the Stats API takes it (counted against its limit).
+A cookie-borne state-changing request carries its page's CSRF token (`X-CSRF-Token` or a
+`_csrf` form field). Anything else is a 404 (`{"error": ...}`): nothing says whether the
+site exists.
 
-The rule these routes declare for the route walk is `DASHBOARD_API` (kind
-`site_or_shared`): anonymous, strangers and wrong links 404; a member of any role, a valid
-shared link, or anyone on a public site 200; an unsafe method from a session without a
-valid CSRF token 403.
+The JSON routes declare `DASHBOARD_API` (kind `site_or_shared`: anonymous, strangers and
+wrong links 404; a member of any role, a live shared link, anyone on a public site: the
+answer) or `MEMBER_API` (kind `site_member_api`: members only); tests/web/test_route_walk.py
+has a row for each.
 """
 
 from __future__ import annotations
@@ -28,14 +29,14 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 
 from footfall.accounts.errors import DomainError
-from footfall.accounts.passwords import verify_password
 from footfall.meta.db import session_scope
-from footfall.meta.models import Role, SharedLink, Site
+from footfall.meta.models import Role, Site
 from footfall.sites.access import role_on_site
 from footfall.sites.sites import normalise_domain
 from footfall.stats.query import SiteSpec
 from footfall.web.auth import ApiError
-from footfall.web.pages import CSRF_REFUSED, SAFE_METHODS, Page, Rule, sign, unsign
+from footfall.web.pages import CSRF_REFUSED, SAFE_METHODS, Page, Rule
+from footfall.web.share import shared_access
 from footfall.web.stats_api import _authorised, site_spec
 
 NOT_FOUND = "Site not found, or you may not see it."
@@ -58,37 +59,12 @@ class Viewer:
     created_at: datetime | None = None  # the site's, for `date_range: "all"` without events
 
 
-def shared_slug(request: Request) -> str | None:
-    slug = request.headers.get(SHARED_HEADER) or request.query_params.get("auth")
-    return slug.strip() if slug and slug.strip() else None
-
-
-def _site(db: Session, domain: str) -> Site | None:
+def _site_of(db: Session, domain: str) -> Site | None:
     try:
         name = normalise_domain(domain)
     except DomainError:
         return None
     return db.scalar(select(Site).options(selectinload(Site.goals)).where(Site.domain == name))
-
-
-def find_link(db: Session, site: Site, slug: str) -> SharedLink | None:
-    return db.scalar(select(SharedLink).where(SharedLink.site_id == site.id, SharedLink.slug == slug))
-
-
-def password_proof(page_settings, link: SharedLink) -> str:  # type: ignore[no-untyped-def]
-    """The cookie value that says this browser gave `link`'s password (signed, per link)."""
-    return sign(page_settings, "shared-link", f"{link.id}:{link.slug}")
-
-
-def link_unlocked(request: Request, link: SharedLink) -> bool:
-    if link.password_hash is None:
-        return True
-    settings = request.app.state.settings
-    return unsign(settings, "shared-link", request.cookies.get(SHARED_COOKIE)) == f"{link.id}:{link.slug}"
-
-
-def check_link_password(link: SharedLink, password: str) -> bool:
-    return link.password_hash is not None and verify_password(link.password_hash, password)
 
 
 def viewer_for(request: Request, domain: str, form: FormData | None = None) -> Viewer:
@@ -106,13 +82,11 @@ def viewer_for(request: Request, domain: str, form: FormData | None = None) -> V
             raise ApiError(404, NOT_FOUND) from None
         return Viewer(spec, request.state.user_id, "api-key", True, created_at=created_at)
     with session_scope(services.sessions) as db:
-        site = _site(db, domain)
+        site = _site_of(db, domain)
         if site is None:
             raise ApiError(404, NOT_FOUND)
         page = Page(request, db, form)
-        viewer = _shared_viewer(request, db, site) or _session_viewer(page, db, site)
-        if viewer is None and site.public:
-            viewer = Viewer(site_spec(site), None, "public", True)
+        viewer = _session_viewer(page, db, site) or _shared_viewer(request, db, site)
         if viewer is None:
             raise ApiError(404, NOT_FOUND)
         # A cookie-borne request (a session's, a password link's, a public site's) that changes
@@ -123,13 +97,16 @@ def viewer_for(request: Request, domain: str, form: FormData | None = None) -> V
 
 
 def _shared_viewer(request: Request, db: Session, site: Site) -> Viewer | None:
-    slug = shared_slug(request)
-    if slug is None:
+    """Accounts' decision (footfall.web.share.shared_access): a live link, its password
+    given, or a public site."""
+    access = shared_access(request, db, site.domain)
+    if access is None:
         return None
-    link = find_link(db, site, slug)
-    if link is None or not link_unlocked(request, link):
-        return None  # perhaps a member, or a public site, all the same
-    return Viewer(site_spec(site), None, "shared", True, shared_slug=slug, segment_id=link.segment_id)
+    if access.link is None:
+        return Viewer(site_spec(site), None, "public", True)
+    return Viewer(
+        site_spec(site), None, "shared", True, shared_slug=access.link.slug, segment_id=access.segment_id
+    )
 
 
 def _session_viewer(page: Page, db: Session, site: Site) -> Viewer | None:

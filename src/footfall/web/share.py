@@ -25,7 +25,6 @@ from footfall.config import Settings
 from footfall.meta.models import SharedLink, Site
 from footfall.sites.shared_links import find_link, password_matches
 from footfall.sites.sites import normalise_domain
-from footfall.web import site_stats
 from footfall.web.pages import SHARED, Page, page_route, sign, unsign
 
 AUTH_HEADER = "x-shared-link-auth"
@@ -98,13 +97,14 @@ def share_page(page: Page) -> Response:
         if page.posted:
             if password_matches(link, page.form.get("password") if page.form else ""):
                 prove_password(page, link)
-                return page.redirect(page.request.url.path + "?auth=" + link.slug)
+                return page.redirect(page.request.url.path + "?" + page.request.url.query)
             error = "Wrong password."
         return page.render(
             "share_password.html", shared_site=site, link=link, error=error, status=401 if error else 200
         )
-    numbers = site_stats.headline(page.services, site)
-    return page.render("share.html", shared_site=site, link=link, numbers=numbers)
+    from footfall.web.dashboard import shared_dashboard  # the dashboard renders it (web/dashboard.py)
+
+    return shared_dashboard(page, site, link)
 
 
 def share_routes() -> list[BaseRoute]:
