@@ -59,14 +59,13 @@ UNFILTERED: list[dict[str, Any]] = [
         for dimension in (
             "visit:source",
             "visit:referrer",
-            "visit:entry_page",
             "visit:utm_source",
             "visit:utm_medium",
             "visit:utm_campaign",
         )
     ),
     {"metrics": ["visitors", "visits", "bounce_rate"], "dimensions": ["time:day", "visit:source"]},
-    {"metrics": ["visitors", "visit_duration"], "dimensions": ["time:hour", "visit:entry_page"]},
+    {"metrics": ["visitors", "visit_duration"], "dimensions": ["time:hour", "visit:source"]},
     {"metrics": ["visitors", "pageviews", "events", "percentage"], "dimensions": ["event:page"]},
     {"metrics": ["visitors", "events"], "dimensions": ["event:name"]},
     {"metrics": ["visitors", "events", "conversion_rate"], "dimensions": ["event:goal"]},
@@ -75,7 +74,9 @@ UNFILTERED: list[dict[str, Any]] = [
     {"metrics": ["visitors", "events"], "dimensions": ["time:month", "event:name"]},
 ]
 # Queries the rollups do not answer: filtered, split by a property the rollups lack or by two,
-# mutable exit pages, metrics from engagement events or of visits split by page.
+# exit pages and entry pages (a visit that begins with a custom event gets its entry page at its
+# first pageview, and the rollups' visitor states would still count it in the empty group),
+# metrics from engagement events or of visits split by page.
 RAW_ONLY: list[dict[str, Any]] = [
     {"metrics": VISIT_METRICS[:-1]},
     {"metrics": ["visitors", "visits", "pageviews"], "dimensions": ["time:day"]},
@@ -86,6 +87,8 @@ RAW_ONLY: list[dict[str, Any]] = [
     {"metrics": ["visitors"], "dimensions": ["visit:source"], "filters": [["is", "visit:country", ["US"]]]},
     {"metrics": ["visitors"], "dimensions": ["event:page"], "filters": [["is", "event:name", ["Signup"]]]},
     {"metrics": ["visitors", "visits"], "dimensions": ["visit:exit_page"]},
+    {"metrics": [m for m in VISIT_METRICS if m != "views_per_visit"], "dimensions": ["visit:entry_page"]},
+    {"metrics": ["visitors", "visit_duration"], "dimensions": ["time:hour", "visit:entry_page"]},
     {"metrics": ["visitors", "time_on_page"], "dimensions": ["event:page"]},
     {"metrics": ["visitors", "visits"], "dimensions": ["event:page"]},
     {"metrics": ["visitors"], "dimensions": ["visit:source", "visit:entry_page"]},
@@ -129,15 +132,16 @@ def test_rollups_answer_exactly_what_the_raw_rows_answer(world, shop, body, time
         assert raw, "the fixture has data for every query"
 
 
-def test_rollups_cover_a_visit_updated_after_it_started(world, shop) -> None:
-    """Visit A1 is written as a first state and then cancelled and re-stated with each pageview."""
+def test_entry_pages_count_a_visit_updated_after_it_started_once(world, shop) -> None:
+    """Visit A1 is written as a first state and then cancelled and re-stated with each pageview;
+    entry pages are read from the raw visits (see RAW_ONLY)."""
     body = {
         "metrics": ["visitors", "visits", "pageviews", "events", "bounce_rate", "visit_duration"],
         "dimensions": ["visit:entry_page"],
         "date_range": ["2026-03-10", "2026-03-10"],
     }
     rows, sql = run(world.services.events, shop, body, True)
-    assert "sessions_hourly" in sql
+    assert "sessions_hourly" not in sql
     # A1 entered on / (3 pageviews + Signup, 180 s), B1 on / (a bounce), B2 on /pricing (a
     # bounce), C1 on /blog/post-1 (2 pageviews + Purchase, 140 s); see shop.py.
     assert rows == [

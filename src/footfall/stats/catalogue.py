@@ -311,7 +311,12 @@ class Dimension:
     hidden_when_empty: bool = False  # breakdowns leave out visits with no value (unknown places)
     named: str | None = None  # shown by name: the kind of name in `footfall.stats.locations`
     daily: bool = False  # a kind the daily counts keep
-    mutable: bool = False  # changes as a visit goes on (the rest are fixed at its first event)
+    # Changes as a visit goes on: the exit page, and the entry page of a visit that began with a
+    # custom event (empty until its first pageview). The rest are fixed at the visit's first
+    # event. A visitor counts in a group of a mutable dimension only while a visit of theirs is
+    # live there: the cancelled first state (sign -1, entry page "") must not count them in the
+    # empty group, which `uniq(user_id)` over all rows, and the rollups' `uniqState`, would.
+    mutable: bool = False
 
 
 DIMENSIONS: dict[str, Dimension] = {
@@ -325,9 +330,9 @@ DIMENSIONS: dict[str, Dimension] = {
         Dimension("visit:utm_campaign", "utm_campaign", NOT_SET, daily=True),
         Dimension("visit:utm_content", "utm_content", NOT_SET, daily=True),
         Dimension("visit:utm_term", "utm_term", NOT_SET, daily=True),
-        Dimension("visit:entry_page", "entry_page", session_only=True, daily=True),
+        Dimension("visit:entry_page", "entry_page", session_only=True, daily=True, mutable=True),
         Dimension("visit:exit_page", "exit_page", session_only=True, daily=True, mutable=True),
-        Dimension("visit:entry_page_hostname", "hostname", session_only=True),
+        Dimension("visit:entry_page_hostname", "hostname", session_only=True, mutable=True),
         Dimension("visit:exit_page_hostname", "exit_page_hostname", session_only=True, mutable=True),
         Dimension("visit:country", "country_code", hidden_when_empty=True, daily=True),
         Dimension("visit:region", "region", hidden_when_empty=True, daily=True),

@@ -119,7 +119,7 @@ def _sessions_sql(query: Query, daily: DailyPlan) -> Compiled:
             "GROUP BY toDate(start)))"
         )
     finals = [_metric(metric, cat.DAILY_SESSIONS, total) for metric in query.metrics]
-    return finish(params, query, dims, body, finals)
+    return finish(params, query, dims, body, finals, visitors_column="vis")
 
 
 def _metric(metric: str, source: str, total: str | None) -> str:
@@ -141,7 +141,7 @@ def _events_sql(query: Query, daily: DailyPlan) -> Compiled:
         everyone = _events_union(query, params, "all", None, site, (a, b, gens, uncounted))
         total = f"(SELECT vis FROM ({everyone}))"
     finals = [_metric(metric, cat.DAILY_EVENTS, total) for metric in query.metrics]
-    return finish(params, query, dims, body, finals)
+    return finish(params, query, dims, body, finals, visitors_column="vis")
 
 
 def _events_union(

@@ -533,13 +533,15 @@ def finish(
     body: str,
     finals: list[str],
     group_join: str = "",
+    visitors_column: str = "visitors",
 ) -> Compiled:
-    """The outer SELECT every plan ends with: dimensions, metrics, order, page."""
+    """The outer SELECT every plan ends with: dimensions, metrics, order, page. `visitors_column`
+    names the body's visitors, which a query led by `percentage` is ordered by."""
     dim_names = [f"d{i}" for i in range(len(dims))]
     select = ", ".join(dim_names + finals)
     if query.total_rows:
         select += ", count() OVER () AS __total_rows"
-    order = _order_by(query, dims)
+    order = _order_by(query, dims, visitors_column)
     sql = (
         f"SELECT {select} FROM ({body}) AS body{group_join}"
         f" ORDER BY {order} LIMIT {params.bind(query.limit, 'UInt64')}"
@@ -560,7 +562,7 @@ def check_size(sql: str) -> None:
         )
 
 
-def _order_by(query: Query, dims: tuple[str, ...]) -> str:
+def _order_by(query: Query, dims: tuple[str, ...], visitors_column: str = "visitors") -> str:
     aliases = {d: f"d{i}" for i, d in enumerate(query.dimensions)}
     entries: list[str] = []
     if query.order_by:
@@ -571,7 +573,8 @@ def _order_by(query: Query, dims: tuple[str, ...]) -> str:
         time_columns = [f"d{i}" for i, d in enumerate(dims) if is_time(d)]
         if time_columns:
             entries.extend(f"{c} ASC" for c in time_columns)
-        entries.append(f"{query.metrics[0]} DESC" if query.metrics[0] != "percentage" else "visitors DESC")
+        first = query.metrics[0]
+        entries.append(f"{first} DESC" if first != "percentage" else f"{visitors_column} DESC")
     for i in range(len(dims)):
         if f"d{i} ASC" not in entries and f"d{i} DESC" not in entries:
             entries.append(f"d{i} ASC")
