@@ -8,13 +8,15 @@ import logging
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route
 
 import footfall
 from footfall.config import Settings
 from footfall.ingest.ingestion import ingestion_for
 from footfall.moving.imports import interrupted_imports_rolled_back
-from footfall.ops.admin import AdminServer
+from footfall.ops.metrics import RouteTimer
+from footfall.ops.runtime import start_operations
 from footfall.services import Services, open_services
 from footfall.stats import daily
 from footfall.web.account_pages import account_routes
@@ -79,9 +81,8 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         app.state.services = services or open_services(settings, run_migrations=True)
         app.state.ingestion = ingestion_for(app.state.services)
         app.state.ingestion.start_buffer()
-        # The admin channel (DATA_DIR/admin.sock): CLI commands that touch events run here.
-        admin_channel = AdminServer(app.state.services, lambda: app.state.ingestion.buffer)
-        admin_channel.start()
+        # The admin channel (DATA_DIR/admin.sock), the disk watch, scheduled backups (footfall.ops).
+        operations = start_operations(app.state.services, lambda: app.state.ingestion.buffer)
         # Counts sealed days for the dashboard (footfall.stats.daily); queries read raw rows until then.
         events = app.state.services.events
         refresher = daily.Refresher(events, lambda: counted_sites(app.state.services)) if events else None
@@ -108,13 +109,16 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
             gc.set_threshold(*thresholds)
             if refresher is not None:
                 refresher.stop()
-            admin_channel.stop()
+            operations.stop()
             app.state.ingestion.close()
             app.state.services.extras.pop("ingestion", None)
             if owned:
                 app.state.services.close()
 
-    app = EventFirstStarlette(routes=routes(), lifespan=lifespan)
+    served = routes()
+    app = EventFirstStarlette(
+        routes=served, lifespan=lifespan, middleware=[Middleware(RouteTimer, routes=served)]
+    )
     app.state.settings = settings
     if services is not None:
         app.state.services = services

@@ -20,6 +20,7 @@ from footfall.commands.mail import mail as mail_commands
 from footfall.config import ConfigError, Settings, load_settings
 from footfall.events.store import EventStoreError
 from footfall.meta.db import session_scope
+from footfall.ops.upgrade import DowngradeRefused
 from footfall.services import Services, open_services
 from footfall.sites.funnels import create_funnel, delete_funnel, get_funnel, list_funnels
 from footfall.sites.goals import goal_for_step
@@ -38,7 +39,7 @@ class FootfallGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except (ConfigError, DomainError, EventStoreError) as error:
+        except (ConfigError, DomainError, EventStoreError, DowngradeRefused) as error:
             raise CliError(str(error)) from None
         except SQLAlchemyError as error:
             first = str(error.orig if hasattr(error, "orig") and error.orig else error)

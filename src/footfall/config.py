@@ -88,6 +88,14 @@ class Settings:
     max_body_bytes: int
     metrics_token: str | None = None
     api_auth_cache_seconds: int = 2
+    # Operations (footfall.ops): scheduled backups, disk safety, retention.
+    backup_schedule: str | None = None
+    backup_dir: Path | None = None
+    backup_keep: int | None = None
+    disk_warn_percent: int = 85
+    disk_critical_percent: int = 95
+    data_retention_days: int | None = None
+    engine_log_days: int = 3
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -318,6 +326,42 @@ def _mail_settings(env: Mapping[str, str]) -> MailSettings:
     return MailSettings(adapter=adapter, sender_name=sender_name, sender_address=address, smtp=smtp)
 
 
+def _operations(env: Mapping[str, str], data_dir: Path) -> dict[str, object]:
+    """BACKUP_*, DISK_*, DATA_RETENTION_DAYS, ENGINE_LOG_DAYS (footfall.ops)."""
+    schedule = _get(env, "BACKUP_SCHEDULE")
+    if schedule is not None:
+        from croniter import croniter
+
+        if not croniter.is_valid(schedule):
+            raise ConfigError(
+                "BACKUP_SCHEDULE", f"must be a cron expression such as '0 * * * *', got {schedule!r}"
+            )
+    backup_dir = _get(env, "BACKUP_DIR")
+    if schedule is not None and backup_dir is None:
+        raise ConfigError(
+            "BACKUP_DIR", "required with BACKUP_SCHEDULE: the directory scheduled backups go to"
+        )
+    warn = _int(env, "DISK_WARN_PERCENT", 85, 1, 100)
+    critical = _int(env, "DISK_CRITICAL_PERCENT", 95, 1, 100)
+    if critical < warn:
+        raise ConfigError(
+            "DISK_CRITICAL_PERCENT", f"must be at least DISK_WARN_PERCENT ({warn}), got {critical}"
+        )
+    keep = _get(env, "BACKUP_KEEP")
+    retention = _get(env, "DATA_RETENTION_DAYS")
+    return {
+        "backup_schedule": schedule,
+        "backup_dir": Path(backup_dir).expanduser().resolve() if backup_dir else None,
+        "backup_keep": _int(env, "BACKUP_KEEP", 0, 1, 100_000) if keep is not None else None,
+        "disk_warn_percent": warn,
+        "disk_critical_percent": critical,
+        "data_retention_days": _int(env, "DATA_RETENTION_DAYS", 0, 1, 100_000)
+        if retention is not None
+        else None,
+        "engine_log_days": _int(env, "ENGINE_LOG_DAYS", 3, 0, 3650),
+    }
+
+
 def load_settings(env: Mapping[str, str] | None = None, *, create_secret: bool = True) -> Settings:
     """Read and validate every setting. Raises ConfigError on the first bad one."""
     env = os.environ if env is None else env
@@ -365,4 +409,5 @@ def load_settings(env: Mapping[str, str] | None = None, *, create_secret: bool =
         max_body_bytes=_int(env, "MAX_BODY_BYTES", 64 * 1024, 1024, 16 * 1024 * 1024),
         metrics_token=_metrics_token(env),
         api_auth_cache_seconds=_int(env, "API_AUTH_CACHE_SECONDS", 2, 0, 60),
+        **_operations(env, data_dir),  # type: ignore[arg-type]
     )

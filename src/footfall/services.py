@@ -51,6 +51,10 @@ def open_metadata(settings: Settings) -> Services:
 
 def open_services(settings: Settings, *, with_events: bool = True, run_migrations: bool = False) -> Services:
     """Open the metadata store and (unless told not to) the event store."""
+    from footfall.ops.upgrade import check_data_dir, record_version
+
+    if run_migrations:
+        check_data_dir(settings.data_dir)  # a data directory of a newer footfall: refused, untouched
     services = open_metadata(settings)
     try:
         if run_migrations:
@@ -59,6 +63,8 @@ def open_services(settings: Settings, *, with_events: bool = True, run_migration
             services.events = open_event_store(settings)
             if run_migrations:
                 migrate_events(services.events)
+        if run_migrations and with_events:
+            record_version(settings.data_dir)
     except BaseException:
         services.close()
         raise

@@ -25,6 +25,7 @@ def test_ready_when_both_stores_answer_and_the_log_has_room(services) -> None:
             "metadata": "ok",
             "events": "ok",
             "write_ahead_log": "ok",
+            "disk": "ok",
         }
         assert response.headers["cache-control"] == "no-store"
 

@@ -206,6 +206,12 @@ class WriteAheadBuffer:
         # Held while a batch is stored; `paused()` holds it so that no batch is (a backup).
         self._store_lock = threading.Lock()
         self.store_available = True
+        # Set by the disk watch (footfall.ops.disk): `inserts_held` while a data path is at
+        # DISK_CRITICAL_PERCENT (nothing is inserted; the log keeps growing), `disk_room`
+        # false once the log's own disk is too full for it (posts get 503).
+        self.inserts_held = False
+        self.disk_room = True
+        self.last_flush_seconds = 0.0
 
         # The group commit: records the syncer has yet to write, each with the future its
         # request waits on (deque appends and pops need no lock).
@@ -284,7 +290,13 @@ class WriteAheadBuffer:
     # -- the write side (called from the event loop) -----------------------------------
 
     def has_room(self) -> bool:
-        return self._pending_bytes < self.max_bytes
+        return self._pending_bytes < self.max_bytes and self.disk_room
+
+    def oldest_age(self, now: float) -> float:
+        """Seconds since the oldest event not yet stored happened (0 with none waiting)."""
+        with self._lock:
+            oldest = self._queue[0][OLDEST] if self._queue else 0
+        return max(0.0, now - oldest) if oldest else 0.0
 
     @property
     def pending_rows(self) -> int:
@@ -373,7 +385,7 @@ class WriteAheadBuffer:
         size = len(record)
         if self._offset > 0 and self._offset + size > self.segment_bytes:
             self._rotate()
-        _write_all(self._fd, record)
+        self._write_or_undo(record)
         if self.sync == "always":
             os.fdatasync(self._fd)
         start = self._offset
@@ -462,7 +474,7 @@ class WriteAheadBuffer:
             return
         if self._offset > 0 and self._offset + size > self.segment_bytes:
             self._rotate()
-        _write_all(self._fd, b"".join([unwritten[0] for unwritten in chunk]))
+        self._write_or_undo(b"".join([unwritten[0] for unwritten in chunk]))
         for record, *encoded, _ in chunk:
             start = self._offset
             self._offset += len(record)
@@ -473,6 +485,17 @@ class WriteAheadBuffer:
         self._pending_bytes += size
         if self._pending_rows >= self.batch_size and not self._wake.is_set():
             self._wake.set()
+
+    def _write_or_undo(self, data: bytes) -> None:
+        """Append `data`, or leave the segment as it was: a write cut short (ENOSPC on a full
+        disk) is cut off again, so that no torn record sits before records written later
+        (a replay stops at the first torn record)."""
+        try:
+            _write_all(self._fd, data)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, self._offset)
+            raise
 
     def _open_segment(self) -> None:
         path = _segment_path(self.directory, self._segment)
@@ -538,12 +561,17 @@ class WriteAheadBuffer:
         while the store is down."""
         backoff = 0.05
         while True:
+            if self.inserts_held:  # a disk is critical: the events wait in the log
+                return False
             batch = self._take_batch(until)
             if not batch:
                 return True
             try:
+                began = time.monotonic()
                 with self._store_lock:
                     self._store_batch(batch)
+                self.last_flush_seconds = time.monotonic() - began
+                metrics.FLUSH_SECONDS.observe(self.last_flush_seconds)
                 backoff = 0.05
                 if not self.store_available:
                     log.info("event store reachable again; flushing the write-ahead log")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
-from prometheus_client import REGISTRY, Counter, Gauge
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram
 from prometheus_client import metrics as prometheus_metrics
 from prometheus_client.core import CounterMetricFamily, SummaryMetricFamily
 from prometheus_client.registry import Collector
@@ -87,6 +87,11 @@ class _CountsCollector(Collector):
 REGISTRY.register(_CountsCollector())
 FLUSHED_ROWS = Counter("footfall_ingest_flushed_rows", "Rows written to the event store", ["table"])
 FLUSH_FAILURES = Counter("footfall_ingest_flush_failures", "Failed attempts to write a batch to the store")
+FLUSH_SECONDS = Histogram(
+    "footfall_ingest_flush_seconds",
+    "Time to store one batch of the write-ahead log in the event store",
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
 WAL_PENDING_BYTES = Gauge("footfall_ingest_wal_pending_bytes", "Bytes in the write-ahead log not yet stored")
 
 _ACCEPTED = {name: ("accepted", name) for name in ("pageview", "engagement")}

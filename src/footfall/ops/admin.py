@@ -221,6 +221,20 @@ class AdminServer:
         for thread in list(self._connections):  # a running job ends before the stores close
             thread.join(max(0.0, deadline - time.monotonic()))
 
+    def run_here(self, name: str, args: dict[str, Any], wait: float = 3600.0) -> dict[str, Any]:
+        """Run an exclusive command in this process (the backup schedule does), waiting up to
+        `wait` seconds for a running job to end. Raises what the command raises."""
+        command = load_commands()[name]
+        if not self._job_lock.acquire(timeout=wait):
+            raise AdminError(f"{name}: another job ran for over {wait:.0f} s")
+        try:
+            self._running_job = (name, time.time())
+            job = Job(services=self.services, via="server", buffer=self.buffer_of())
+            return command.run(job, dict(args))
+        finally:
+            self._running_job = None
+            self._job_lock.release()
+
     def _accept_loop(self) -> None:
         assert self._listener is not None
         while not self._stopping.is_set():
