@@ -1,41 +1,32 @@
 """`footfall import`, `footfall export` and `footfall imports`: moving a site's statistics in
-from Plausible or Google Analytics 4, and out in Plausible's CSV layout (`footfall.moving`)."""
+from Plausible or Google Analytics 4, and out in Plausible's CSV layout (`footfall.moving`).
+
+Each runs as an admin command (`footfall.moving.admin_commands`): through a running `footfall
+serve` (one line on stderr says so), or on the stores directly when it is stopped."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 import click
 
 from footfall.accounts.errors import DomainError
-from footfall.config import load_settings
-from footfall.meta.db import session_scope
-from footfall.services import Services, open_services
-from footfall.sites.sites import get_site
 
 
-@contextmanager
-def _services() -> Iterator[Services]:
-    services = open_services(load_settings(), with_events=True, run_migrations=True)
-    try:
-        from footfall.moving.imports import interrupted_imports_rolled_back
-
-        interrupted_imports_rolled_back(services)
-        yield services
-    finally:
-        services.close()
-
-
-def _day(value: str | None, option: str) -> date | None:
+def _day(value: str | None, option: str) -> str | None:
     if value is None:
         return None
     try:
-        return date.fromisoformat(value)
+        return date.fromisoformat(value).isoformat()
     except ValueError:
         raise DomainError(f"{option}: '{value}' is not a date (YYYY-MM-DD)") from None
+
+
+def _run(name: str, args: dict) -> dict:
+    from footfall.commands.ops import through_server
+
+    return through_server(name, args)
 
 
 @click.command("import")
@@ -45,29 +36,17 @@ def _day(value: str | None, option: str) -> date | None:
 def import_stats(domain: str, source: Path, label: str | None) -> None:
     """Import a Plausible CSV export (FILE.zip or a folder of its CSV files) or Google Analytics 4
     CSV reports into DOMAIN: all of it, or nothing if any row is bad."""
-    from footfall.moving.imports import SOURCES, run_import
-
-    with _services() as services:
-        with session_scope(services.sessions) as db:
-            site = get_site(db, domain)
-        with click.progressbar(
-            length=1, label=f"importing {source.name}", file=click.get_text_stream("stderr")
-        ) as bar:
-
-            def progress(done: int, total: int) -> None:
-                bar.length = max(total, 1)
-                bar.update(done - bar.pos)
-
-            outcome = run_import(services, site.id, source, label=label, progress=progress)
-    record = outcome.record
+    if not source.exists():
+        raise DomainError(f"{source}: no such file or folder")
+    done = _run("import", {"domain": domain, "path": str(source.resolve()), "label": label or source.name})
     click.echo(
-        f"import {record.id} into {site.domain}: {record.rows} rows of {SOURCES[record.source]} "
-        f"from {record.start_date} to {record.end_date}"
+        f"import {done['id']} into {done['domain']}: {done['rows']} rows of {done['source']} "
+        f"from {done['first']} to {done['last']}"
     )
-    if outcome.skipped:
+    if done["skipped"]:
         click.echo(
-            f"left out {outcome.skipped} rows dated on or after the first day {site.domain} has data of "
-            "its own, so no day is counted twice",
+            f"left out {done['skipped']} rows dated on or after the first day {done['domain']} has data "
+            "of its own, so no day is counted twice",
             err=True,
         )
 
@@ -86,40 +65,16 @@ def import_stats(domain: str, source: Path, label: str | None) -> None:
 )
 def export_stats(domain: str, first: str | None, last: str | None, out: Path | None) -> None:
     """Export DOMAIN's data in Plausible's CSV layout: a ZIP of imported_<table>_<from>_<to>.csv."""
-    from footfall.moving.export import archive_name, data_range, write_export
-
-    first_day, last_day = _day(first, "--from"), _day(last, "--to")
-    with _services() as services:
-        assert services.events is not None
-        with session_scope(services.sessions) as db:
-            site = get_site(db, domain)
-        if first_day is None or last_day is None:
-            held = data_range(services.events, site.id, site.timezone)
-            if held is None:
-                raise DomainError(
-                    f"{site.domain} has no data to export; give --from and --to to export empty files"
-                )
-            first_day, last_day = first_day or held[0], last_day or held[1]
-        if last_day < first_day:
-            raise DomainError(f"--to {last_day} is before --from {first_day}")
-        today = datetime.now(UTC).date()
-        target = out or Path(archive_name(site.domain, today))
-        if target.is_dir():
-            target = target / archive_name(site.domain, today)
-        with click.progressbar(
-            length=10, label=f"exporting {site.domain}", file=click.get_text_stream("stderr")
-        ) as bar:
-            written = write_export(
-                services.events,
-                site.id,
-                site.timezone,
-                first_day,
-                last_day,
-                target,
-                progress=lambda done, total: bar.update(done - bar.pos),
-            )
+    args = {
+        "domain": domain,
+        "first": _day(first, "--from"),
+        "last": _day(last, "--to"),
+        "out": str((out or Path.cwd()).resolve()),
+    }
+    done = _run("export", args)
     click.echo(
-        f"wrote {target}: {sum(written.values())} rows in {len(written)} files, {first_day} to {last_day}"
+        f"wrote {done['path']}: {done['rows']} rows in {done['files']} files, "
+        f"{done['first']} to {done['last']}"
     )
 
 
@@ -131,22 +86,18 @@ def imports_group() -> None:
 @imports_group.command("list")
 @click.argument("domain")
 def imports_list(domain: str) -> None:
-    """List DOMAIN's imports: id, source, range, rows, state."""
-    from footfall.moving.imports import SOURCES, list_imports
-
-    with _services() as services, session_scope(services.sessions) as db:
-        site = get_site(db, domain)
-        found = list_imports(db, site.id)
-        if not found:
-            click.echo(f"no imports yet; import one with: footfall import {site.domain} FILE.zip")
-            return
-        for record in found:
-            days = f"{record.start_date} to {record.end_date}" if record.start_date else "-"
-            line = f"{record.id}  {SOURCES.get(record.source, record.source)}  {record.label}  {days}  "
-            line += f"{record.rows} rows  {record.state}"
-            if record.error:
-                line += f": {record.error}"
-            click.echo(line)
+    """List DOMAIN's imports: id, source, file, range, rows, state."""
+    done = _run("imports.list", {"domain": domain})
+    if not done["imports"]:
+        click.echo(f"no imports yet; import one with: footfall import {done['domain']} FILE.zip")
+        return
+    for item in done["imports"]:
+        days = f"{item['first']} to {item['last']}" if item["first"] else "-"
+        state = item["state"]
+        if state == "importing" and item["progress"][1]:
+            state += f" {item['progress'][0] * 100 // item['progress'][1]}%"
+        line = f"{item['id']}  {item['source']}  {item['label']}  {days}  {item['rows']} rows  {state}"
+        click.echo(line + (f": {item['error']}" if item["error"] else ""))
 
 
 @imports_group.command("delete")
@@ -154,13 +105,10 @@ def imports_list(domain: str) -> None:
 @click.argument("import_id", type=int)
 def imports_delete(domain: str, import_id: int) -> None:
     """Delete DOMAIN's import IMPORT_ID and exactly the rows it brought."""
-    from footfall.moving.imports import delete_import
-
-    with _services() as services:
-        with session_scope(services.sessions) as db:
-            site = get_site(db, domain)
-        gone = delete_import(services, site.id, import_id)
-    click.echo(f"deleted import {import_id} ({gone.label}) and its {gone.rows} rows from {site.domain}")
+    done = _run("imports.delete", {"domain": domain, "id": import_id})
+    click.echo(
+        f"deleted import {done['id']} ({done['label']}) and its {done['rows']} rows from {done['domain']}"
+    )
 
 
 COMMANDS = (import_stats, export_stats, imports_group)

@@ -36,7 +36,7 @@ from footfall.services import Services
 IMPORTS_PER_SITE = 5  # as Plausible
 SOURCES = {"plausible_csv": "Plausible CSV export", "ga4_csv": "Google Analytics 4 CSV reports"}
 IMPORTING, COMPLETED, FAILED, DELETING = "importing", "completed", "failed", "deleting"
-BATCH_ROWS = 20_000
+BATCH_ROWS = 10_000  # rows per insert: what an import holds in memory at once
 PROGRESS_EVERY_SECONDS = 0.5
 # An import whose progress has not moved for this long was interrupted (its process is gone).
 STALE_AFTER = timedelta(minutes=10)

@@ -72,7 +72,11 @@ log = logging.getLogger("footfall.ops")
 
 SOCKET_NAME = "admin.sock"
 # Modules whose import registers admin commands (with @admin_command). Add yours here.
-COMMAND_MODULES: tuple[str, ...] = ("footfall.ops.commands", "footfall.ops.backup")
+COMMAND_MODULES: tuple[str, ...] = (
+    "footfall.ops.commands",
+    "footfall.ops.backup",
+    "footfall.moving.admin_commands",
+)
 MAX_REQUEST_BYTES = 1 << 20
 _UNIX_PATH_MAX = 107
 
