@@ -250,3 +250,105 @@ def test_shared_links_with_and_without_password_revocable_and_the_public_switch(
     assert guest.get(f"/share/example.com?auth={links['Board']}").status_code == 404
     owner.post(tab("visibility"), {"action": "public", "public": "true"})
     assert dashboard_visitors(web.visitor(), "/example.com") == 2
+
+
+def _request(app, query: str = "", headers: dict[str, str] | None = None, cookies: str = ""):
+    from starlette.requests import Request
+
+    raw = [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+    if cookies:
+        raw.append((b"cookie", cookies.encode()))
+    return Request(
+        {
+            "type": "http",
+            "method": "POST",
+            "path": "/api/stats/example.com/query",
+            "app": app,
+            "query_string": query.encode(),
+            "headers": raw,
+        }
+    )
+
+
+def test_shared_access_resolves_a_request_by_auth_parameter_or_header(owned):
+    from footfall.web.share import shared_access
+
+    web, owner, site_id = owned
+    owner.post(tab("visibility"), {"action": "link", "name": "Board"})
+    owner.post(tab("visibility"), {"action": "link", "name": "Secret", "password": "open sesame"})
+    with session_scope(web.services.sessions) as db:
+        slugs = {link.name: link.slug for link in db.scalars(select(SharedLink))}
+        by_query = shared_access(_request(web.app, f"auth={slugs['Board']}"), db, "example.com")
+        by_header = shared_access(
+            _request(web.app, headers={"X-Shared-Link-Auth": slugs["Board"]}), db, "example.com"
+        )
+        assert by_query is not None and by_query.read_only and by_query.site.id == site_id
+        assert by_header is not None and by_header.link.name == "Board"
+        assert shared_access(_request(web.app, "auth=wrong"), db, "example.com") is None
+        assert shared_access(_request(web.app, f"auth={slugs['Board']}"), db, "other.example") is None
+        # A password link counts only with the proof cookie its password form leaves.
+        assert shared_access(_request(web.app, f"auth={slugs['Secret']}"), db, "example.com") is None
+    guest = web.visitor()
+    guest.post(f"/share/example.com?auth={slugs['Secret']}", {"password": "open sesame"})
+    cookie = "; ".join(f"{name}={value}" for name, value in guest.client.cookies.items())
+    with session_scope(web.services.sessions) as db:
+        proven = shared_access(
+            _request(web.app, f"auth={slugs['Secret']}", cookies=cookie), db, "example.com"
+        )
+        assert proven is not None and proven.link.name == "Secret"
+
+
+def test_a_shared_link_limited_to_a_segment_shows_only_its_visits(owned):
+    from datetime import UTC, datetime
+
+    from footfall.ingest.api import Hit, record_hits
+    from footfall.ingest.ingestion import ingestion_for
+    from footfall.meta.segments import Segment, SegmentType
+    from tests.web.test_site_pages import CHROME
+
+    web, owner, site_id = owned
+    now = datetime.now(UTC) - timedelta(minutes=5)
+    hits = [
+        Hit(
+            "pageview",
+            "https://example.com/",
+            "example.com",
+            CHROME,
+            "203.0.113.1",
+            now,
+            referrer="https://www.google.com/",
+        ),
+        Hit("pageview", "https://example.com/", "example.com", CHROME, "203.0.113.2", now),
+        Hit("pageview", "https://example.com/", "example.com", CHROME, "203.0.113.3", now),
+    ]
+    try:
+        assert all(outcome.accepted for outcome in record_hits(web.services, hits))
+    finally:
+        ingestion_for(web.services).close()
+        web.services.extras.pop("ingestion", None)
+    with session_scope(web.services.sessions) as db:
+        segment = Segment(
+            site_id=site_id,
+            name="From Google",
+            type=SegmentType.site,
+            segment_data={"filters": [["is", "visit:source", ["Google"]]]},
+        )
+        db.add(segment)
+        db.flush()
+        segment_id = segment.id
+    assert "From Google" in owner.get(tab("visibility")).text
+    owner.post(tab("visibility"), {"action": "link", "name": "Google only", "segment_id": str(segment_id)})
+    owner.post(tab("visibility"), {"action": "link", "name": "Everything"})
+    with session_scope(web.services.sessions) as db:
+        slugs = {link.name: link.slug for link in db.scalars(select(SharedLink))}
+    guest = web.visitor()
+    assert dashboard_visitors(guest, f"/share/example.com?auth={slugs['Google only']}") == 1
+    assert dashboard_visitors(guest, f"/share/example.com?auth={slugs['Everything']}") == 3
+    other = web.site("other.example", "owner@example.com")
+    with session_scope(web.services.sessions) as db:
+        foreign = Segment(site_id=other, name="Theirs", type=SegmentType.site, segment_data={"filters": []})
+        db.add(foreign)
+        db.flush()
+        foreign_id = foreign.id
+    refused = owner.post(tab("visibility"), {"action": "link", "name": "Bad", "segment_id": str(foreign_id)})
+    assert refused.status_code == 400 and "saved site segments" in refused.text

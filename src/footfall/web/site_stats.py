@@ -10,6 +10,7 @@ from typing import Any
 
 from footfall.events.store import EventStoreError
 from footfall.meta.models import Site
+from footfall.meta.segments import segment_lookup
 from footfall.services import Services
 from footfall.stats import engine, v2
 from footfall.stats.query import QueryError
@@ -30,7 +31,8 @@ def _query(services: Services, site: Site, body: dict[str, Any]) -> dict[str, An
     if services.events is None:
         return None
     try:
-        query = v2.parse(site_spec(site), {"site_id": site.domain, **body}, datetime.now(UTC))
+        segments = segment_lookup(services.sessions, site.id, None) if "filters" in body else None
+        query = v2.parse(site_spec(site), {"site_id": site.domain, **body}, datetime.now(UTC), segments)
         return v2.response(engine.execute(services.events, query), body)
     except (EventStoreError, QueryError) as error:
         log.warning("site page numbers for %s failed: %s", site.domain, error)
@@ -71,9 +73,15 @@ def _zone(name: str):
     return ZoneInfo(name)
 
 
-def headline(services: Services, site: Site, period: str = "30d") -> dict[str, Any] | None:
-    """The headline figures of `period` (Stats API v2 metrics and their values)."""
-    answer = _query(services, site, {"metrics": list(HEADLINE_METRICS), "date_range": period})
+def headline(
+    services: Services, site: Site, period: str = "30d", segment_id: int | None = None
+) -> dict[str, Any] | None:
+    """The headline figures of `period` (Stats API v2 metrics and their values), of the
+    visits in a saved segment when `segment_id` is given (a shared link limited to one)."""
+    body: dict[str, Any] = {"metrics": list(HEADLINE_METRICS), "date_range": period}
+    if segment_id is not None:
+        body["filters"] = [["is", "segment", [segment_id]]]
+    answer = _query(services, site, body)
     if answer is None:
         return None
     values = answer["results"][0]["metrics"] if answer["results"] else [0] * len(HEADLINE_METRICS)

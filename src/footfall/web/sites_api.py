@@ -42,6 +42,8 @@ from footfall.web.auth import ApiError, authenticate, bearer_token, rate_limiter
 from footfall.web.stats_api import OrjsonResponse, error_response, row_id
 
 SITE_NOT_FOUND = "Site could not be found"
+# Who manages goals, funnels and shared links: the same roles as on the settings pages.
+EDITORS = (Role.owner, Role.admin, Role.editor)
 
 
 class _SiteIdConvertor(Convertor[str]):
@@ -290,7 +292,7 @@ async def sites_delete(request: Request) -> Response:
 
 async def shared_links_put(request: Request) -> Response:
     def work(db: Session, user: User, body: dict[str, Any]) -> Any:
-        site = _find_site(db, user, body.get("site_id"), (Role.owner, Role.admin))
+        site = _find_site(db, user, body.get("site_id"), EDITORS)
         name = body.get("name")
         if not isinstance(name, str) or not name.strip():
             raise ApiError(400, "Parameter `name` is required to create a shared link")
@@ -306,7 +308,7 @@ async def shared_links_put(request: Request) -> Response:
 
 async def goals_put(request: Request) -> Response:
     def work(db: Session, user: User, body: dict[str, Any]) -> Any:
-        site = _find_site(db, user, body.get("site_id"), (Role.owner, Role.admin))
+        site = _find_site(db, user, body.get("site_id"), EDITORS)
         goal_type = body.get("goal_type")
         if goal_type == "event":
             event_name = body.get("event_name")
@@ -339,7 +341,7 @@ async def goals_index(request: Request) -> Response:
 
 async def goals_delete(request: Request) -> Response:
     def work(db: Session, user: User, body: dict[str, Any]) -> Any:
-        site = _find_site(db, user, body.get("site_id"), (Role.owner, Role.admin))
+        site = _find_site(db, user, body.get("site_id"), EDITORS)
         goal_id = _id_param(body, "goal_id")
         goal = db.scalar(select(Goal).where(Goal.id == goal_id, Goal.site_id == site.id))
         if goal is None:
@@ -358,7 +360,7 @@ async def funnels_put(request: Request) -> Response:
     with the same steps answers the existing funnel; with other steps it is a 400."""
 
     def work(db: Session, user: User, body: dict[str, Any]) -> Any:
-        site = _find_site(db, user, body.get("site_id"), (Role.owner, Role.admin))
+        site = _find_site(db, user, body.get("site_id"), EDITORS)
         if "steps" not in body:
             raise ApiError(400, "Parameter `steps` is required: the funnel's goal ids, in order")
         goals = goals_by_id(db, site, body["steps"])
@@ -378,7 +380,7 @@ async def funnels_index(request: Request) -> Response:
 
 async def funnels_delete(request: Request) -> Response:
     def work(db: Session, user: User, body: dict[str, Any]) -> Any:
-        site = _find_site(db, user, body.get("site_id"), (Role.owner, Role.admin))
+        site = _find_site(db, user, body.get("site_id"), EDITORS)
         delete_funnel(db, get_funnel(db, site, _id_param(body, "funnel_id")))
         return {"deleted": True}
 
