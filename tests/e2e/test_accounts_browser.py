@@ -18,6 +18,7 @@ from typing import Any
 
 import pyotp
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.conftest import OPT_IN_SCRIPT
 from tests.e2e.harness import FootfallServer, PageServer, html, wait_until
@@ -55,6 +56,12 @@ def log_in(page: Any, server: FootfallServer, email: str, password: str) -> None
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
+
+
+def shows_visitors(page: Any, count: str) -> None:
+    """The dashboard's "Unique visitors" top stat reads `count` (it loads after the page)."""
+    stat = page.locator(".top-stats .stat", has_text="Unique visitors").first.locator(".stat-value")
+    expect(stat).to_have_text(count, timeout=20_000)
 
 
 def log_line(server: FootfallServer, pattern: str) -> str:
@@ -100,13 +107,14 @@ def test_register_add_a_site_install_the_snippet_and_see_the_first_pageview(
     link.wait_for(timeout=30_000)
     link.click()
     page.wait_for_url("**/shop.test")
-    assert page.locator("dt:has-text('Unique visitors') + dd").inner_text() == "1"
+    shows_visitors(page, "1")
     STATE["owner_page"] = page
     visitor.context.close()
 
 
 def test_log_out_and_in_again(server: FootfallServer, browser: Any) -> None:
     page = STATE["owner_page"]
+    page.goto(server.url + "/sites")
     page.get_by_role("button", name="Log out").click()
     page.wait_for_url("**/login")
     page.goto(server.url + "/sites")
@@ -186,7 +194,7 @@ def test_invite_a_viewer_who_accepts_and_cannot_reach_settings(server: FootfallS
     guest.get_by_role("button", name="Create account").click()
     guest.get_by_role("button", name="Accept invitation").click()
     guest.wait_for_url("**/shop.test")
-    assert guest.locator("dt:has-text('Unique visitors') + dd").inner_text() == "1"
+    shows_visitors(guest, "1")
     assert guest.get_by_role("link", name="Site settings").count() == 0
     response = guest.goto(server.url + "/shop.test/settings/general")
     assert response is not None and response.status == 403
@@ -205,7 +213,7 @@ def test_a_shared_link_with_and_without_a_password(server: FootfallServer, brows
     guarded = owner.get_by_label("Address of Investors").input_value()
     stranger = new_page(browser)
     stranger.goto(plain)
-    assert stranger.locator("dt:has-text('Unique visitors') + dd").inner_text() == "1"
+    shows_visitors(stranger, "1")
     stranger.goto(guarded)
     assert "protected by a password" in stranger.content()
     stranger.get_by_label("Password").fill("wrong guess here")
@@ -213,7 +221,7 @@ def test_a_shared_link_with_and_without_a_password(server: FootfallServer, brows
     assert stranger.get_by_role("alert").inner_text() == "Wrong password."
     stranger.get_by_label("Password").fill("investor secret")
     stranger.get_by_role("button", name="View dashboard").click()
-    assert stranger.locator("dt:has-text('Unique visitors') + dd").inner_text() == "1"
+    shows_visitors(stranger, "1")
     response = stranger.goto(server.url + "/shop.test/settings/general")
     assert "/login" in stranger.url and response is not None
     stranger.context.close()
