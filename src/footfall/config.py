@@ -95,7 +95,6 @@ class Settings:
     disk_warn_percent: int = 85
     disk_critical_percent: int = 95
     data_retention_days: int | None = None
-    engine_log_days: int = 3
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -327,7 +326,7 @@ def _mail_settings(env: Mapping[str, str]) -> MailSettings:
 
 
 def _operations(env: Mapping[str, str], data_dir: Path) -> dict[str, object]:
-    """BACKUP_*, DISK_*, DATA_RETENTION_DAYS, ENGINE_LOG_DAYS (footfall.ops)."""
+    """BACKUP_*, DISK_*, DATA_RETENTION_DAYS (footfall.ops)."""
     schedule = _get(env, "BACKUP_SCHEDULE")
     if schedule is not None:
         from croniter import croniter
@@ -358,7 +357,6 @@ def _operations(env: Mapping[str, str], data_dir: Path) -> dict[str, object]:
         "data_retention_days": _int(env, "DATA_RETENTION_DAYS", 0, 1, 100_000)
         if retention is not None
         else None,
-        "engine_log_days": _int(env, "ENGINE_LOG_DAYS", 3, 0, 3650),
     }
 
 

@@ -165,3 +165,15 @@ def backup_restore(directory: str) -> None:
         f"restored {result['name']}: {result['events']} events, {result['metadata_rows']} metadata rows "
         f"(now at revision {result['metadata_revision']}) in {result['seconds']:.1f} s"
     )
+
+
+@admin.command("retention")
+@click.option("--days", type=click.IntRange(1), default=None, help="Instead of DATA_RETENTION_DAYS.")
+def admin_retention(days: int | None) -> None:
+    """Drop the event store's monthly partitions older than DATA_RETENTION_DAYS (or --days)."""
+    result = through_server("retention", {"days": days})
+    dropped = result["dropped"]
+    click.echo(
+        f"dropped {len(dropped)} partitions older than {result['days']} days"
+        + (": " + ", ".join(dropped) if dropped else "")
+    )

@@ -75,6 +75,7 @@ SOCKET_NAME = "admin.sock"
 COMMAND_MODULES: tuple[str, ...] = (
     "footfall.ops.commands",
     "footfall.ops.backup",
+    "footfall.ops.retention",
     "footfall.moving.admin_commands",
 )
 MAX_REQUEST_BYTES = 1 << 20

@@ -13,6 +13,7 @@ from footfall.ops import metrics
 from footfall.ops.admin import AdminServer
 from footfall.ops.disk import DiskWatch
 from footfall.ops.health import DISK_WATCH
+from footfall.ops.retention import RetentionJob
 from footfall.ops.schedule import BackupSchedule
 from footfall.services import Services
 
@@ -25,8 +26,11 @@ class Operations:
     disk: DiskWatch
     schedule: BackupSchedule | None
     services: Services
+    retention: RetentionJob | None = None
 
     def stop(self) -> None:
+        if self.retention is not None:
+            self.retention.stop()
         if self.schedule is not None:
             self.schedule.stop()
         self.disk.stop()
@@ -56,7 +60,11 @@ def start_operations(
         )
         schedule.start()
         log.info("backups scheduled (%s) into %s", settings.backup_schedule, settings.backup_dir)
+    retention = None
+    if settings.data_retention_days:
+        retention = RetentionJob(lambda: admin.run_here("retention", {}))
+        retention.start()
     metrics.SERVER.services = services
     metrics.SERVER.buffer_of = buffer_of
     metrics.SERVER.disk = disk
-    return Operations(admin, disk, schedule, services)
+    return Operations(admin, disk, schedule, services, retention)

@@ -1,0 +1,77 @@
+"""DATA_RETENTION_DAYS drops whole old partitions; the embedded engine keeps no system logs;
+the ClickHouse server configuration shipped for deploy bounds the server's logs."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from datetime import UTC, datetime
+from pathlib import Path
+
+from footfall.events.schema import EVENTS_COLUMNS
+from footfall.ops.retention import apply_retention
+
+CONFIG = Path(__file__).resolve().parents[2] / "deploy" / "clickhouse" / "footfall-system-logs.xml"
+
+
+def event(when: datetime, path: str) -> tuple:
+    row = dict.fromkeys(EVENTS_COLUMNS, "")
+    row.update(
+        timestamp=when,
+        site_id=1,
+        user_id=2,
+        session_id=3,
+        name="pageview",
+        pathname=path,
+        **{"meta.key": [], "meta.value": []},
+        revenue_source_amount=None,
+        revenue_reporting_amount=None,
+        interactive=1,
+        scroll_depth=0,
+        engagement_time=0,
+    )
+    return tuple(row[c] for c in EVENTS_COLUMNS)
+
+
+def test_partitions_older_than_the_limit_are_dropped_in_every_table_and_younger_ones_kept(
+    event_store,
+) -> None:
+    now = datetime(2026, 12, 6, 12, tzinfo=UTC)
+    rows = [event(datetime(2025, 1, 10, 8), "/old")] * 3 + [event(datetime(2026, 11, 20, 8), "/recent")] * 2
+    event_store.insert("events", EVENTS_COLUMNS, rows)
+
+    def by_month(table: str) -> dict[str, int]:
+        result = event_store.query(
+            f"SELECT toString(toYYYYMM(timestamp)) AS m, count() FROM {{db}}.{table} GROUP BY m"
+            if table == "events"
+            else f"SELECT toString(toYYYYMM(hour)) AS m, count() FROM {{db}}.{table} GROUP BY m"
+        )
+        return dict(result.rows)
+
+    assert by_month("events") == {"202501": 3, "202611": 2}
+    assert set(by_month("events_hourly")) == {"202501", "202611"}
+    dropped = apply_retention(event_store, 90, now)
+    assert ("events", "202501") in dropped and ("events_hourly", "202501") in dropped
+    assert all(partition == "202501" for _, partition in dropped)
+    assert by_month("events") == {"202611": 2}
+    assert set(by_month("events_hourly")) == {"202611"}
+    assert apply_retention(event_store, 90, now) == []  # nothing left to drop
+    # A month with any row younger than the limit is kept whole (20 November is 16 days back).
+    assert apply_retention(event_store, 20, now) == []
+    assert {partition for _, partition in apply_retention(event_store, 10, now)} == {"202611"}
+    assert by_month("events") == {}
+
+
+def test_the_embedded_engine_keeps_no_system_logs_on_disk(event_store) -> None:
+    logs = event_store.query(
+        "SELECT name FROM system.tables WHERE database = 'system' AND name LIKE '%\\_log' "
+        "AND engine LIKE '%MergeTree%'"
+    ).rows
+    assert logs == []
+
+
+def test_the_server_configuration_bounds_every_system_log_it_keeps() -> None:
+    root = ET.parse(CONFIG).getroot()
+    kept = [child for child in root if child.get("remove") != "1"]
+    assert {child.tag for child in kept} >= {"query_log", "part_log", "trace_log", "text_log", "metric_log"}
+    for child in kept:
+        assert child.findtext("ttl") == "event_date + INTERVAL 3 DAY DELETE", child.tag
