@@ -2,7 +2,8 @@
 
 Plausible's rule, kept here: imported rows are merged only where one imported table can answer
 the whole query (every dimension and filter maps to it, `IMPORTED_DIMENSIONS` in the catalogue),
-and only for metrics that table has parts for; otherwise the answer is the native one and
+and only for metrics that table has parts for (and the goals breakdown, from imported custom
+events and pages); otherwise the answer is the native one and
 `meta.imports_skip_reason` says why (`no_imported_data`, `out_of_range`, `unsupported_query`,
 `unsupported_interval`).
 
@@ -22,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from footfall.stats import catalogue as cat
-from footfall.stats.query import NEGATED, Filter, Leaf, Logic, Query, is_time, walk
+from footfall.stats.query import NEGATED, Filter, Leaf, Logic, Query, is_time, walk, wildcard_to_regex
 from footfall.stats.sql import Compiled, Params, _Context, _match_values, finish
 
 NO_IMPORTED_DATA = "no_imported_data"
@@ -43,6 +44,8 @@ IMPORTABLE = frozenset(
      "percentage", "time_on_page"}
 )  # fmt: skip
 _UNLIMITED = 10**15
+GOALS = "goals"  # not a table: imported_custom_events and imported_pages matched to the site's goals
+GOAL_METRICS = frozenset({"visitors", "events", "conversion_rate"})
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,11 @@ def decide(query: Query) -> Decision:
         is_time(d) and d not in DATE_DIMENSIONS for d in query.resolved_dimensions()
     ):
         return Decision(False, UNSUPPORTED_INTERVAL)
+    if query.resolved_dimensions() == ("event:goal",) and not query.filters:
+        # The goals panel: event goals from imported custom events, page goals from imported pages.
+        if set(query.metrics) <= GOAL_METRICS and query.site.goals:
+            return Decision(True, table=GOALS, import_ids=overlapping)
+        return Decision(False, UNSUPPORTED_QUERY)
     table = table_for(query)
     if table is None or not all(_answers(table, m) for m in query.metrics):
         return Decision(False, UNSUPPORTED_QUERY)
@@ -147,7 +155,7 @@ class _Columns:
 
 
 def _columns(query: Query, table: str) -> _Columns:
-    has = cat.IMPORTED_ROW[table]
+    has = cat.IMPORTED_ROW["imported_custom_events" if table == GOALS else table]
     parts: list[str] = []
     passed: list[str] = []
     wanted = list(query.metrics)
@@ -192,10 +200,12 @@ def compile_merged(query: Query, decision: Decision, native: Callable[[Query], C
         + [f"toInt64({p if p in ADDITIVE else 'part_' + p}) AS pt_{p}" for p in columns.parts]
         + [f"toFloat64({m}) AS pass_{m}" for m in columns.passed]
     )
-    union = (
-        f"SELECT {native_side} FROM ({native_sql}) UNION ALL "
-        f"{_imported_side(ctx, query, table, dims, columns, decision.import_ids)}"
+    imported_side = (
+        _goals_side(ctx, query, columns, decision.import_ids)
+        if table == GOALS
+        else _imported_side(ctx, query, table, dims, columns, decision.import_ids)
     )
+    union = f"SELECT {native_side} FROM ({native_sql}) UNION ALL {imported_side}"
     sums = ", ".join(
         [*dim_names]
         + [f"sum(pt_{p}) AS pt_{p}" for p in columns.parts]
@@ -208,7 +218,7 @@ def compile_merged(query: Query, decision: Decision, native: Callable[[Query], C
     for metric in query.metrics:
         if metric in columns.passed:
             finals.append(f"pass_{metric} AS {metric}")
-        elif metric == "percentage":
+        elif metric in ("percentage", "conversion_rate"):
             total, total_params = _total_visitors(query, decision, native)
             params.update(total_params)
             finals.append(cat.formula(metric, {"visitors": "pt_visitors", cat.TOTAL: total}))
@@ -249,6 +259,44 @@ def _imported_side(
     )
     group = f" GROUP BY {', '.join(f'd{i}' for i in range(len(dims)))}" if dims else ""
     return f"SELECT {outer} FROM (SELECT {inner} FROM {{db}}.{table} WHERE {where}){group}"
+
+
+def _goals_side(ctx: _Context, query: Query, columns: _Columns, import_ids: tuple[int, ...]) -> str:
+    """Imported conversions of the site's goals, as Plausible counts them: an event goal's from
+    the custom events of its name, a page goal's from the pages its path matches (visitors, and
+    pageviews as events)."""
+    params = ctx.params
+    ids = ", ".join(params.bind(i, "UInt64") for i in import_ids)
+    first = params.bind(query.date_range.first.isoformat(), "Date")
+    last = params.bind(query.date_range.last.isoformat(), "Date")
+    where = f"site_id = {ctx.site} AND import_id IN ({ids}) AND date >= {first} AND date <= {last}"
+    goals = query.site.goals
+    arms = []
+    events = [g for g in goals if g.event_name is not None]
+    if events:
+        names = ", ".join(params.bind(g.event_name) for g in events)
+        shown = ", ".join(params.bind(g.display_name) for g in events)
+        arms.append(
+            f"SELECT transform(name, [{names}], [{shown}], '') AS d0, visitors, events "
+            f"FROM {{db}}.imported_custom_events WHERE {where}"
+        )
+    pages = [g for g in goals if g.page_path is not None]
+    if pages:
+        branches = ", ".join(
+            f"if(match(page, {params.bind(wildcard_to_regex(g.page_path or ''))}), "
+            f"{params.bind(g.display_name)}, '')"
+            for g in pages
+        )
+        arms.append(
+            f"SELECT arrayJoin(arrayFilter(x -> x != '', [{branches}])) AS d0, visitors, pageviews AS events "
+            f"FROM {{db}}.imported_pages WHERE {where}"
+        )
+    outer = ", ".join(
+        ["d0"]
+        + [f"toInt64(sum({p})) AS pt_{p}" for p in columns.parts]
+        + [f"toFloat64(0) AS pass_{m}" for m in columns.passed]
+    )
+    return f"SELECT {outer} FROM ({' UNION ALL '.join(arms)}) WHERE d0 != '' GROUP BY d0"
 
 
 def _dimension(ctx: _Context, table: str, dimension: str, first: str) -> str:

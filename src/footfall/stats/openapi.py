@@ -128,6 +128,11 @@ _V1_COMMON = [
     _query("date", "A date (YYYY-MM-DD), or two joined by a comma for period=custom", {"type": "string"}),
     _query("metrics", "Comma-separated metrics", {"type": "string", "example": "visitors,pageviews"}),
     _query("filters", "Filters, e.g. event:page==/blog/**;visit:country==DE|FR", {"type": "string"}),
+    _query(
+        "with_imported",
+        "true: add the site's imported statistics where the query allows",
+        {"type": "string", "enum": ["true", "false"]},
+    ),
 ]
 
 _FILTER_SCHEMA: dict[str, Any] = {
