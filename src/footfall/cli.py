@@ -17,6 +17,7 @@ from footfall.accounts.users import create_user, get_user_by_email
 from footfall.commands import moving as moving_commands
 from footfall.commands.accounts import reset_2fa
 from footfall.commands.mail import mail as mail_commands
+from footfall.commands.shield import shield
 from footfall.config import ConfigError, Settings, load_settings
 from footfall.events.store import EventStoreError
 from footfall.meta.db import session_scope
@@ -338,6 +339,7 @@ from footfall.commands.ops import admin, backup  # noqa: E402
 
 cli.add_command(admin)
 cli.add_command(backup)
+cli.add_command(shield)
 
 
 def main() -> None:

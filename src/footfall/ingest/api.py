@@ -67,6 +67,7 @@ def record_hits(services: Services, hits: Iterable[Hit]) -> list[Outcome]:
     if services.events is None:
         raise RuntimeError("record_hits needs an open event store (services.events)")
     pipeline = ingestion_for(services).pipeline
+    pipeline.shields.refresh()  # no server thread keeps them current here: as of this call
     outcomes: list[Outcome] = []
     rows = Rows()
     for hit in hits:

@@ -1,8 +1,8 @@
 """The write path of one running footfall, assembled once from its settings and services.
 
 `ingestion_for(services)` returns it (creating it on first use): the pipeline with its
-caches (sites, salts, visits, user agents, locations), the client IP resolver and,
-while the server runs, the write-ahead buffer.
+caches (sites, salts, visits, user agents, locations, shield rules), the client IP resolver
+and, while the server runs, the write-ahead buffer.
 """
 
 from __future__ import annotations
@@ -73,6 +73,7 @@ class Ingestion:
             batch_size=settings.flush_batch_size,
         )
         self.buffer.start()
+        self.pipeline.shields.start()  # reads the shield rules now, then every second
         self.rotate_salts()
         self._stop_rotating.clear()
         self._rotator = threading.Thread(target=self._rotate_daily, name="footfall-salts", daemon=True)
@@ -95,6 +96,7 @@ class Ingestion:
                 log.exception("cannot rotate the daily salts; retrying in a minute")
 
     def stop_buffer(self) -> None:
+        self.pipeline.shields.stop()
         self._stop_rotating.set()
         if self._rotator is not None:
             self._rotator.join(timeout=5)

@@ -28,6 +28,7 @@ from footfall.ingest.geo import Geolocator, Location
 from footfall.ingest.identity import Salts, visitor_id
 from footfall.ingest.request import EventRequest
 from footfall.ingest.sessions import SessionState, SessionTracker, new_session_id
+from footfall.ingest.shields import ShieldSnapshot
 from footfall.ingest.user_agent import UserAgentInfo, parse_user_agent
 from footfall.meta.models import Site
 
@@ -39,6 +40,7 @@ class DropReason(enum.StrEnum):
     bot = "bot"
     datacenter = "datacenter"
     no_session_for_engagement = "no_session_for_engagement"
+    shield = "shield"
 
 
 @dataclass(slots=True)
@@ -135,6 +137,7 @@ class Pipeline:
         spam: SpamReferrers | None = None,
     ) -> None:
         self.sites = SiteGate(sessions)
+        self.shields = ShieldSnapshot(sessions)
         self.datacenters = datacenters
         self._is_spam = (spam or SpamReferrers()).is_spam
         self.salts = Salts(sessions)
@@ -145,6 +148,7 @@ class Pipeline:
         self.steps: list[tuple[str, Callable[[Event], DropReason | None]]] = [
             ("drop_spam_referrer", self.drop_spam_referrer),
             ("find_site", self.find_site),
+            ("drop_shield", self.drop_shield),
             ("drop_bots", self.drop_bots),
             *([("drop_datacenter", self.drop_datacenter)] if datacenters is not None else []),
             ("put_geolocation", self.put_geolocation),
@@ -169,6 +173,22 @@ class Pipeline:
         event.site_id, enabled = found
         return None if enabled else DropReason.ingest_disabled
 
+    def drop_shield(self, event: Event) -> DropReason | None:
+        """The site's shields (footfall.ingest.shields): its hostname allow-list, blocked
+        pages, countries and addresses. A site without rules costs one dict look-up."""
+        shields = self.shields.by_site.get(event.site_id)
+        if shields is None:
+            return None
+        request = event.request
+        if not shields.host_allowed(request.hostname) or shields.page_blocked(request.pathname):
+            return DropReason.shield
+        if shields.countries:
+            location = self.geolocator.locate(event.ip)
+            event.location = location  # put_geolocation keeps it
+            if location.country_code in shields.countries:
+                return DropReason.shield
+        return DropReason.shield if shields.ip_blocked(event.ip) else None
+
     def drop_bots(self, event: Event) -> DropReason | None:
         event.device = parse_user_agent(event.user_agent)
         return DropReason.bot if event.device.is_bot else None
@@ -179,7 +199,8 @@ class Pipeline:
         return DropReason.datacenter if self.datacenters.contains(event.ip) else None
 
     def put_geolocation(self, event: Event) -> DropReason | None:
-        event.location = self.geolocator.locate(event.ip)
+        if event.location is None:  # drop_shield located it if the site blocks countries
+            event.location = self.geolocator.locate(event.ip)
         return None
 
     def put_referrer_and_channel(self, event: Event) -> DropReason | None:
