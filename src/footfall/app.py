@@ -30,6 +30,7 @@ from footfall.web.pages import API, OPEN, declare
 from footfall.web.segments_api import segments_routes
 from footfall.web.settings_pages import settings_routes
 from footfall.web.share import share_routes
+from footfall.web.shield_pages import shield_routes
 from footfall.web.site_pages import site_routes
 from footfall.web.sites_api import sites_routes
 from footfall.web.stats_api import counted_sites, stats_routes
@@ -62,6 +63,7 @@ def routes() -> list[BaseRoute]:
         *moving_routes(),
         *settings_routes(),
         *share_routes(),
+        *shield_routes(),
         *dashboard_routes(),
     ]
 

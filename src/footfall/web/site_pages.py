@@ -27,8 +27,6 @@ TIMEZONES = sorted(zoneinfo.available_timezones() - {"UTC", "localtime", "Factor
 COMING: dict[str, str] = {
     "email-reports": "Weekly and monthly email reports of this site's numbers, and traffic spike and "
     "drop alerts, to the recipients you choose.",
-    "shields": "Block rules: traffic from IP addresses or ranges, countries, page paths, and an "
-    "allow-list of hostnames, dropped before it is counted.",
 }
 
 
