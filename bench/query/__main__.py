@@ -42,9 +42,9 @@ from footfall.meta.db import session_scope
 from footfall.meta.models import Goal, Site
 from footfall.services import open_services
 from footfall.sites.sites import create_site
+from footfall.sites.stats_sites import site_spec
 from footfall.stats import daily, v2
 from footfall.stats.compiler import compile_query
-from footfall.web.stats_api import site_spec
 
 DOMAIN = "bench.example"
 

@@ -4,7 +4,7 @@ Owners and admins manage people; an admin cannot change an owner, and nobody mak
 by a role change: `transfer_ownership` hands the site to another member (the old owner
 becomes an admin). Removal is `sites.remove_member` (which also takes the member's
 personal segments). Every change commits through the metadata session, which empties the
-Stats API's auth cache (`web.auth.AuthCache.watch`), so a removed member's keys lose the
+Stats API's auth cache (`accounts.api_access.AuthCache.watch`), so a removed member's keys lose the
 site at once.
 """
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from footfall.accounts.api_access import NOT_A_SITES_KEY, too_many_requests
 from footfall.accounts.apikeys import SITES_SCOPE, STATS_SCOPE
 from footfall.stats.query import LEAF_OPERATORS, METRICS, PERIODS, TIME_DIMENSIONS, VISIT_DIMENSIONS
-from footfall.web.auth import NOT_A_SITES_KEY, too_many_requests
 
 _ERROR_BODY = {"type": "object", "properties": {"error": {"type": "string"}}, "required": ["error"]}
 _ERROR = {

@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import orjson
 from sqlalchemy import select
-from sqlalchemy.orm import object_session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -25,13 +22,13 @@ from starlette.routing import BaseRoute, Route
 from footfall.accounts.apikeys import hash_key
 from footfall.events.store import EventStore, EventStoreError
 from footfall.meta.db import session_scope
-from footfall.meta.models import Funnel, Site
+from footfall.meta.models import Funnel
 from footfall.meta.segments import segment_lookup
-from footfall.moving.imports import completed_imports
 from footfall.services import Services
+from footfall.sites.stats_sites import counted_sites, site_spec, with_stats_start
 from footfall.stats import engine, v1, v2
 from footfall.stats.openapi import openapi_document
-from footfall.stats.query import GoalSpec, ImportSpec, QueryError, SiteSpec
+from footfall.stats.query import GoalSpec, QueryError, SiteSpec
 from footfall.web.auth import (
     ApiError,
     KeyGrant,
@@ -44,6 +41,9 @@ from footfall.web.auth import (
 )
 
 log = logging.getLogger("footfall.stats")
+
+# Kept here for the handlers that import them from this module.
+__all__ = ["counted_sites", "site_spec", "stats_routes", "with_stats_start"]
 
 # ClickHouse's refusals of a statement too long or too deeply nested to parse or plan: the
 # query's fault, not the store's, so a 400. The filter limits in stats.query keep them rare.
@@ -71,43 +71,6 @@ class OrjsonResponse(JSONResponse):
 
 def error_response(status: int, message: str, headers: Mapping[str, str] | None = None) -> Response:
     return OrjsonResponse({"error": message}, status_code=status, headers=dict(headers or {}))
-
-
-def site_spec(site: Site, store: EventStore | None = None) -> SiteSpec:
-    """What a query needs of a site; with `store`, also its first day of stats (`date_range`
-    "all"), which costs a query on the event store."""
-    goals = tuple(
-        GoalSpec(g.display_name, g.event_name, g.page_path, g.currency)
-        for g in sorted(site.goals, key=lambda g: g.id)
-    )
-    spec = SiteSpec(site.id, site.domain, site.timezone, goals, imports=_imports(site))
-    return spec if store is None else with_stats_start(spec, store, site.created_at)
-
-
-def _imports(site: Site) -> tuple[ImportSpec, ...]:
-    """The site's completed imports (`footfall.moving`), from the session the site came from."""
-    db = object_session(site)
-    if db is None:
-        return ()
-    return tuple(ImportSpec(i.id, i.start_date, i.end_date) for i in completed_imports(db, site.id))
-
-
-def with_stats_start(spec: SiteSpec, store: EventStore, created_at: datetime) -> SiteSpec:
-    """`spec` with its first day of stats: the day of its first event, else of its creation."""
-    first = store.query(
-        "SELECT min(timestamp), count() FROM {db}.events WHERE site_id = {site:UInt64}", {"site": spec.id}
-    ).rows
-    if first and first[0][1]:
-        start = first[0][0].replace(tzinfo=UTC).astimezone(ZoneInfo(spec.timezone)).date()
-    else:
-        start = created_at.date()
-    return replace(spec, stats_start=start)
-
-
-def counted_sites(services: Services) -> list[tuple[int, tuple[GoalSpec, ...]]]:
-    """Every site and its goals: what the daily counts are kept for (footfall.stats.daily)."""
-    with session_scope(services.sessions) as db:
-        return [(spec.id, spec.goals) for spec in (site_spec(site) for site in db.scalars(select(Site)))]
 
 
 def _authorised(services: Services, request: Request, site_id: Any, wants_all: bool) -> SiteSpec:
