@@ -70,6 +70,7 @@ system-packages:
 lint:
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+	$(BIN)/lint-imports
 
 format:
 	$(BIN)/ruff format src tests bench

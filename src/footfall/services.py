@@ -9,7 +9,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from footfall.config import Settings
-from footfall.events.store import EventStore, migrate_events, open_event_store
+from footfall.events.connect import open_event_store
+from footfall.events.store import EventStore, migrate_events
 from footfall.meta.db import make_engine, make_sessionmaker, migrate
 
 # The key in `Services.extras` of the Stats and Sites APIs' rate limiter (web/auth.py), made

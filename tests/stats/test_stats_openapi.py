@@ -12,8 +12,8 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from starlette.routing import Route
 
-from footfall.stats.openapi import openapi_document
 from footfall.web.auth import NOT_A_SITES_KEY
+from footfall.web.openapi import openapi_document
 from footfall.web.pages import API, OPEN, access_of
 from tests.stats.shop import SHOP, shop_hits
 

@@ -1,7 +1,8 @@
 """One interface to the event store, whichever engine holds it.
 
 `ChdbStore` runs ClickHouse in-process (embedded, files under DATA_DIR);
-`ClickHouseServerStore` talks to a ClickHouse server. Both take the same SQL,
+`ClickHouseServerStore` talks to a ClickHouse server; `footfall.events.connect` opens the one
+the settings ask for (this module imports neither connector: they import it). Both take the same SQL,
 with values always passed as bound `{name:Type}` parameters.
 """
 
@@ -11,7 +12,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from footfall.config import Settings
 from footfall.events.schema import MIGRATIONS, Migration
 
 
@@ -79,17 +79,6 @@ def array_header(length: int) -> bytes:
     if length < 1 << 16:
         return b"\xdc" + length.to_bytes(2, "big")
     return b"\xdd" + length.to_bytes(4, "big")
-
-
-def open_event_store(settings: Settings) -> EventStore:
-    """The store the settings ask for: a ClickHouse server, or chDB under DATA_DIR."""
-    if settings.clickhouse_url:
-        from footfall.events.clickhouse_store import ClickHouseServerStore
-
-        return ClickHouseServerStore(settings.clickhouse_url)
-    from footfall.events.chdb_store import ChdbStore
-
-    return ChdbStore(settings.events_dir)
 
 
 def applied_versions(store: EventStore) -> set[int]:

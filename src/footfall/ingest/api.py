@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from footfall.events import daily_marks
 from footfall.events.schema import EVENTS_COLUMNS, SESSIONS_COLUMNS
 from footfall.ingest.ingestion import ingestion_for
 from footfall.ingest.pipeline import DropReason, Outcome, Rows
 from footfall.ingest.request import RequestInvalid, parse_event
 from footfall.services import Services
-from footfall.stats import daily
 
 __all__ = ["DropReason", "Hit", "Outcome", "RequestInvalid", "record_hits"]
 
@@ -81,5 +81,5 @@ def record_hits(services: Services, hits: Iterable[Hit]) -> list[Outcome]:
     for start in range(0, len(rows.sessions), INSERT_CHUNK):
         services.events.insert("sessions", SESSIONS_COLUMNS, rows.sessions[start : start + INSERT_CHUNK])
     # Days already counted for the dashboard that these rows change are read raw until recounted.
-    daily.note_rows(services.events, rows.events, rows.sessions)
+    daily_marks.note_rows(services.events, rows.events, rows.sessions)
     return outcomes

@@ -71,10 +71,10 @@ from typing import Any
 
 import msgspec
 
+from footfall.events import daily_marks
 from footfall.events.schema import EVENTS_COLUMNS, SESSIONS_COLUMNS
 from footfall.events.store import EventStore, EventStoreError, array_header
 from footfall.ingest import metrics
-from footfall.stats import daily
 
 log = logging.getLogger("footfall.ingest")
 
@@ -133,6 +133,9 @@ def _rows(entry: _Entry) -> int:
 # Called once a record is as durable as WAL_SYNC asks (None) or could not be written (the
 # error), in the event loop's thread.
 Written = Callable[[OSError | None], None]
+# Called with the event rows and the session rows of a flushed batch that are about days
+# before today (each row in EVENTS_COLUMNS / SESSIONS_COLUMNS order).
+RowsWritten = Callable[[list[Any], list[Any]], None]
 # A record handed to the syncer: framed bytes, its rows, and what to call once it is synced.
 _Unwritten = tuple[bytes, bytes, int, bytes, int, int, Written]
 _EVENT_TIME, _SESSION_START = EVENTS_COLUMNS.index("timestamp"), SESSIONS_COLUMNS.index("start")
@@ -173,6 +176,7 @@ class WriteAheadBuffer:
         flush_interval: float = 1.0,
         batch_size: int = 10_000,
         segment_bytes: int = SEGMENT_BYTES,
+        rows_written: RowsWritten | None = None,
     ) -> None:
         if sync not in SYNC_MODES:
             raise ValueError(f"sync must be one of {SYNC_MODES}")
@@ -183,6 +187,11 @@ class WriteAheadBuffer:
         self.flush_interval = flush_interval
         self.batch_size = batch_size
         self.segment_bytes = segment_bytes
+        # Told of flushed rows about days before today: by default they mark those days' daily
+        # counts dirty (footfall.events.daily_marks), so queries read them raw until recounted.
+        self.rows_written: RowsWritten = rows_written or (
+            lambda events, sessions: daily_marks.note_rows(store, events, sessions)
+        )
         self._encoder = msgspec.msgpack.Encoder()
         self._decoder = msgspec.msgpack.Decoder()
 
@@ -644,8 +653,7 @@ class WriteAheadBuffer:
         older = [entry for entry in batch if entry[OLDEST] < midnight]
         if older:
             decode = self._decoder.decode
-            daily.note_rows(
-                self.store,
+            self.rows_written(
                 [row for e in older for row in decode(array_header(e[EVENT_COUNT]) + e[EVENTS])],
                 [row for e in older for row in decode(array_header(e[SESSION_COUNT]) + e[SESSIONS])],
             )
@@ -704,7 +712,7 @@ def _unix_times(row: list[Any], indexes: tuple[int, ...]) -> list[Any]:
     """A replayed row with its times as unix seconds (a log written before they were)."""
     for index in indexes:
         if not isinstance(row[index], int):
-            row[index] = daily.unix(row[index])
+            row[index] = daily_marks.unix(row[index])
     return row
 
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 
+from footfall.events.daily_marks import DayState
 from footfall.stats import daily_sql, planner, sql
-from footfall.stats.daily_marks import DayState
 from footfall.stats.query import Query
 from footfall.stats.sql import Compiled
 

@@ -25,7 +25,7 @@ Where each piece lives
 ----------------------
 - `footfall.stats.daily_job`: the counting job (`count_day`, `refresh`, the `Refresher` thread
   of `footfall serve`); a day is counted once it has been over for `SEAL_AFTER`;
-- `footfall.stats.daily_marks`: which count of each day is current and which days are dirty (a
+- `footfall.events.daily_marks`: which count of each day is current and which days are dirty (a
   write that lands later about an older day marks it; a dirty day is read from the raw tables
   until it is counted again);
 - `footfall.stats.planner`: whether a query's shape can use the counts, and which days;
@@ -36,20 +36,20 @@ This module keeps their public names in one place for callers and tests.
 
 from __future__ import annotations
 
-from footfall.events.store import EventStore
-from footfall.stats import daily_sql, planner
-from footfall.stats.daily_job import SEAL_AFTER, Refresher, count_day, refresh, sealed_through
-from footfall.stats.daily_marks import (
+from footfall.events.daily_marks import (
     COMPUTED,
     DIRTY,
     DayState,
     day_states,
     forget_site,
-    goal_key,
     note_rows,
     note_written,
     unix,
 )
+from footfall.events.store import EventStore
+from footfall.stats import daily_sql, planner
+from footfall.stats.daily_job import SEAL_AFTER, Refresher, count_day, refresh, sealed_through
+from footfall.stats.planner import goal_key
 from footfall.stats.query import Query
 from footfall.stats.sql import Compiled
 

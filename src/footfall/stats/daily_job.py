@@ -2,7 +2,7 @@
 `daily_events`, once it has been over for `SEAL_AFTER` (`footfall serve` runs a `Refresher`).
 
 Why counts of days add up is explained in `footfall.stats.daily`; which counts are current, in
-`footfall.stats.daily_marks`. The figures kept are the parts of the metric catalogue
+`footfall.events.daily_marks`. The figures kept are the parts of the metric catalogue
 (`footfall.stats.catalogue`): visitors, visits, bounces, duration, pageviews and events per
 value of each `DAILY_SESSION_KINDS` and `DAILY_EVENT_KINDS` dimension, and per goal.
 """
@@ -15,9 +15,10 @@ import threading
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
 
+from footfall.events.daily_marks import COMPUTED, day_states, mark
 from footfall.events.store import EventStore
 from footfall.stats.catalogue import DAILY_EVENT_KINDS, DAILY_SESSION_KINDS, SESSION_SUMS, signed_sum
-from footfall.stats.daily_marks import COMPUTED, day_states, goal_key, mark
+from footfall.stats.planner import goal_key
 from footfall.stats.query import GoalSpec
 from footfall.stats.sql import Params, goal_condition
 

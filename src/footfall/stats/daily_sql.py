@@ -13,8 +13,7 @@ from datetime import date, datetime, timedelta
 
 from footfall.stats import catalogue as cat
 from footfall.stats.catalogue import DAILY_EVENT_KINDS, DAILY_SESSION_KINDS, HIDE_EMPTY, labelled
-from footfall.stats.daily_marks import goal_key
-from footfall.stats.planner import DailyPlan, Plan
+from footfall.stats.planner import DailyPlan, Plan, goal_key
 from footfall.stats.query import Query
 from footfall.stats.sql import Compiled, Params, finish, goal_condition
 

@@ -10,11 +10,11 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
+from footfall.events.daily_marks import day_states
 from footfall.events.store import EventStore
 from footfall.stats import imported_sql, planner
 from footfall.stats import metrics as metric_defs
 from footfall.stats.compiler import compile_query
-from footfall.stats.daily_marks import day_states
 from footfall.stats.query import (
     DateRange,
     Filter,

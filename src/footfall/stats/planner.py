@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from footfall.events.daily_marks import COMPUTED, DayState
 from footfall.stats import catalogue as cat
-from footfall.stats.daily_marks import COMPUTED, DayState, goal_key
-from footfall.stats.query import DateRange, Query, QueryError, filters_on, is_time, walk
+from footfall.stats.query import DateRange, GoalSpec, Query, QueryError, filters_on, is_time, walk
 
 # Metrics each source can answer, from the catalogue's parts.
 SESSIONS_TABLE_METRICS = cat.metrics_of(cat.RAW_SESSIONS) - {"conversion_rate", "group_conversion_rate"}
@@ -40,6 +40,11 @@ UTC_ZONES = frozenset(
 )
 # Longer ranges read the raw tables rather than check every year's offsets.
 ROLLUP_MAX_YEARS = 30
+
+
+def goal_key(goal: GoalSpec) -> str:
+    """How the daily counts name a goal: `event:Signup`, `page:/pricing`."""
+    return f"event:{goal.event_name}" if goal.event_name is not None else f"page:{goal.page_path or ''}"
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,6 @@ from footfall.meta.segments import segment_lookup
 from footfall.services import Services
 from footfall.sites.stats_sites import counted_sites, site_spec, with_stats_start
 from footfall.stats import engine, v1, v2
-from footfall.stats.openapi import openapi_document
 from footfall.stats.query import GoalSpec, QueryError, SiteSpec
 from footfall.web.auth import (
     ApiError,
@@ -39,6 +38,7 @@ from footfall.web.auth import (
     site_domain,
     site_for,
 )
+from footfall.web.openapi import openapi_document
 
 log = logging.getLogger("footfall.stats")
 

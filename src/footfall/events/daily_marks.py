@@ -1,5 +1,9 @@
 """Which sealed days the daily counts hold, and which are dirty: the `daily_marks` table.
 
+It lives with the event store because every writer of events marks the days it changes (the
+write buffer's default "rows written" callback is `note_rows`), and the ingestion path does not
+import the read path (`footfall.stats`), which reads the marks.
+
 A count of a day writes a COMPUTED mark (`footfall.stats.daily_job`); a write that lands later
 about an older day (a visit still going after midnight, a replayed write-ahead log) marks that
 day DIRTY through `note_rows`, which `footfall serve` hands the write buffer as its "rows
@@ -19,7 +23,6 @@ from typing import Any
 
 from footfall.events.schema import EVENTS_COLUMNS, SESSIONS_COLUMNS
 from footfall.events.store import EventStore
-from footfall.stats.query import GoalSpec
 
 COMPUTED, DIRTY = 1, 2
 _EVENT_SITE, _EVENT_TIME = EVENTS_COLUMNS.index("site_id"), EVENTS_COLUMNS.index("timestamp")
@@ -31,11 +34,6 @@ class DayState:
     state: int
     generation: int
     goals: tuple[str, ...]
-
-
-def goal_key(goal: GoalSpec) -> str:
-    """How the daily counts name a goal: `event:Signup`, `page:/pricing`."""
-    return f"event:{goal.event_name}" if goal.event_name is not None else f"page:{goal.page_path or ''}"
 
 
 # Marks this process has written; with a single-writer store (embedded chDB) nothing else writes
