@@ -6,6 +6,8 @@ this app's rate limiter and auth cache. What a key may do, the limiters and the 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from typing import TypeVar
 
 from starlette.requests import Request
 
@@ -28,7 +30,7 @@ from footfall.accounts.api_access import (
     site_for,
     too_many_requests,
 )
-from footfall.services import API_AUTH_CACHE, API_RATE_LIMITER
+from footfall.services import API_AUTH_CACHE, API_RATE_LIMITER, Services
 
 __all__ = [
     "INVALID_KEY",
@@ -54,6 +56,7 @@ __all__ = [
 ]
 
 _extras_lock = threading.Lock()
+T = TypeVar("T")
 
 
 def bearer_token(request: Request) -> str:
@@ -64,28 +67,33 @@ def bearer_token(request: Request) -> str:
     return token.strip()
 
 
-def rate_limiter(request: Request) -> RateLimiter:
+def _app_extra(request: Request, key: str, make: Callable[[Services], T]) -> T:
+    """The app's one `key` object, made by `make` on first use (under a lock: two requests at
+    once must not make two)."""
     services = request.app.state.services
-    limiter = services.extras.get(API_RATE_LIMITER)
-    if limiter is None:
-        # One limiter (and one Redis connection pool) per running app; Services.close() closes it.
+    found = services.extras.get(key)
+    if found is None:
         with _extras_lock:
-            limiter = services.extras.get(API_RATE_LIMITER)
-            if limiter is None:
-                limiter = services.extras[API_RATE_LIMITER] = make_rate_limiter(services.settings.redis_url)
-    return limiter
+            found = services.extras.get(key)
+            if found is None:
+                found = services.extras[key] = make(services)
+    return found
+
+
+def rate_limiter(request: Request) -> RateLimiter:
+    """This app's limiter (and its one Redis connection pool); Services.close() closes it."""
+    return _app_extra(
+        request, API_RATE_LIMITER, lambda services: make_rate_limiter(services.settings.redis_url)
+    )
+
+
+def _watching_cache(services: Services) -> AuthCache:
+    cache = AuthCache(services.settings.api_auth_cache_seconds)
+    cache.watch(services.sessions)
+    return cache
 
 
 def auth_cache(request: Request) -> AuthCache:
     """This app's cache of authorised keys and sites, made (and set to watch its sessions) on
     first use."""
-    services = request.app.state.services
-    cache = services.extras.get(API_AUTH_CACHE)
-    if cache is None:
-        with _extras_lock:
-            cache = services.extras.get(API_AUTH_CACHE)
-            if cache is None:
-                cache = AuthCache(services.settings.api_auth_cache_seconds)
-                cache.watch(services.sessions)
-                services.extras[API_AUTH_CACHE] = cache
-    return cache
+    return _app_extra(request, API_AUTH_CACHE, _watching_cache)

@@ -17,29 +17,24 @@ owners and admins site segments. Saving, changing and deleting need a Sites API 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from footfall.accounts.errors import DomainError
-from footfall.meta.db import session_scope
 from footfall.meta.models import Role, Site, User
 from footfall.meta.segments import Segment, SegmentType, visible_to
-from footfall.sites.sites import normalise_domain, role_of
 from footfall.stats import v2
 from footfall.stats.query import QueryError
-from footfall.web.auth import ApiError, authenticate, bearer_token, rate_limiter, require_provision
-from footfall.web.stats_api import OrjsonResponse, error_response, row_id, site_spec
+from footfall.web.api_plumbing import find_site, handle
+from footfall.web.auth import ApiError
+from footfall.web.stats_api import row_id, site_spec
 
-SITE_NOT_FOUND = "Site could not be found"
 MAX_NAME_BYTES = 255
 MAX_DATA_BYTES = 5 * 1024
 # Plausible's labels are a flat object (a filter value -> its label); nesting is bounded so that
@@ -69,17 +64,7 @@ def segment_json(segment: Segment) -> dict[str, Any]:
 
 
 def _find_site(db: Session, user: User, site_id: Any) -> tuple[Site, Role]:
-    if not isinstance(site_id, str) or not site_id.strip():
-        raise ApiError(400, "Parameter `site_id` is required")
-    try:
-        domain = normalise_domain(site_id)
-    except DomainError:
-        raise ApiError(404, SITE_NOT_FOUND) from None
-    site = db.scalar(select(Site).where(Site.domain == domain))
-    role = role_of(db, user, site) if site is not None else None
-    if site is None or role is None:
-        raise ApiError(404, SITE_NOT_FOUND)
-    return site, role
+    return find_site(db, user, site_id)
 
 
 def _segment_id(raw: str) -> int:
@@ -183,41 +168,6 @@ def _now() -> datetime:
 # --- handlers -------------------------------------------------------------------------------------
 
 
-async def _handle(
-    request: Request, work: Callable[[Session, User, dict[str, Any]], Any], *, provision: bool = True
-) -> Response:
-    """Authenticate and count the key; writes (`provision`) need a Sites API key, as the Sites
-    API's own writes do; reading segments is open to Stats API keys too."""
-    body: dict[str, Any] = {}
-    if request.method in ("POST", "PATCH"):
-        raw = await request.body()
-        try:
-            parsed = orjson.loads(raw) if raw.strip() else {}
-        except orjson.JSONDecodeError:
-            return error_response(400, "Invalid request body: not valid JSON.")
-        if not isinstance(parsed, dict):
-            return error_response(400, "Invalid request body: expected a JSON object.")
-        body = parsed
-    for key, value in request.query_params.items():
-        body.setdefault(key, value)
-
-    def run() -> Any:
-        services = request.app.state.services
-        token = bearer_token(request)
-        with session_scope(services.sessions) as db:
-            key, user = authenticate(db, token)
-            rate_limiter(request).hit(key.id, key.hourly_request_limit)
-            if provision:
-                require_provision(key)
-            return work(db, user, body)
-
-    try:
-        payload = await run_in_threadpool(run)
-    except ApiError as error:
-        return error_response(error.status, error.message, error.headers)
-    return OrjsonResponse(payload)
-
-
 async def segments_index(request: Request) -> Response:
     def work(db: Session, user: User, body: dict[str, Any]) -> Any:
         site, _ = _find_site(db, user, body.get("site_id"))
@@ -228,7 +178,7 @@ async def segments_index(request: Request) -> Response:
         ).all()
         return {"segments": [segment_json(s) for s in found]}
 
-    return await _handle(request, work, provision=False)
+    return await handle(request, work, provision=False)
 
 
 async def segments_create(request: Request) -> Response:
@@ -253,7 +203,7 @@ async def segments_create(request: Request) -> Response:
         db.flush()
         return segment_json(segment)
 
-    return await _handle(request, work)
+    return await handle(request, work)
 
 
 async def segments_show(request: Request) -> Response:
@@ -261,7 +211,7 @@ async def segments_show(request: Request) -> Response:
         site, _ = _find_site(db, user, body.get("site_id"))
         return segment_json(_find_segment(db, site, user, _segment_id(request.path_params["segment_id"])))
 
-    return await _handle(request, work, provision=False)
+    return await handle(request, work, provision=False)
 
 
 async def segments_update(request: Request) -> Response:
@@ -285,7 +235,7 @@ async def segments_update(request: Request) -> Response:
         db.flush()
         return segment_json(segment)
 
-    return await _handle(request, work)
+    return await handle(request, work)
 
 
 async def segments_delete(request: Request) -> Response:
@@ -298,7 +248,7 @@ async def segments_delete(request: Request) -> Response:
         db.delete(segment)
         return shown
 
-    return await _handle(request, work)
+    return await handle(request, work)
 
 
 def segments_routes() -> list[BaseRoute]:

@@ -18,30 +18,26 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable
 from typing import Any
 
 import orjson
 from sqlalchemy import Select, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
-from starlette.concurrency import run_in_threadpool
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from footfall.accounts.errors import Conflict, DomainError, NotFound
-from footfall.meta.db import session_scope
 from footfall.meta.models import Funnel, Goal, Membership, Role, Site, User
 from footfall.sites.deletion import delete_site
 from footfall.sites.funnels import create_funnel, delete_funnel, funnels_query, get_funnel, goals_by_id
 from footfall.sites.goals import delete_goal, find_or_create_event_goal, find_or_create_page_goal
 from footfall.sites.shared_links import find_or_create_shared_link, share_url
-from footfall.sites.sites import change_domain, change_timezone, create_site, normalise_domain, role_of
-from footfall.web.auth import ApiError, authenticate, bearer_token, rate_limiter, require_provision
-from footfall.web.stats_api import OrjsonResponse, error_response, row_id
+from footfall.sites.sites import change_domain, change_timezone, create_site
+from footfall.web.api_plumbing import find_site, handle
+from footfall.web.auth import ApiError
+from footfall.web.stats_api import row_id
 
-SITE_NOT_FOUND = "Site could not be found"
 # Who manages goals, funnels and shared links: the same roles as on the settings pages.
 EDITORS = (Role.owner, Role.admin, Role.editor)
 
@@ -84,65 +80,7 @@ def _funnel_json(funnel: Funnel) -> dict[str, Any]:
 
 
 def _find_site(db: Session, user: User, site_id: Any, roles: tuple[Role, ...] | None = None) -> Site:
-    if not isinstance(site_id, str) or not site_id.strip():
-        raise ApiError(400, "Parameter `site_id` is required")
-    try:
-        domain = normalise_domain(site_id)
-    except DomainError:
-        raise ApiError(404, SITE_NOT_FOUND) from None
-    site = db.scalar(select(Site).where(Site.domain == domain))
-    if site is None:
-        raise ApiError(404, SITE_NOT_FOUND)
-    role = role_of(db, user, site)
-    if role is None:
-        raise ApiError(404, SITE_NOT_FOUND)
-    if roles is not None and role not in roles:
-        raise ApiError(403, "Your role on this site does not allow this action")
-    return site
-
-
-async def _handle(
-    request: Request, work: Callable[[Session, User, dict[str, Any]], Any], *, provision: bool = True
-) -> Response:
-    """Parse the body, authenticate the key, count it, check its scope (`provision`: the
-    endpoint changes something, so a Stats API key is refused), then run `work`."""
-    body: dict[str, Any] = {}
-    if request.method in ("POST", "PUT", "DELETE"):
-        raw = await request.body()
-        if raw.strip():
-            try:
-                parsed = orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                return error_response(400, "Invalid request body: not valid JSON.")
-            if not isinstance(parsed, dict):
-                return error_response(400, "Invalid request body: expected a JSON object.")
-            body = parsed
-    for key, value in request.query_params.items():
-        body.setdefault(key, value)
-    body.update({k: v for k, v in request.path_params.items()})
-
-    def run() -> Any:
-        token = bearer_token(request)
-        limiter = rate_limiter(request)
-        services = request.app.state.services
-        with session_scope(services.sessions) as db:
-            key, user = authenticate(db, token)
-            limiter.hit(key.id, key.hourly_request_limit)
-            if provision:
-                require_provision(key)
-            return work(db, user, body)
-
-    try:
-        payload = await run_in_threadpool(run)
-    except ApiError as error:
-        return error_response(error.status, error.message, error.headers)
-    except NotFound as error:
-        return error_response(404, str(error))
-    except Conflict as error:
-        return error_response(400, str(error))
-    except DomainError as error:
-        return error_response(400, str(error))
-    return OrjsonResponse(payload)
+    return find_site(db, user, site_id, roles)[0]
 
 
 def _int_param(body: dict[str, Any], name: str, default: int, low: int, high: int) -> int:
@@ -234,7 +172,7 @@ async def sites_index(request: Request) -> Response:
         sites, meta = _page(db, query, Site.domain, "site", body)
         return {"sites": [_site_json(s) for s in sites], "meta": meta}
 
-    return await _handle(request, work, provision=False)
+    return await handle(request, work, provision=False)
 
 
 async def sites_create(request: Request) -> Response:
@@ -248,7 +186,7 @@ async def sites_create(request: Request) -> Response:
         site = create_site(db, domain, timezone, owner=user)
         return _site_json(site)
 
-    return await _handle(request, work)
+    return await handle(request, work)
 
 
 async def sites_show(request: Request) -> Response:
@@ -256,7 +194,7 @@ async def sites_show(request: Request) -> Response:
         site = _find_site(db, user, body.get("site_id"))
         return {**_site_json(site), "custom_properties": []}
 
-    return await _handle(request, work, provision=False)
+    return await handle(request, work, provision=False)
 
 
 async def sites_update(request: Request) -> Response:
@@ -275,7 +213,7 @@ async def sites_update(request: Request) -> Response:
         db.flush()
         return _site_json(site)
 
-    return await _handle(request, work)
+    return await handle(request, work)
 
 
 async def sites_delete(request: Request) -> Response:
@@ -284,7 +222,7 @@ async def sites_delete(request: Request) -> Response:
         delete_site(db, request.app.state.services.events, site)
         return {"deleted": True}
 
-    return await _handle(request, work)
+    return await handle(request, work)
 
 
 # --- shared links ---------------------------------------------------------------------------------
@@ -300,7 +238,7 @@ async def shared_links_put(request: Request) -> Response:
         link = find_or_create_shared_link(db, site, name)
         return {"name": link.name, "url": share_url(request.app.state.settings.base_url, site.domain, link)}
 
-    return await _handle(request, work)
+    return await handle(request, work)
 
 
 # --- goals ----------------------------------------------------------------------------------------
@@ -327,7 +265,7 @@ async def goals_put(request: Request) -> Response:
             return _goal_json(find_or_create_page_goal(db, site, page_path))
         raise ApiError(400, "Parameter `goal_type` is required to create a goal (`event` or `page`)")
 
-    return await _handle(request, work)
+    return await handle(request, work)
 
 
 async def goals_index(request: Request) -> Response:
@@ -336,7 +274,7 @@ async def goals_index(request: Request) -> Response:
         goals, meta = _page(db, select(Goal).where(Goal.site_id == site.id), Goal.id, "goal", body)
         return {"goals": [_goal_json(g) for g in goals], "meta": meta}
 
-    return await _handle(request, work, provision=False)
+    return await handle(request, work, provision=False)
 
 
 async def goals_delete(request: Request) -> Response:
@@ -349,7 +287,7 @@ async def goals_delete(request: Request) -> Response:
         delete_goal(db, goal)
         return {"deleted": True}
 
-    return await _handle(request, work)
+    return await handle(request, work)
 
 
 # --- funnels --------------------------------------------------------------------------------------
@@ -366,7 +304,7 @@ async def funnels_put(request: Request) -> Response:
         goals = goals_by_id(db, site, body["steps"])
         return _funnel_json(create_funnel(db, site, body.get("name"), goals))
 
-    return await _handle(request, work)
+    return await handle(request, work)
 
 
 async def funnels_index(request: Request) -> Response:
@@ -375,7 +313,7 @@ async def funnels_index(request: Request) -> Response:
         funnels, meta = _page(db, funnels_query(site), Funnel.id, "funnel", body)
         return {"funnels": [_funnel_json(f) for f in funnels], "meta": meta}
 
-    return await _handle(request, work, provision=False)
+    return await handle(request, work, provision=False)
 
 
 async def funnels_delete(request: Request) -> Response:
@@ -384,7 +322,7 @@ async def funnels_delete(request: Request) -> Response:
         delete_funnel(db, get_funnel(db, site, _id_param(body, "funnel_id")))
         return {"deleted": True}
 
-    return await _handle(request, work)
+    return await handle(request, work)
 
 
 def sites_routes() -> list[BaseRoute]:
