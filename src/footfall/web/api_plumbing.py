@@ -48,8 +48,9 @@ def find_site(
     return site, role
 
 
-async def parameters(request: Request) -> dict[str, Any] | Response:
-    """The JSON body's fields, then the query string's and the path's; a 400 for a bad body."""
+async def parameters(request: Request, path: bool = True) -> dict[str, Any] | Response:
+    """The JSON body's fields, then the query string's and (with `path`) the path's; a 400 for
+    a bad body."""
     body: dict[str, Any] = {}
     if request.method in BODY_METHODS:
         raw = await request.body()
@@ -63,15 +64,17 @@ async def parameters(request: Request) -> dict[str, Any] | Response:
             body = parsed
     for key, value in request.query_params.items():
         body.setdefault(key, value)
-    body.update(request.path_params)
+    if path:
+        body.update(request.path_params)
     return body
 
 
-async def handle(request: Request, work: Work, *, provision: bool = True) -> Response:
+async def handle(request: Request, work: Work, *, provision: bool = True, path: bool = True) -> Response:
     """Read the parameters, authenticate the key, count it, check its scope (`provision`: the
     endpoint changes something, so a Stats API key is refused), then run `work` in a worker
-    thread with a metadata session; every failure becomes a 4xx `{"error": ...}`."""
-    body = await parameters(request)
+    thread with a metadata session; every failure becomes a 4xx `{"error": ...}`. `path=False`
+    leaves the path's parameters out of the body (an API that checks the body's keys)."""
+    body = await parameters(request, path)
     if isinstance(body, Response):
         return body
 

@@ -178,7 +178,7 @@ async def segments_index(request: Request) -> Response:
         ).all()
         return {"segments": [segment_json(s) for s in found]}
 
-    return await handle(request, work, provision=False)
+    return await handle(request, work, provision=False, path=False)
 
 
 async def segments_create(request: Request) -> Response:
@@ -203,7 +203,7 @@ async def segments_create(request: Request) -> Response:
         db.flush()
         return segment_json(segment)
 
-    return await handle(request, work)
+    return await handle(request, work, path=False)
 
 
 async def segments_show(request: Request) -> Response:
@@ -211,7 +211,7 @@ async def segments_show(request: Request) -> Response:
         site, _ = _find_site(db, user, body.get("site_id"))
         return segment_json(_find_segment(db, site, user, _segment_id(request.path_params["segment_id"])))
 
-    return await handle(request, work, provision=False)
+    return await handle(request, work, provision=False, path=False)
 
 
 async def segments_update(request: Request) -> Response:
@@ -235,7 +235,7 @@ async def segments_update(request: Request) -> Response:
         db.flush()
         return segment_json(segment)
 
-    return await handle(request, work)
+    return await handle(request, work, path=False)
 
 
 async def segments_delete(request: Request) -> Response:
@@ -248,7 +248,7 @@ async def segments_delete(request: Request) -> Response:
         db.delete(segment)
         return shown
 
-    return await handle(request, work)
+    return await handle(request, work, path=False)
 
 
 def segments_routes() -> list[BaseRoute]:
