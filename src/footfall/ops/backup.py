@@ -43,6 +43,7 @@ log = logging.getLogger("footfall.ops")
 FORMAT = 1
 MANIFEST = "manifest.json"
 PREFIX = "footfall-"
+MAX_CHAIN = 24  # at most this many backups in one chain: a full one then 23 incrementals
 Progress = Callable[[int, int, str], None]
 
 
@@ -151,6 +152,11 @@ def create_backup(
         previous = backups_in(to)
         if previous:
             base = previous[-1]
+            # A chain (an incremental, its base, ...) is deleted only whole, so start a new full
+            # backup once the chain is as long as retention keeps (or MAX_CHAIN): old chains can go.
+            length = len(chain_of(*base))
+            if length >= min(keep or MAX_CHAIN, MAX_CHAIN):
+                base = None
     partial.mkdir()
     try:
         job.say(f"flushing the write-ahead log, then backing up to {final}")
