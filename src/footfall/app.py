@@ -14,6 +14,7 @@ from starlette.routing import BaseRoute, Route
 import footfall
 from footfall.config import Settings
 from footfall.ingest.ingestion import ingestion_for
+from footfall.mail.service import start_mail
 from footfall.moving.imports import interrupted_imports_rolled_back
 from footfall.ops.metrics import RouteTimer
 from footfall.ops.runtime import start_operations
@@ -92,6 +93,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
             refresher.start()
         if events is not None:
             interrupted_imports_rolled_back(app.state.services)  # footfall.moving.imports
+        mail = start_mail(app.state.services)  # the outbox worker and scheduled jobs (footfall.mail)
         # Start-up objects (modules, tables, caches) live forever: keep them out of every
         # garbage collection, which otherwise shows up as latency spikes on /api/event.
         gc.collect()
@@ -109,6 +111,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
             yield
         finally:
             gc.set_threshold(*thresholds)
+            mail.stop()
             if refresher is not None:
                 refresher.stop()
             operations.stop()

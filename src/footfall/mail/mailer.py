@@ -16,6 +16,7 @@ import smtplib
 import socket
 import ssl
 from dataclasses import dataclass, field
+from email import policy as email_policy
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid
 
@@ -173,7 +174,8 @@ class SmtpMailer:
                     permanent=last.startswith("5"),
                     reply=last,
                 )
-            code, text = client.data(email.as_bytes())
+            # CRLF line ends: smtplib leaves bytes as they are, and a bare LF is no line end.
+            code, text = client.data(email.as_bytes(policy=email_policy.SMTP))
             if code != 250:
                 raise MailError(
                     "data_refused",

@@ -1,0 +1,53 @@
+"""What a running footfall does about mail: the outbox worker and the scheduled jobs
+(reports, traffic alerts), started and stopped with the app (`app.py`'s lifespan)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from footfall.mail.jobs import Job, Scheduler
+from footfall.mail.outbox import OutboxWorker
+from footfall.meta.models import utcnow
+from footfall.services import Services
+
+
+class MailService:
+    def __init__(
+        self,
+        services: Services,
+        *,
+        now: Callable[[], datetime] = utcnow,
+        poll_seconds: float = 1.0,
+        tick_seconds: float = 30.0,
+        holder: str | None = None,
+        jobs: list[Job] | None = None,
+    ) -> None:
+        self.services = services
+        self.outbox = OutboxWorker(
+            services.sessions, services.settings.mail, poll_seconds=poll_seconds, now=now
+        )
+        self.scheduler = Scheduler(
+            services.engine,
+            default_jobs(services) if jobs is None else jobs,
+            tick_seconds=tick_seconds,
+            now=now,
+            holder=holder,
+        )
+
+    def start(self) -> MailService:
+        self.outbox.start()
+        self.scheduler.start()
+        return self
+
+    def stop(self) -> None:
+        self.scheduler.stop()
+        self.outbox.stop()
+
+
+def default_jobs(services: Services) -> list[Job]:
+    return []
+
+
+def start_mail(services: Services) -> MailService:
+    return MailService(services).start()
