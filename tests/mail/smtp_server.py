@@ -38,7 +38,7 @@ class Received:
     def part(self, subtype: str) -> str:
         body = self.message.get_body(preferencelist=(subtype,))
         assert body is not None, f"no text/{subtype} part"
-        return body.get_content()
+        return body.get_content().replace("\r\n", "\n")
 
 
 @dataclass

@@ -50,6 +50,7 @@ def enqueue(db: Session, settings: MailSettings, message: Message, *, kind: str)
         subject=message.subject,
         text_body=message.text,
         html_body=message.html,
+        headers=dict(message.headers) or None,
         message_id=message.message_id or make_msgid(domain=domain),
         status="queued",
         attempts=0,
@@ -66,6 +67,7 @@ def as_message(row: OutboxMessage) -> Message:
         subject=row.subject,
         text=row.text_body,
         html=row.html_body,
+        headers=dict(row.headers or {}),
         message_id=row.message_id,
     )
 

@@ -46,7 +46,16 @@ class MailService:
 
 
 def default_jobs(services: Services) -> list[Job]:
-    return []
+    from datetime import timedelta
+
+    from footfall.mail.alerts import check_traffic_alerts
+    from footfall.mail.reports import send_due_reports
+
+    return [
+        # Each minute: a report is due at 09:00 in its site's zone, and caught up within a day.
+        Job("reports", timedelta(minutes=1), lambda now: send_due_reports(services, now)),
+        Job("traffic_alerts", timedelta(minutes=15), lambda now: check_traffic_alerts(services, now)),
+    ]
 
 
 def start_mail(services: Services) -> MailService:

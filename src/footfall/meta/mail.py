@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Date,
     DateTime,
@@ -37,6 +38,7 @@ class OutboxMessage(Base):
     subject: Mapped[str] = mapped_column(String(998))
     text_body: Mapped[str] = mapped_column(Text)
     html_body: Mapped[str | None] = mapped_column(Text, default=None)
+    headers: Mapped[dict[str, str] | None] = mapped_column(JSON, default=None)  # e.g. List-Unsubscribe
     message_id: Mapped[str] = mapped_column(String(255))
     status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

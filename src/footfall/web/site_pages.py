@@ -25,8 +25,6 @@ TIMEZONES = sorted(zoneinfo.available_timezones() - {"UTC", "localtime", "Factor
 
 # Tabs whose pages other engineers build; until then the tab says what is coming.
 COMING: dict[str, str] = {
-    "email-reports": "Weekly and monthly email reports of this site's numbers, and traffic spike and "
-    "drop alerts, to the recipients you choose.",
 }
 
 

@@ -26,6 +26,7 @@ def upgrade() -> None:
         sa.Column("subject", sa.String(length=998), nullable=False),
         sa.Column("text_body", sa.Text(), nullable=False),
         sa.Column("html_body", sa.Text(), nullable=True),
+        sa.Column("headers", sa.JSON(), nullable=True),
         sa.Column("message_id", sa.String(length=255), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
