@@ -21,12 +21,13 @@ from footfall.mail.subscriptions import (
     traffic_alerts,
     unsubscribe,
 )
-from footfall.web.pages import LOGIN, PUBLIC, Page, Rule, page_route, settings_route, templates
+from footfall.web.pages import LOGIN, OPEN, Page, page_route, settings_route, templates
 from footfall.web.stats_api import row_id
 
-# The unsubscribe link's POST is allowed by the secret token in its URL, not by a CSRF token:
-# mail clients' one-click unsubscribe (RFC 8058) posts it without cookies.
-TOKEN_POST = Rule("public", csrf=False)
+# The unsubscribe link needs no user: the secret token in its URL is the permission, for its
+# GET (a page asking to confirm) and its POST alike; CSRF tokens protect a session, which this
+# route does not use, and mail clients' one-click unsubscribe (RFC 8058) posts without cookies.
+TOKEN = OPEN
 
 
 def _mail_failures(page: Page):
@@ -118,11 +119,11 @@ def unsubscribe_post(page: Page) -> Response:
 
 def dismiss_mail_failures(page: Page) -> Response:
     user = page.user
-    if user is None or not (user.is_admin or user.is_superuser):
-        return page.error(403, "Only the instance's administrators see and dismiss mail failures.")
-    count = dismiss_failed(page.db)
     back = page.field("next")
     target = back if back.startswith("/") and not back.startswith("//") else "/sites"
+    if user is None or not (user.is_admin or user.is_superuser):
+        return page.redirect(target, "Only the instance's administrators see and dismiss mail failures.")
+    count = dismiss_failed(page.db)
     return page.redirect(target, f"Dismissed {count} failed message(s).")
 
 
@@ -130,7 +131,7 @@ def mail_routes() -> list[BaseRoute]:
     path = "/email-reports/unsubscribe/{token}"
     return [
         settings_route("email-reports", email_reports, methods=["GET", "POST"]),
-        page_route(path, unsubscribe_page, PUBLIC, methods=["GET"]),
-        page_route(path, unsubscribe_post, TOKEN_POST, methods=["POST"], name="unsubscribe_post"),
+        page_route(path, unsubscribe_page, TOKEN, methods=["GET"]),
+        page_route(path, unsubscribe_post, TOKEN, methods=["POST"], name="unsubscribe_post"),
         page_route("/settings/mail-failures/dismiss", dismiss_mail_failures, LOGIN, methods=["POST"]),
     ]
