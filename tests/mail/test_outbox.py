@@ -184,3 +184,23 @@ def test_two_workers_on_one_database_send_each_message_once(
     finally:
         for engine in engines:
             engine.dispose()
+
+
+def test_at_start_the_worker_says_at_once_whether_mail_can_go_out(
+    sqlite_url, make_settings, starttls_smtp: SmtpServer, ca_file, caplog: pytest.LogCaptureFixture
+) -> None:
+    from footfall.meta.db import make_engine, migrate
+
+    engine = make_engine(sqlite_url)
+    migrate(engine)
+    sessions = sessionmaker(engine, expire_on_commit=False)
+    good = make_settings(**starttls_smtp.env(SMTP_CA_CERT=str(ca_file)))
+    bad = make_settings(**starttls_smtp.env(SMTP_CA_CERT=str(ca_file), SMTP_USER_PWD="wrong"))
+    with caplog.at_level(logging.INFO, logger="footfall.mail"):
+        assert OutboxWorker(sessions, good.mail).check_relay()
+        assert not OutboxWorker(sessions, bad.mail).check_relay()
+        assert not OutboxWorker(sessions, make_settings().mail).check_relay()
+    assert f"mail: localhost:{starttls_smtp.port} connected and logged in (STARTTLS)" in caplog.text
+    assert "mail: cannot send through" in caplog.text and "refused the login of apikey" in caplog.text
+    assert "MAILER_ADAPTER=log: messages are written to the log, not sent" in caplog.text
+    engine.dispose()

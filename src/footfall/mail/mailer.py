@@ -121,9 +121,13 @@ class SmtpMailer:
     def where(self) -> str:
         return f"{self.settings.host}:{self.settings.port}"
 
-    def send(self, message: Message) -> Sent:
+    def check(self) -> Sent:
+        """Connect, TLS and log in as a send would, then quit: whether mail can go out."""
+        return self.send(None)
+
+    def send(self, message: Message | None) -> Sent:
+        """Send `message` (None: stop after logging in; see `check`)."""
         settings = self.settings
-        email = build(message, self.mail.sender_name, self.mail.sender_address)
         context = tls_context(settings)
         client = self._connect(context)
         try:
@@ -150,6 +154,9 @@ class SmtpMailer:
                     )
             if settings.username is not None:
                 self._login(client)
+            if message is None:
+                return Sent(reply="connected and logged in" if settings.username else "connected", how=how)
+            email = build(message, self.mail.sender_name, self.mail.sender_address)
             sender = self.mail.sender_address
             code, text = client.mail(sender)
             if code != 250:

@@ -142,6 +142,7 @@ class OutboxWorker:
         self._wake.set()
 
     def _run(self) -> None:
+        self.check_relay()
         while not self._stop.is_set():
             try:
                 self.send_due()
@@ -149,6 +150,28 @@ class OutboxWorker:
                 log.exception("outbox: could not read the outbox; trying again")
             self._wake.wait(self.poll_seconds)
             self._wake.clear()
+
+    def check_relay(self) -> bool:
+        """At start, tell the operator at once whether mail can go out (one log line)."""
+        from footfall.mail.mailer import SmtpMailer
+
+        if not isinstance(self.mailer, SmtpMailer):
+            log.warning(
+                "mail: MAILER_ADAPTER=log: messages are written to the log, not sent (set SMTP_HOST_ADDR)"
+            )
+            return False
+        try:
+            checked = self.mailer.check()
+        except MailError as error:
+            metrics.FAILURES.labels(error.reason).inc()
+            log.error(
+                "mail: cannot send through %s: %s (check with: footfall mail test --to ADDRESS)",
+                self.mailer.where,
+                error,
+            )
+            return False
+        log.info("mail: %s %s (%s)", self.mailer.where, checked.reply, checked.how)
+        return True
 
     def send_due(self) -> int:
         """Send every row that is due now; returns how many were handled."""
