@@ -28,7 +28,7 @@ from footfall.accounts.logins import (
     list_sessions,
     start_session,
 )
-from footfall.accounts.notify import deliver_password_reset
+from footfall.accounts.notify import deliver_password_reset, deliver_two_factor_notice
 from footfall.accounts.passwords import verify_password
 from footfall.accounts.throttle import Throttle, make_throttle, subject
 from footfall.accounts.users import authenticate, change_email, change_password, count_users, create_user
@@ -333,6 +333,7 @@ def two_factor_settings(page: Page) -> Response:
     if action == "disable":
         if verify_password(user.password_hash, _raw(page, "current_password")):
             twofactor.disable(page.db, user)
+            deliver_two_factor_notice(page.db, page.settings, user.email, enabled=False)
             return page.redirect("/settings", "Two-factor authentication is off.")
         error = "The current password is wrong."
     elif action == "confirm":
@@ -346,6 +347,7 @@ def two_factor_settings(page: Page) -> Response:
                 error = str(failure)
             else:
                 page.login.data = None
+                deliver_two_factor_notice(page.db, page.settings, user.email, enabled=True)
                 return page.render("twofactor_codes.html", codes=codes)
     elif action == "recovery":
         if verify_password(user.password_hash, _raw(page, "current_password")) and user.totp_secret:
@@ -379,7 +381,9 @@ def request_reset(page: Page) -> Response:
         found = resets.request_reset(page.db, page.field("email"))
         if found is not None:
             user, token = found
-            deliver_password_reset(user.email, f"{page.settings.base_url}/password/reset?token={token}")
+            deliver_password_reset(
+                page.db, page.settings, user.email, f"{page.settings.base_url}/password/reset?token={token}"
+            )
         sent = True
     return page.render("password_request.html", sent=sent, email=page.field("email"))
 

@@ -103,7 +103,9 @@ def _invite(page: Page) -> str:
     role = invitations.parse_role(page.field("role"))
     token, invitation = invitations.invite(page.db, page.site, page.field("email"), role, page.user)
     url = f"{page.settings.base_url}/invitations/{token}"
-    deliver_invitation(invitation.email, page.site.domain, role.value, url, page.user.email)
+    deliver_invitation(
+        page.db, page.settings, invitation.email, page.site.domain, role.value, url, page.user.email
+    )
     return f"{invitation.email} is invited as {role.value}; the invitation link is valid for 48 hours."
 
 
