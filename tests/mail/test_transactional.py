@@ -15,6 +15,7 @@ from footfall.mail import (
     send_password_reset,
     send_two_factor_notice,
 )
+from footfall.mail.operator import bind
 from footfall.mail.outbox import OutboxWorker
 from footfall.meta.db import session_scope
 from footfall.meta.models import User, utcnow
@@ -129,17 +130,17 @@ def test_operator_alert_mails_the_admins_once_per_condition_every_few_hours(
         admin = User(email="root@example.org", password_hash="x", is_admin=True)
         db.add_all([admin, User(email="someone@example.org", password_hash="x")])
     start = utcnow()
+    assert not operator_alert("backup_failed", "Backup failed")  # no app running: logged only
+    bind(sessions, settings)  # as MailService does while the app runs; ops calls (condition, summary)
+    try:
+        assert operator_alert("backup_failed", "Backup failed", "disk full at /backups", now=start)
+        assert not operator_alert("backup_failed", "Backup failed", now=start + timedelta(hours=1))
+        assert operator_alert("disk_warning", "Disk 91% full", now=start + timedelta(hours=1))
+    finally:
+        bind(None, None)
+    later = start + timedelta(hours=4)
     assert operator_alert(
-        sessions, settings, "backup_failed", "Backup failed", "disk full at /backups", now=start
-    )
-    assert not operator_alert(
-        sessions, settings, "backup_failed", "Backup failed", now=start + timedelta(hours=1)
-    )
-    assert operator_alert(
-        sessions, settings, "disk_low:/data", "Disk 91% full", now=start + timedelta(hours=1)
-    )
-    assert operator_alert(
-        sessions, settings, "backup_failed", "Backup failed again", now=start + timedelta(hours=4)
+        "backup_failed", "Backup failed again", sessions=sessions, settings=settings, now=later
     )
     mails = deliver(sessions, settings, plain_smtp)
     assert [(m.recipients, m.message["Subject"]) for m in mails] == [
@@ -148,3 +149,27 @@ def test_operator_alert_mails_the_admins_once_per_condition_every_few_hours(
         (["root@example.org"], "[footfall] Backup failed again"),
     ]
     assert "disk full at /backups" in mails[0].part("plain")
+
+
+def test_ops_alerts_reach_the_admins_through_the_running_apps_mail(
+    sqlite_url, make_settings, plain_smtp: SmtpServer
+) -> None:
+    from footfall.meta.db import make_engine, migrate
+    from footfall.ops import alerts
+
+    engine = make_engine(sqlite_url)
+    migrate(engine)
+    sessions = sessionmaker(engine, expire_on_commit=False)
+    settings = make_settings(BASE_URL=BASE, **plain_smtp.env())
+    plain_smtp.clear()
+    with session_scope(sessions) as db:
+        db.add(User(email="root@example.org", password_hash="x", is_admin=True))
+    bind(sessions, settings)
+    try:
+        alerts.operator_alert("disk_warning", "data disk 91% full (DISK_WARN_PERCENT 90)")
+    finally:
+        bind(None, None)
+    [mail] = deliver(sessions, settings, plain_smtp)
+    assert mail.recipients == ["root@example.org"]
+    assert mail.message["Subject"] == "[footfall] data disk 91% full (DISK_WARN_PERCENT 90)"
+    engine.dispose()

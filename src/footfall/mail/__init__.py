@@ -5,7 +5,7 @@ no request waits for SMTP; the app process's outbox worker sends):
 
 - `send_password_reset`, `send_email_change_confirmation`, `send_invitation`,
   `send_ownership_transfer`, `send_two_factor_notice` (accounts);
-- `operator_alert(sessions, settings, condition, summary, details)` (ops): mails the
+- `operator_alert(condition, summary, details="")` (ops, from inside a running app): mails the
   instance's admins at most once per condition every few hours.
 """
 

@@ -33,19 +33,35 @@ def instance_admins(db: Session) -> list[str]:
     )
 
 
+# The running app's metadata store and settings, set by `footfall.mail.service.MailService`
+# while it runs, so that callers deep in ops (a backup thread, the disk watch) need not carry them.
+_bound: tuple[sessionmaker[Session], Settings] | None = None
+
+
+def bind(sessions: sessionmaker[Session] | None, settings: Settings | None) -> None:
+    global _bound
+    _bound = (sessions, settings) if sessions is not None and settings is not None else None
+
+
 def operator_alert(
-    sessions: sessionmaker[Session],
-    settings: Settings,
     condition: str,
     summary: str,
     details: str = "",
     *,
+    sessions: sessionmaker[Session] | None = None,
+    settings: Settings | None = None,
     now: datetime | None = None,
     every: timedelta = OPERATOR_ALERT_EVERY,
 ) -> bool:
-    """Mail the admins about `condition` (e.g. "backup_failed", "disk_low:/data") unless it
+    """Mail the admins about `condition` (e.g. "backup_failed", "disk_warning") unless it
     was mailed less than `every` ago. Returns whether a mail was enqueued. The alert is
-    always logged, so an instance without admins or mail still shows it."""
+    always logged, so an instance without admins or mail still shows it. Without `sessions`
+    and `settings`, those of the running app are used (none: only the log line)."""
+    if sessions is None or settings is None:
+        if _bound is None:
+            log.warning("operator alert %s: %s (no running app to mail it from)", condition, summary)
+            return False
+        sessions, settings = _bound
     moment = now or utcnow()
     log.warning("operator alert %s: %s %s", condition, summary, details)
     with session_scope(sessions) as db:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from footfall.mail.jobs import Job, Scheduler
+from footfall.mail.operator import bind
 from footfall.mail.outbox import OutboxWorker
 from footfall.meta.models import utcnow
 from footfall.services import Services
@@ -36,11 +37,13 @@ class MailService:
         )
 
     def start(self) -> MailService:
+        bind(self.services.sessions, self.services.settings)  # for operator_alert(condition, summary)
         self.outbox.start()
         self.scheduler.start()
         return self
 
     def stop(self) -> None:
+        bind(None, None)
         self.scheduler.stop()
         self.outbox.stop()
 
