@@ -24,8 +24,7 @@ from footfall.web.pages import LOGIN, Page, page_route, settings_route, site, si
 TIMEZONES = sorted(zoneinfo.available_timezones() - {"UTC", "localtime", "Factory"})
 
 # Tabs whose pages other engineers build; until then the tab says what is coming.
-COMING: dict[str, str] = {
-}
+COMING: dict[str, str] = {}
 
 
 def sites_index(page: Page) -> Response:
