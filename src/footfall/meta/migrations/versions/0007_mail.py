@@ -1,7 +1,7 @@
 """mail: outbox, job leases, report recipients and runs, traffic alerts, operator alerts
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 
 The outbox holds every message until the relay has accepted it (or the last retry failed),
 so mail accepted by a request survives a restart. Job leases make each scheduled job run
@@ -11,8 +11,8 @@ on one replica at a time; report runs make each report period go out once.
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 
 ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
