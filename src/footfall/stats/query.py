@@ -472,6 +472,26 @@ def validate(query: Query) -> Query:
         raise QueryError("Dimensions cannot be queried multiple times.")
     if sum(1 for d in query.dimensions if is_time(d)) > 1:
         raise QueryError("Invalid dimensions: only one time dimension can be queried.")
+    _check_filters(query)
+    _check_metrics(query)
+    if query.order_by:
+        allowed = set(metrics) | set(query.dimensions)
+        for entry in query.order_by:
+            if entry[0] not in allowed:
+                raise QueryError(
+                    f"Invalid order_by entry '{list(entry)}'. Entry is not a queried metric or dimension."
+                )
+    if query.time_labels and not any(is_time(d) for d in query.dimensions):
+        raise QueryError("Invalid include.time_labels: requires a time dimension.")
+    if query.limit < 1 or query.limit > MAX_LIMIT:
+        raise QueryError(f"Invalid pagination.limit: must be between 1 and {MAX_LIMIT}.")
+    if query.offset < 0 or query.offset > MAX_OFFSET:
+        raise QueryError("Invalid pagination.offset: must not be negative (nor absurdly large).")
+    return query
+
+
+def _check_filters(query: Query) -> None:
+    """Filters: size, known dimensions, where goals and hostnames may be, configured goals, RE2."""
     check_filter_size(query.filters)
     for leaf, depth, behavioural in walk_behavioural(query.filters):
         if not is_filter_dimension(leaf.dimension):
@@ -499,6 +519,11 @@ def validate(query: Query) -> Query:
                         f"Invalid regular expression '{pattern}': RE2 syntax is required "
                         "(no lookarounds, backreferences or atomic groups)."
                     )
+
+
+def _check_metrics(query: Query) -> None:
+    """Each metric is known and asked with the dimensions or filters it needs."""
+    metrics = query.metrics
     goal_filtered = any(leaf.dimension == "event:goal" for leaf, _ in walk(query.filters))
     for metric in metrics:
         if metric not in METRICS:
@@ -527,20 +552,6 @@ def validate(query: Query) -> Query:
         raise QueryError(
             f"Session metric(s) `{', '.join(session_metrics)}` cannot be queried along with event dimensions."
         )
-    if query.order_by:
-        allowed = set(metrics) | set(query.dimensions)
-        for entry in query.order_by:
-            if entry[0] not in allowed:
-                raise QueryError(
-                    f"Invalid order_by entry '{list(entry)}'. Entry is not a queried metric or dimension."
-                )
-    if query.time_labels and not any(is_time(d) for d in query.dimensions):
-        raise QueryError("Invalid include.time_labels: requires a time dimension.")
-    if query.limit < 1 or query.limit > MAX_LIMIT:
-        raise QueryError(f"Invalid pagination.limit: must be between 1 and {MAX_LIMIT}.")
-    if query.offset < 0 or query.offset > MAX_OFFSET:
-        raise QueryError("Invalid pagination.offset: must not be negative (nor absurdly large).")
-    return query
 
 
 def check_filter_size(filters: tuple[Filter, ...]) -> None:

@@ -304,6 +304,41 @@ def _parse_comparison(
     return Comparison(mode, comparison_range(rng, mode, custom, match_day_of_week), match_day_of_week)
 
 
+def _parse_order_by(order_by: Any) -> tuple[tuple[str, str], ...] | None:
+    parsed_order: tuple[tuple[str, str], ...] | None = None
+    if order_by is not None:
+        if not isinstance(order_by, list):
+            raise QueryError(f"Invalid order_by {_show(order_by)}.")
+        entries = []
+        for entry in order_by:
+            if (
+                not isinstance(entry, list)
+                or len(entry) != 2
+                or not isinstance(entry[0], str)
+                or entry[1] not in ("asc", "desc")
+                or not (entry[0] in METRICS or is_dimension(entry[0]))
+            ):
+                raise QueryError(f"Invalid order_by entry {_show(entry)}.")
+            entries.append((entry[0], entry[1]))
+        parsed_order = tuple(entries)
+    return parsed_order
+
+
+def _parse_pagination(pagination: Any) -> tuple[int, int]:
+    if not isinstance(pagination, dict) or set(pagination) - {"limit", "offset"}:
+        raise QueryError(f"Invalid pagination {_show(pagination)}.")
+    limit = pagination.get("limit", DEFAULT_LIMIT)
+    offset = pagination.get("offset", 0)
+    if (
+        not isinstance(limit, int)
+        or isinstance(limit, bool)
+        or not isinstance(offset, int)
+        or isinstance(offset, bool)
+    ):
+        raise QueryError(f"Invalid pagination {_show(pagination)}: limit and offset must be integers.")
+    return limit, offset
+
+
 def parse(site: SiteSpec, body: Any, now: datetime, segments: SegmentLookup | None = None) -> Query:
     if not isinstance(body, dict):
         raise QueryError("Invalid request body: expected a JSON object.")
@@ -338,23 +373,7 @@ def parse(site: SiteSpec, body: Any, now: datetime, segments: SegmentLookup | No
 
     filters = expand_segments(parse_filter_list(body.get("filters", [])), segments)
 
-    order_by = body.get("order_by")
-    parsed_order: tuple[tuple[str, str], ...] | None = None
-    if order_by is not None:
-        if not isinstance(order_by, list):
-            raise QueryError(f"Invalid order_by {_show(order_by)}.")
-        entries = []
-        for entry in order_by:
-            if (
-                not isinstance(entry, list)
-                or len(entry) != 2
-                or not isinstance(entry[0], str)
-                or entry[1] not in ("asc", "desc")
-                or not (entry[0] in METRICS or is_dimension(entry[0]))
-            ):
-                raise QueryError(f"Invalid order_by entry {_show(entry)}.")
-            entries.append((entry[0], entry[1]))
-        parsed_order = tuple(entries)
+    parsed_order = _parse_order_by(body.get("order_by"))
 
     include = body.get("include", {}) or {}
     if not isinstance(include, dict) or set(include) - INCLUDE_KEYS:
@@ -363,18 +382,7 @@ def parse(site: SiteSpec, body: Any, now: datetime, segments: SegmentLookup | No
         if flag in include and not isinstance(include[flag], bool):
             raise QueryError(f"Invalid include.{flag}: expected true or false.")
 
-    pagination = body.get("pagination", {}) or {}
-    if not isinstance(pagination, dict) or set(pagination) - {"limit", "offset"}:
-        raise QueryError(f"Invalid pagination {_show(pagination)}.")
-    limit = pagination.get("limit", DEFAULT_LIMIT)
-    offset = pagination.get("offset", 0)
-    if (
-        not isinstance(limit, int)
-        or isinstance(limit, bool)
-        or not isinstance(offset, int)
-        or isinstance(offset, bool)
-    ):
-        raise QueryError(f"Invalid pagination {_show(pagination)}: limit and offset must be integers.")
+    limit, offset = _parse_pagination(body.get("pagination", {}) or {})
 
     query = Query(
         site=site,
