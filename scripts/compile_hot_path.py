@@ -3,15 +3,20 @@
     .venv/bin/python scripts/compile_hot_path.py          # what `make compile` runs
     .venv/bin/python scripts/compile_hot_path.py --clean  # back to the source alone
 
-Builds one extension module beside each source file in src/ (and mypyc's shared runtime
-module in src/), then records the sources' digests in src/footfall/compiled.json. If mypyc
-or a C compiler is missing, or compiling fails, it says so in one line, removes any partial
-result, and exits 0: footfall then runs its source, only slower.
+    .venv/bin/python scripts/compile_hot_path.py --require  # the image build: fail if not compiled
+
+Builds one extension module beside each source file in src/footfall/ and mypyc's shared
+runtime for them inside the package (`footfall/hot_path__mypyc.*.so`, so a wheel carries it
+as package data, see setup.py), then records the sources' digests in
+src/footfall/compiled.json. If mypyc or a C compiler is missing, or compiling fails, it says
+so in one line, removes any partial result, and exits 0 (1 with `--require`): footfall then
+runs its source, only slower.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import shutil
 import subprocess
 import sys
@@ -24,9 +29,26 @@ sys.path.insert(0, str(SRC))
 from footfall import compiled  # noqa: E402
 
 
+# mypycify() run as the `mypyc` command runs it, but with a group name inside the package:
+# the shared runtime is then `footfall.hot_path__mypyc`, installed with the package (the
+# command's default, a top-level module named after a hash, is left out of every wheel).
+BUILD = """
+import sys
+from setuptools import setup
+from mypyc.build import mypycify
+cache, *sources = sys.argv[1:]
+setup(
+    name="footfall-hot-path",
+    ext_modules=mypycify(["--cache-dir", cache, *sources], group_name=%r),
+    script_args=["build_ext", "--inplace"],
+)
+"""
+
+
 def built_files() -> list[Path]:
     found = [p for m in compiled.HOT_MODULES for p in compiled.compiled_extensions(m)]
-    return found + sorted(SRC.glob("*__mypyc.*"))
+    # Top-level runtimes are what this script built before the runtime moved into the package.
+    return found + compiled.shared_runtime() + sorted(SRC.glob("*__mypyc.*"))
 
 
 def clean() -> None:
@@ -36,15 +58,14 @@ def clean() -> None:
 
 
 def compile_modules() -> str:
-    mypyc = Path(sys.executable).with_name("mypyc")
-    if not mypyc.exists():
+    if importlib.util.find_spec("mypyc") is None:
         return "mypyc is not installed (pip install mypy)"
     if shutil.which("cc") is None and shutil.which("gcc") is None:
         return "no C compiler"
     sources = [str(compiled.source_path(m).relative_to(SRC)) for m in compiled.HOT_MODULES]
     with tempfile.TemporaryDirectory(prefix="footfall-mypyc-") as cache:
         done = subprocess.run(
-            [str(mypyc), "--cache-dir", cache, *sources],
+            [sys.executable, "-c", BUILD % compiled.SHARED_RUNTIME, cache, *sources],
             cwd=SRC,
             capture_output=True,
             text=True,
@@ -62,6 +83,9 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--clean", action="store_true", help="remove the compiled modules")
+    parser.add_argument(
+        "--require", action="store_true", help="exit 1 if the write path cannot be compiled (image builds)"
+    )
     args = parser.parse_args()
     if not args.clean and compiled.use_source_if_stale() == "compiled":
         print("write path compiled: up to date")
@@ -74,6 +98,8 @@ def main() -> None:
     if problem:
         clean()
         print(f"write path not compiled ({problem}); footfall runs its source, slower")
+        if args.require:
+            sys.exit(1)
         return
     print(f"write path compiled: {len(compiled.HOT_MODULES)} modules (src/footfall/compiled.json)")
 

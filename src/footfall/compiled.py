@@ -5,8 +5,10 @@ pipeline's steps, frame the log record): in CPython they cost about 23 µs an ev
 development machine, compiled about 16 µs (`python -m bench.ingest.per_event`), which is most
 of what limits one `footfall serve` process. `make run` and `make test` compile them with
 `scripts/compile_hot_path.py`: an extension module (`pipeline.cpython-311-...so`) beside
-each source file, which Python imports instead of the source, and `compiled.json`, the
-SHA-256 of each source as it was compiled.
+each source file, which Python imports instead of the source, mypyc's shared runtime for
+them (`footfall/hot_path__mypyc...so`), and `compiled.json`, the SHA-256 of each source as it
+was compiled. All of them are package data, so a wheel built after `make compile` carries
+the compiled write path (setup.py marks such a wheel as specific to its platform).
 
 The source stays the truth. `use_source_if_stale` (run when `footfall` is imported) looks at
 `compiled.json`: if any of the modules changed since it was compiled, or
@@ -35,6 +37,8 @@ HOT_MODULES = (
     "footfall.ingest.request",
     "footfall.web.event",
 )
+# The compiled modules' shared runtime is the extension module `<SHARED_RUNTIME>__mypyc`.
+SHARED_RUNTIME = "footfall.hot_path"
 PACKAGE = Path(__file__).resolve().parent
 MANIFEST = PACKAGE / "compiled.json"
 
@@ -59,6 +63,15 @@ def compiled_extensions(module: str) -> list[Path]:
         source.with_name(source.stem + suffix)
         for suffix in importlib.machinery.EXTENSION_SUFFIXES
         if source.with_name(source.stem + suffix).exists()
+    ]
+
+
+def shared_runtime() -> list[Path]:
+    stem = SHARED_RUNTIME.rsplit(".", 1)[1] + "__mypyc"
+    return [
+        PACKAGE / (stem + suffix)
+        for suffix in importlib.machinery.EXTENSION_SUFFIXES
+        if (PACKAGE / (stem + suffix)).exists()
     ]
 
 
@@ -93,6 +106,8 @@ def use_source_if_stale() -> str:
     stale = stale_modules()
     if os.environ.get("FOOTFALL_PURE_PYTHON", "") not in ("", "0"):
         reason = "source (FOOTFALL_PURE_PYTHON is set)"
+    elif not shared_runtime():
+        reason = "source (the compiled modules' runtime is missing: run `make compile`)"
     elif stale:
         reason = f"source ({', '.join(stale)} changed since compiled: run `make compile`)"
     else:
