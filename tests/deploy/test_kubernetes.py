@@ -75,11 +75,13 @@ def test_every_overlay_renders_the_objects_it_promises(rendered, overlay: str) -
         ("ConfigMap", "footfall-settings"),
         ("Secret", "footfall-secrets"),
         ("CronJob", "footfall-backup"),
-        ("PersistentVolumeClaim", "footfall-backups"),
     }
     assert common <= kinds
     if overlay == "embedded":
-        assert ("PersistentVolumeClaim", "footfall-data") in kinds
+        assert {
+            ("PersistentVolumeClaim", "footfall-data"),
+            ("PersistentVolumeClaim", "footfall-backups"),
+        } <= kinds
     else:
         assert {
             ("StatefulSet", "footfall-postgres"),
@@ -420,3 +422,71 @@ def test_every_file_deploy_readme_mentions_exists() -> None:
     for path in mentioned:
         base = ROOT if path.startswith("deploy/") else ROOT / "deploy"
         assert (base / path).resolve().exists(), f"deploy/README.md mentions {path}, which does not exist"
+
+
+def _job_pod(objects: list[dict[str, Any]]) -> dict[str, Any]:
+    return named(objects, "CronJob", "footfall-backup")["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+
+
+def test_the_embedded_backup_job_asks_the_running_server_through_its_admin_channel(rendered) -> None:
+    objects = rendered["embedded"]
+    workload, server = _footfall(objects)
+    pod = _job_pod(objects)
+    (job,) = pod["containers"]
+    assert job["args"][:4] == ["backup", "create", "--to", "/backups"]
+    assert "--keep-days" in job["args"]
+    # The admin socket is DATA_DIR/admin.sock, for the same user only: same volume, same
+    # DATA_DIR, same uid, same node (the claims are ReadWriteOnce).
+    server_volumes = {v["name"]: v for v in workload["spec"]["template"]["spec"]["volumes"]}
+    job_volumes = {v["name"]: v for v in pod["volumes"]}
+    for name, path in (("data", "/data"), ("backups", "/backups")):
+        assert job_volumes[name]["persistentVolumeClaim"] == server_volumes[name]["persistentVolumeClaim"]
+        assert {"name": name, "mountPath": path} in server["volumeMounts"]
+        assert {"name": name, "mountPath": path} in job["volumeMounts"]
+    assert {"name": "DATA_DIR", "value": "/data"} in job["env"]
+    assert (
+        pod["securityContext"]["runAsUser"]
+        == workload["spec"]["template"]["spec"]["securityContext"]["runAsUser"]
+    )
+    (term,) = pod["affinity"]["podAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+    assert term["labelSelector"]["matchLabels"] == workload["spec"]["selector"]["matchLabels"]
+    assert term["topologyKey"] == "kubernetes.io/hostname"
+
+
+def test_the_cluster_backup_job_has_each_server_back_itself_up_onto_clickhouse_s_backups_disk(
+    rendered, tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+
+    objects = rendered["cluster"]
+    clickhouse = named(objects, "StatefulSet", "footfall-clickhouse")
+    pod = _job_pod(objects)
+    (volume,) = [v for v in pod["volumes"] if v["name"] == "backups"]
+    # The claim the StatefulSet's `backups` template makes for its only replica.
+    assert volume["persistentVolumeClaim"]["claimName"] == "backups-footfall-clickhouse-0"
+    assert "backups" in [c["metadata"]["name"] for c in clickhouse["spec"]["volumeClaimTemplates"]]
+    server = clickhouse["spec"]["template"]["spec"]["containers"][0]
+    assert {"name": "backups", "mountPath": "/backups"} in server["volumeMounts"]
+    disks = ET.fromstring(_config_map(objects, "footfall-clickhouse-config-")["backups.xml"])
+    assert disks.findtext("storage_configuration/disks/backups/path") == "/backups/"
+    assert disks.findtext("backups/allowed_disk") == "backups"
+    (term,) = pod["affinity"]["podAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+    assert term["labelSelector"]["matchLabels"] == clickhouse["spec"]["selector"]["matchLabels"]
+    scripts = {c["name"]: c for c in pod["containers"]}
+    assert set(scripts) == {"events", "metadata"}
+    assert "BACKUP DATABASE footfall TO Disk('backups'," in scripts["events"]["args"][0]
+    assert "pg_dump --host footfall-postgres" in scripts["metadata"]["args"][0]
+    assert scripts["events"]["image"] == server["image"]
+    postgres = named(objects, "StatefulSet", "footfall-postgres")["spec"]["template"]["spec"]["containers"][0]
+    assert scripts["metadata"]["image"] == postgres["image"]
+    for name, container in scripts.items():
+        assert container["command"] == ["/bin/sh", "-c"]
+        lint = subprocess.run(
+            [str(Path(sys.executable).with_name("shellcheck")), "--shell=sh", "--severity=style", "-"],
+            input=container["args"][0],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert lint.returncode == 0, f"{name}: {lint.stdout}"
