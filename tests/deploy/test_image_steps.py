@@ -215,6 +215,10 @@ def test_the_installed_wheel_serves_from_a_read_only_root_with_data_elsewhere(bu
         assert "data-domain" in script.text or "domain" in script.text
         assert httpx.get(f"{url}/js/script.hash.outbound-links.js", timeout=5).status_code == 200
         assert httpx.get(f"{url}/assets/app.css", timeout=5).status_code == 200
+        if (built["context"] / "frontend" / "package.json").exists():
+            # The dashboard's built script, as its page (web/dashboard.py) loads it.
+            dashboard = httpx.get(f"{url}/static/dashboard/main.js", timeout=5)
+            assert dashboard.status_code == 200 and "javascript" in dashboard.headers["content-type"]
         assert httpx.get(f"{url}/login", timeout=5).status_code == 200
 
         site = subprocess.run(

@@ -312,7 +312,9 @@ def test_clickhouse_gets_the_small_machine_configuration(rendered) -> None:
         assert path.startswith(("/etc/clickhouse-server/config.d/", "/etc/clickhouse-server/users.d/")), name
     assert mounted["users.xml"].startswith("/etc/clickhouse-server/users.d/")
     password = parsed["users.xml"].find("users/footfall/password")
-    assert password.get("from_env") == "CLICKHOUSE_PASSWORD"
+    assert password.get("from_env") == "FOOTFALL_CLICKHOUSE_PASSWORD"
+    refs = {v["name"]: v["valueFrom"]["secretKeyRef"]["key"] for v in container["env"] if "valueFrom" in v}
+    assert refs["FOOTFALL_CLICKHOUSE_PASSWORD"] == "CLICKHOUSE_PASSWORD"
 
 
 def test_the_ingress_takes_its_host_from_base_url(tmp_path: Path) -> None:
