@@ -322,3 +322,13 @@ def mouse_click(page: Any, selector: str) -> None:
     box = page.locator(selector).bounding_box()
     assert box is not None, f"{selector} is not visible"
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+
+
+def dashboard_stat(page: Any, label: str, timeout_ms: int = 15_000) -> str:
+    """The value of one of the dashboard's top stats ("Unique visitors") once it has loaded."""
+    value = page.locator(f".stat:has(.stat-label:text-is('{label}')) .stat-value")
+    value.wait_for(timeout=timeout_ms)
+    page.wait_for_function(
+        "el => el.textContent.trim() !== '\\u2013'", arg=value.element_handle(), timeout=timeout_ms
+    )
+    return value.inner_text().strip()

@@ -70,16 +70,17 @@ export function Details({ site, id }: { site: BootConfig; id: string }) {
     metrics,
     dimensions: dims,
     extraFilters: search ? [["contains", searchOn, [search], { case_sensitive: false }]] : [],
-    orderBy: [order ?? [metrics[0], "desc"]],
+    orderBy: [order ?? [metrics[0], "desc"], [dims[0], "asc"]],
     limit: PAGE * pages,
     totalRows: true,
   });
   const loaded = useLoad<Page>(JSON.stringify(request), (signal) => loadPage(site, state, tab, request, signal));
   const rows = loaded.data?.rows ?? [];
   const top = Math.max(1, ...rows.map((r) => Number(r.metrics[0]) || 0));
+  const current: [string, "asc" | "desc"] = order ?? [metrics[0], "desc"];
   const sortBy = (m: string) => {
     if (m === "exit_rate") return;
-    setOrder(order && order[0] === m ? [m, order[1] === "desc" ? "asc" : "desc"] : [m, "desc"]);
+    setOrder(current[0] === m ? [m, current[1] === "desc" ? "asc" : "desc"] : [m, "desc"]);
   };
   void filtersToV2;
   void dimensionOf;
@@ -96,9 +97,9 @@ export function Details({ site, id }: { site: BootConfig; id: string }) {
         <div class="row row-head">
           <span>{tab.column(state)}</span>
           {shown.map((m) => (
-            <button type="button" class="num sort" key={m} onClick={() => sortBy(m)} aria-sort={order?.[0] === m ? (order[1] === "asc" ? "ascending" : "descending") : "none"}>
+            <button type="button" class="num sort" key={m} onClick={() => sortBy(m)} aria-sort={current[0] === m ? (current[1] === "asc" ? "ascending" : "descending") : "none"}>
               {METRIC_LABELS[m] ?? m}
-              {order?.[0] === m ? (order[1] === "asc" ? " ↑" : " ↓") : ""}
+              {current[0] === m ? (current[1] === "asc" ? " ↑" : " ↓") : ""}
             </button>
           ))}
         </div>

@@ -147,7 +147,7 @@ function Rows({ site, report, tab }: { site: BootConfig; report: Report; tab: Re
             ← All properties
           </button>
         )}
-        {rows.length >= PANEL_ROWS || tab.kind === "map" ? (
+        {rows.length > 0 || tab.kind === "map" ? (
           <button
             type="button"
             class="link details-link"

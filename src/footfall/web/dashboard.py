@@ -373,7 +373,12 @@ def shared_dashboard(page: Page, site: Site, link: SharedLink) -> Response:
 def _header(page: Page) -> str:
     links = ""
     if page.user is not None:
-        links = "<a href=/sites>Sites</a><a href=/settings>" + html.escape(page.user.email) + "</a>"
+        links = (
+            "<a href=/sites>Sites</a><a href=/settings>"
+            + html.escape(page.user.email)
+            + f"</a><form method=post action=/logout>{page.csrf_field()}"
+            + "<button class=link>Log out</button></form>"
+        )
     elif page.request.url.path.startswith("/share/"):
         links = ""
     else:
