@@ -166,6 +166,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/footfall-deploy.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 umask 077
 cp -R "$here/." "$work/tree"
+monitoring="$here/../monitoring"
 relative=${overlay_dir#"$here"/}
 
 # Only the named variables: `$HOME`, `$1` or `${OTHER}` in a template stay as written.
@@ -213,6 +214,33 @@ done
   done
 } >"$work/wrapper.yaml"
 mkdir "$work/deploy"
+# With the monitoring component, footfall's own alert rules and Grafana dashboard
+# (deploy/monitoring/) go in too: the rules file as a PrometheusRule, the dashboard as a
+# ConfigMap that Grafana's dashboard sidecar picks up (label grafana_dashboard).
+if [[ " ${components[*]} " == *" monitoring "* ]] && [ -f "$monitoring/footfall-alerts.yml" ]; then
+  {
+    printf 'apiVersion: monitoring.coreos.com/v1\nkind: PrometheusRule\nmetadata:\n  name: footfall\n'
+    printf '  labels:\n    app.kubernetes.io/name: footfall\nspec:\n'
+    sed -e '/^[[:space:]]*#/d' -e '/^[[:space:]]*$/d' -e 's/^/  /' "$monitoring/footfall-alerts.yml"
+  } >"$work/deploy/footfall-alerts.yaml"
+  cp "$monitoring/footfall-dashboard.json" "$work/deploy/footfall-dashboard.json"
+  {
+    echo "  - footfall-alerts.yaml"
+    echo "configMapGenerator:"
+    echo "  - name: footfall-grafana-dashboard"
+    echo "    files:"
+    echo "      - footfall-dashboard.json"
+    echo "    options:"
+    echo "      labels:"
+    echo "        grafana_dashboard: \"1\""
+  } >"$work/monitoring.yaml"
+  # The rules file joins the resources (the wrapper's list ends with the overlay).
+  awk -v extra="$work/monitoring.yaml" '
+    { print }
+    /^  - \.\.\/tree\// && !done { while ((getline line < extra) > 0) print line; done = 1 }
+  ' "$work/wrapper.yaml" >"$work/wrapper.with-monitoring.yaml"
+  mv "$work/wrapper.with-monitoring.yaml" "$work/wrapper.yaml"
+fi
 mv "$work/wrapper.yaml" "$work/deploy/kustomization.yaml"
 printf 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: %s\n' "$namespace" >"$work/deploy/namespace.yaml"
 

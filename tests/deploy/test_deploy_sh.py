@@ -220,3 +220,31 @@ def test_help_describes_the_options() -> None:
     for option in ("--overlay", "--namespace", "--image", "--secrets-from", "--dry-run"):
         assert option in done.stdout
     assert DEPLOY_SH.stat().st_mode & stat.S_IXUSR
+
+
+def test_the_monitoring_component_brings_footfall_s_alert_rules_and_dashboard() -> None:
+    import json
+
+    import kubernetes_validate
+
+    from tests.deploy.dockerfile import ROOT
+
+    done = deploy_sh("--component", "monitoring", "--dry-run", env={**FAKE_SECRETS, "METRICS_TOKEN": ""})
+    assert done.returncode != 0 and "METRICS_TOKEN is not set" in done.stderr
+    done = deploy_sh("--component", "monitoring", "--dry-run", env=FAKE_SECRETS)
+    assert done.returncode == 0, done.stderr
+    objects = _objects(done.stdout)
+    monitoring = ROOT / "deploy" / "monitoring"
+    rules = named(objects, "PrometheusRule", "footfall")
+    assert rules["spec"] == yaml.safe_load((monitoring / "footfall-alerts.yml").read_text())
+    assert named(objects, "PrometheusRule", "footfall-deployment")
+    dashboard = named(objects, "ConfigMap", "footfall-grafana-dashboard-")
+    assert dashboard["metadata"]["labels"]["grafana_dashboard"] == "1"
+    assert json.loads(dashboard["data"]["footfall-dashboard.json"]) == json.loads(
+        (monitoring / "footfall-dashboard.json").read_text()
+    )
+    kubernetes_validate.validate(dashboard, "1.30.0", strict=True)
+    monitor = named(objects, "ServiceMonitor", "footfall")
+    assert monitor["spec"]["endpoints"][0]["authorization"]["credentials"]["name"].startswith(
+        "footfall-secrets-"
+    )
