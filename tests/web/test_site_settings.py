@@ -21,7 +21,9 @@ INVITE_LOG = re.compile(r"invitation for (\S+) to (\S+) as (\w+) \(from \S+\): (
 
 
 @pytest.fixture
-def owned(web):
+def owned(web_factory, metadata_url):
+    """An owner logged in on example.com, on SQLite and on PostgreSQL (every role rule on both)."""
+    web = web_factory(metadata_url)
     web.user("owner@example.com")
     site_id = web.site("example.com", "owner@example.com")
     owner = web.visitor()
