@@ -322,3 +322,11 @@ def test_an_import_whose_process_died_is_rolled_back_by_the_sweep(
     with session_scope(services.sessions) as db:
         (left,) = list_imports(db, site.id)
         assert left.state == "failed" and "interrupted" in (left.error or "")
+
+
+def test_one_csv_file_on_its_own_is_an_import(services: Services, site: Site, tmp_path: Path) -> None:
+    single = tmp_path / f"imported_visitors_{R}.csv"
+    single.write_text(PLAUSIBLE_FILES[f"imported_visitors_{R}.csv"])
+    outcome = run_import(services, site.id, single)
+    assert outcome.record.rows == 2 and outcome.record.label == single.name
+    assert stored_rows(services, site.id) == {"imported_visitors": 2}

@@ -42,7 +42,8 @@ class SourceFile:
 
 
 def source_files(path: Path) -> list[SourceFile]:
-    """The CSV files in a ZIP archive or a folder (not its subfolders), in name order."""
+    """The CSV files in a ZIP archive or a folder (not its subfolders), in name order; or the
+    one CSV file `path` names."""
     if path.is_dir():
         found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() == ".csv")
         if not found:
@@ -50,6 +51,8 @@ def source_files(path: Path) -> list[SourceFile]:
         return [SourceFile(p.name, p.stat().st_size, _file_opener(p)) for p in found]
     if not path.exists():
         raise DomainError(f"{path}: no such file or folder")
+    if path.suffix.lower() == ".csv":  # one file: a GA4 report, or one of Plausible's tables
+        return [SourceFile(path.name, path.stat().st_size, _file_opener(path))]
     if not zipfile.is_zipfile(path):
         raise DomainError(f"{path}: neither a ZIP archive nor a folder of CSV files")
     with zipfile.ZipFile(path) as archive:
