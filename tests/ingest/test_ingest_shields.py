@@ -146,3 +146,17 @@ def test_the_pipeline_names_the_step(services: Services) -> None:
     with Server(services) as server:
         names = [name for name, _step in server.app.state.ingestion.pipeline.steps]
     assert names.index("find_site") + 1 == names.index("drop_shield")
+
+
+def test_with_visits_in_redis_the_pipeline_threads_drop_the_same(services_with, redis_url: str) -> None:
+    """With REDIS_URL the pipeline runs on worker threads (footfall.web.event); the shields are
+    the same in-memory rules there, and the drops are counted back on the loop."""
+    services = services_with(REDIS_URL=redis_url, METRICS_TOKEN=METRICS_TOKEN)
+    add(services, "ip", "203.0.113.0/24")
+    with Server(services) as server:
+        assert server.app.state.ingestion.executor is not None
+        before = shield_drops(server)
+        assert dropped(server.post(pageview("https://example.com/redis-blocked"), peer="203.0.113.1"))
+        assert not dropped(server.post(pageview("https://example.com/redis-kept"), peer="198.51.100.3"))
+        assert shield_drops(server) - before == 1
+        assert stored_paths(server) == ["/redis-kept"]
