@@ -123,7 +123,7 @@ def test_the_owner_sees_each_visit_with_its_source_country_and_device(
         before = server.acknowledged()
         visitor = visitor_from(browser, address, width, **options)
         visitor.goto(pages.url(SITE, path))
-        server.wait_acknowledged(before + 1)
+        server.wait_acknowledged(before + 1, timeout=60)  # the shared machine may be slow
         visitor.context.close()
 
     page = new_page(browser)

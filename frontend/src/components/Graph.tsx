@@ -67,7 +67,8 @@ export function Graph({ site }: { site: BootConfig }) {
   const request = body(site, state, { metrics: [chosen], dimensions: [dimension], compare: true, timeLabels: true });
   const compared = !!(request.include as Record<string, unknown>)?.comparisons;
   const loaded = useLoad<Series>(JSON.stringify(request), (signal) => loadSeries(site, request, compared, signal));
-  const notes = useLoad<Annotation[]>("annotations", (signal) => annotations(signal));
+  // Annotations come once the server has them (config.can_annotate; README "Dashboard").
+  const notes = useLoad<Annotation[]>(site.can_annotate ? "annotations" : null, (signal) => annotations(signal));
   const [width, setWidth] = useState(800);
   const [hover, setHover] = useState<number | null>(null);
   const [noteOpen, setNoteOpen] = useState(false);

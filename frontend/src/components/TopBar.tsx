@@ -143,11 +143,6 @@ export function TopBar({ site, onAddFilter }: { site: BootConfig; onAddFilter: (
               <button type="button" role="menuitem" onClick={() => (exportCsv(site, view.value), setOpen(null))}>
                 Export CSV (ZIP)
               </button>
-              {!site.embed && site.sites.length > 1 && (
-                <a role="menuitem" href={`/compare?sites=${encodeURIComponent(site.sites.join(","))}`}>
-                  Compare sites
-                </a>
-              )}
               {site.settings_url && (
                 <a role="menuitem" href={site.settings_url}>
                   Site settings

@@ -277,9 +277,6 @@ async def static_file(request: Request) -> Response:
     return Response(asset.body, media_type=asset.media_type, headers=headers)
 
 
-EDITOR_ROLES = frozenset({"owner", "admin", "editor", "superuser"})
-
-
 def boot_config(request: Request, db: Session, viewer: Viewer, embed: bool = False) -> dict[str, Any]:
     """What the front end needs of the site and the viewer (frontend/src/config.ts)."""
     params = request.query_params
@@ -302,7 +299,6 @@ def boot_config(request: Request, db: Session, viewer: Viewer, embed: bool = Fal
         ) or [site.domain]
     theme = params.get("theme", "system")
     background = params.get("background")
-    editor = role in EDITOR_ROLES and not viewer.read_only
     return {
         "domain": site.domain,
         "timezone": site.timezone,
@@ -324,7 +320,8 @@ def boot_config(request: Request, db: Session, viewer: Viewer, embed: bool = Fal
         "theme": theme if theme in ("light", "dark", "system") else "system",
         "background": background if embed and background and _is_colour(background) else None,
         "csrf_token": viewer.csrf_token,
-        "can_annotate": editor,
+        # Editors and above will add annotations once /api/stats/:domain/annotations exists.
+        "can_annotate": False,
         "can_save_segments": viewer.user_id is not None and not viewer.read_only,
         "settings_url": site_path(site.domain, "settings/general")
         if role in ("owner", "admin", "superuser")
