@@ -398,8 +398,8 @@ def restore_backup(job: Job, directory: Path) -> dict[str, Any]:
         store.command("DROP DATABASE IF EXISTS {db} SYNC")
         store.command(f"RESTORE DATABASE {{db}} FROM File({_literal(directory / 'events')})")
         migrate_events(store)
+        from footfall.events import daily_marks
         from footfall.ingest.buffer import ensure_deduplication
-        from footfall.stats import daily_marks
 
         ensure_deduplication(store)
         daily_marks.wrote_marks()  # the marks kept in this process describe the old store

@@ -39,8 +39,9 @@ def count_rows(engine: Engine) -> dict[str, int]:
         }
 
 
-# Rows a fresh `footfall serve` writes by itself (today's salt): not data a restore could lose.
-SELF_MADE = ("salts",)
+# Rows a fresh server or a migration writes by itself (today's salt, the shields' epoch):
+# not data a restore could lose.
+SELF_MADE = ("salts", "shield_epoch")
 
 
 def is_empty(engine: Engine) -> bool:
@@ -82,6 +83,10 @@ def copy_tables(
         total = sum(counts.values())
         done = 0
         with target.begin() as writing:
+            # Rows a migration seeded (a singleton such as shield_epoch) give way to the source's.
+            for table in reversed(source_tables):
+                if only is None or table.name in only:
+                    writing.execute(target_by_name[table.name].delete())
             for table in source_tables:
                 if only is not None and table.name not in only:
                     continue
