@@ -39,9 +39,10 @@ def count_rows(engine: Engine) -> dict[str, int]:
         }
 
 
-# Rows a fresh server or a migration writes by itself (today's salt, the shields' epoch):
+# Rows a fresh server or a migration writes by itself (today's salt, the shields' epoch, the
+# scheduled jobs' leases a running server takes at once):
 # not data a restore could lose.
-SELF_MADE = ("salts", "shield_epoch")
+SELF_MADE = ("salts", "shield_epoch", "job_leases")
 
 
 def is_empty(engine: Engine) -> bool:
