@@ -133,7 +133,7 @@ def test_dockerignore_leaves_out_what_the_host_built_and_keeps_what_the_build_ne
     built = ("src/footfall/web/static/tracker/", "src/footfall/web/static/dashboard/")
     assert not [p for p in copied if p.startswith(built)]
     # Every source file the repository tracks under src/ is in the context (the pages' own
-    # stylesheet in web/static/ included), only what is built is left out.
+    # stylesheet in web/page_assets/ included), only what is built is left out.
     tracked = subprocess.run(
         ["git", "ls-files", "src"], cwd=ROOT, capture_output=True, text=True, timeout=60
     ).stdout.split()
@@ -150,7 +150,7 @@ def test_the_wheel_carries_the_compiled_write_path_and_the_assets(built) -> None
         assert [n for n in names if n.startswith(f"footfall/{module}.cpython-") and n.endswith(".so")], module
     assert "footfall/web/static/tracker/script.js" in names
     assert "footfall/web/static/tracker/script.outbound-links.js" in names
-    assert "footfall/web/static/app.css" in names, "the pages' stylesheet"
+    assert "footfall/web/page_assets/app.css" in names, "the pages' stylesheet"
     if (built["context"] / "frontend" / "package.json").exists():
         dashboard = [n for n in names if n.startswith("footfall/web/static/dashboard/")]
         assert dashboard, "the dashboard is not in the wheel"

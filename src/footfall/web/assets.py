@@ -1,4 +1,5 @@
-"""The pages' own stylesheet and script (`/assets/app.css`, `/assets/pages.js`), from `web/static/`."""
+"""The pages' own stylesheet and script (`/assets/app.css`, `/assets/pages.js`), from `web/page_assets/`
+(hand-written and committed; `web/static/` holds only what the builds write)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from starlette.routing import BaseRoute, Route
 
 from footfall.web.pages import OPEN, declare
 
-STATIC = Path(__file__).parent / "static"
+STATIC = Path(__file__).parent / "page_assets"
 _TYPES = {"app.css": "text/css; charset=utf-8", "pages.js": "text/javascript; charset=utf-8"}
 
 

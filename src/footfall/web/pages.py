@@ -28,7 +28,7 @@ How to add a page (another engineer's, e.g. `/:domain/settings/email-reports`):
 
 3. Templates live in `web/templates/`; a page extends `base.html` (a settings tab extends
    `settings/layout.html`) and fills `{% block content %}` (`{% block settings %}`).
-   Styles go into `web/static/app.css` (one small stylesheet; check 360 px wide).
+   Styles go into `web/page_assets/app.css` (one small stylesheet; check 360 px wide).
 
 Non-page routes (JSON APIs with Bearer keys, the tracker, health) declare their rule with
 `declare(API, routes)` or `declare(OPEN, routes)`: the route walk then checks that
