@@ -43,8 +43,8 @@ function base(): string {
   return `/api/stats/${encodeURIComponent(config?.domain ?? "")}`;
 }
 
-async function send<T>(method: string, path: string, body: unknown, signal?: AbortSignal): Promise<T> {
-  const response = await fetch(base() + path, {
+async function send<T>(method: string, path: string, body: unknown, signal?: AbortSignal, root = base()): Promise<T> {
+  const response = await fetch(root + path, {
     method,
     headers: headers(body !== undefined),
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -118,6 +118,19 @@ export function propertyKeys(body: Record<string, unknown>, signal?: AbortSignal
 
 export function saveSegment(name: string, filters: unknown[]): Promise<unknown> {
   return send<unknown>("POST", "/segments", { name, type: "personal", segment_data: { filters } });
+}
+
+export function updateSegment(id: number, change: { name?: string; segment_data?: { filters: unknown[] } }): Promise<unknown> {
+  return send<unknown>("PATCH", `/segments/${id}`, change);
+}
+
+export function deleteSegment(id: number): Promise<unknown> {
+  return send<unknown>("DELETE", `/segments/${id}`, undefined);
+}
+
+/** A v2 query of another of the viewer's sites (the compare view). */
+export function queryOf(domain: string, body: Record<string, unknown>, signal?: AbortSignal): Promise<V2Response> {
+  return send<V2Response>("POST", "/query", { ...body, site_id: domain }, signal, `/api/stats/${encodeURIComponent(domain)}`);
 }
 
 export function suggestions(body: Record<string, unknown>, signal?: AbortSignal): Promise<string[]> {

@@ -15,6 +15,7 @@ export interface Segment {
   id: number;
   name: string;
   type: "personal" | "site";
+  owner_id?: number | null;
   segment_data: { filters: unknown[] };
 }
 
@@ -37,6 +38,14 @@ export interface BootConfig {
   can_save_segments: boolean;
   settings_url: string | null;
   stats_start: string | null;
+  /** Whether the viewer may change the site's segments (owners and admins). */
+  can_edit_site_segments?: boolean;
+  user_id?: number | null;
+  /** The days the site's completed imports cover. */
+  imports?: { start_date: string; end_date: string }[];
+  /** `/sites/compare`: the sites to show side by side. */
+  mode?: "dashboard" | "compare";
+  compare_sites?: { domain: string; timezone: string }[];
 }
 
 export function readConfig(doc: Document = document): BootConfig {

@@ -165,3 +165,16 @@ export function withFilter(filters: DashFilter[], filter: DashFilter): DashFilte
 export function withoutFilter(filters: DashFilter[], key: string): DashFilter[] {
   return filters.filter((f) => f.key !== key);
 }
+
+/** A saved v2 filter as a chip's filter, or null when it is not a plain one (and/or/not). */
+export function fromV2(raw: unknown): DashFilter | null {
+  if (!Array.isArray(raw) || raw.length < 3) return null;
+  const [op, dimension, values] = raw;
+  if (typeof op !== "string" || !isOperator(op) || typeof dimension !== "string" || !Array.isArray(values)) return null;
+  return { op, key: keyOf(dimension), values: values.map(String) };
+}
+
+/** The keys the property menu may offer: all of them, or the allow-list's when it is set. */
+export function allowedKeys(site: { props: string[] }, keys: string[]): string[] {
+  return site.props.length ? keys.filter((k) => site.props.includes(k)) : keys;
+}

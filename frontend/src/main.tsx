@@ -4,6 +4,7 @@ import { render } from "preact";
 import { useState } from "preact/hooks";
 import { configure } from "./api";
 import { readConfig, type BootConfig } from "./config";
+import { Compare } from "./components/Compare";
 import { Details } from "./components/Details";
 import { FilterDialog } from "./components/FilterDialog";
 import { Graph } from "./components/Graph";
@@ -43,4 +44,4 @@ matchMedia("(prefers-color-scheme: dark)").addEventListener("change", () => appl
 if (site.background) document.documentElement.style.setProperty("--page", site.background === "transparent" ? "transparent" : site.background);
 startState(site.domain);
 listen(site);
-render(<App site={site} />, document.getElementById("dashboard")!);
+render(site.mode === "compare" ? <Compare site={site} /> : <App site={site} />, document.getElementById("dashboard")!);

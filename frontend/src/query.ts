@@ -34,6 +34,26 @@ export interface BodyOptions {
   totalRows?: boolean;
 }
 
+/** Whether imported data is asked for: the URL's switch, else on when the site has imports. */
+export function includeImports(site: Pick<BootConfig, "imports">, state: DashState): boolean {
+  return state.with_imported ?? (site.imports?.length ?? 0) > 0;
+}
+
+/** The last day of imported data (the graph's mark), or null without imports. */
+export function importsEnd(site: Pick<BootConfig, "imports">): string | null {
+  const ends = (site.imports ?? []).map((i) => i.end_date).sort();
+  return ends.length ? ends[ends.length - 1] : null;
+}
+
+/** Why an answer left imported data out, in words (Plausible's `imports_skip_reason`). */
+export function skipReason(reason: unknown): string {
+  if (reason === "unsupported_query") return "imported data cannot answer this combination of metrics, dimensions and filters";
+  if (reason === "out_of_range") return "the range has no imported days";
+  if (reason === "unsupported_interval") return "imported data has daily figures only; pick a day, week or month interval";
+  if (reason === "no_imported_data") return "the site has no imported data";
+  return typeof reason === "string" && reason ? reason.replace(/_/g, " ") : "the server did not say why";
+}
+
 export function body(site: BootConfig, state: DashState, options: BodyOptions): Record<string, unknown> {
   const filters = [...filtersToV2(options.filters ?? state.filters), ...(options.extraFilters ?? [])];
   const out: Record<string, unknown> = { site_id: site.domain, metrics: options.metrics, ...dateRange(state) };
@@ -45,6 +65,7 @@ export function body(site: BootConfig, state: DashState, options: BodyOptions): 
   if (compared) include.comparisons = compared;
   if (options.timeLabels) include.time_labels = true;
   if (options.totalRows) include.total_rows = true;
+  if (includeImports(site, state)) include.imports = true;
   if (Object.keys(include).length) out.include = include;
   if (options.limit !== undefined) out.pagination = { limit: options.limit, offset: options.offset ?? 0 };
   return out;

@@ -24,6 +24,8 @@ export interface DashState {
   prop_key?: string;
   funnel?: string;
   details?: string;
+  /** The "include imported data" switch: undefined follows the site (on when it has imports). */
+  with_imported?: boolean;
   /** Parameters the dashboard carries along untouched: a shared link's `auth`, `embed`, ... */
   keep: [string, string][];
 }
@@ -85,6 +87,8 @@ export function parse(search: string): DashState {
       if (value === "previous_period" || value === "year_over_year" || value === "custom") state.comparison = value;
     } else if (name === "match_day_of_week") {
       state.match_day_of_week = value !== "false";
+    } else if (name === "with_imported") {
+      if (value === "true" || value === "false") state.with_imported = value === "true";
     } else if (name === "interval") {
       if (["minute", "hour", "day", "week", "month"].includes(value)) state.interval = value;
     } else if (name === "graph_metric" || name === "prop_key" || name === "funnel" || name === "details") {
@@ -122,6 +126,7 @@ export function serialise(state: DashState): string {
   }
   put("interval", state.interval);
   put("graph_metric", state.graph_metric);
+  if (state.with_imported !== undefined) put("with_imported", String(state.with_imported));
   for (const filter of state.filters) {
     out.push("f=" + [filter.op, filter.key, ...filter.values].map(encodePart).join(","));
   }

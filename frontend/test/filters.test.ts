@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { chipText, dimensionOf, filtersToV2, keyOf, singleIs, withFilter } from "../src/filters";
+import { allowedKeys, chipText, dimensionOf, filtersToV2, fromV2, keyOf, singleIs, withFilter } from "../src/filters";
 
 describe("filters", () => {
   it("maps short keys to v2 dimensions and back", () => {
@@ -35,5 +35,17 @@ describe("filters", () => {
     expect(filters).toEqual([{ op: "is", key: "source", values: ["Bing"] }]);
     expect(singleIs(filters, "source")).toBe("Bing");
     expect(singleIs([{ op: "is", key: "source", values: ["a", "b"] }], "source")).toBeUndefined();
+  });
+});
+
+describe("the property menu's allow-list and saved segments' filters", () => {
+  it("offers every key without an allow-list, and only the listed keys with one", () => {
+    expect(allowedKeys({ props: [] }, ["plan", "author"])).toEqual(["plan", "author"]);
+    expect(allowedKeys({ props: ["plan"] }, ["plan", "author"])).toEqual(["plan"]);
+  });
+  it("reads a saved v2 filter back as a chip's filter", () => {
+    expect(fromV2(["is", "visit:source", ["Google"]])).toEqual({ op: "is", key: "source", values: ["Google"] });
+    expect(fromV2(["contains", "event:props:plan", ["pro"]])).toEqual({ op: "contains", key: "props:plan", values: ["pro"] });
+    expect(fromV2(["and", [["is", "visit:source", ["Google"]]]])).toBeNull();
   });
 });

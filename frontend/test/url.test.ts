@@ -61,3 +61,13 @@ describe("URL state", () => {
     expect(parseFilter("is,segment,abc")).toBeNull();
   });
 });
+
+describe("the include-imported switch in the URL", () => {
+  it("reads and writes with_imported, and drops other values", () => {
+    expect(parse("?with_imported=true").with_imported).toBe(true);
+    expect(parse("?with_imported=false").with_imported).toBe(false);
+    expect(parse("?with_imported=yes").with_imported).toBeUndefined();
+    expect(serialise(parse("?period=7d&with_imported=false"))).toBe("?period=7d&with_imported=false");
+    expect(serialise(parse("?period=7d"))).toBe("?period=7d");
+  });
+});

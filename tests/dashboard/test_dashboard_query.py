@@ -131,6 +131,27 @@ def test_property_keys_seen_in_the_range(world) -> None:
     assert post(world, "property-keys", {"date_range": ["2026-01-01", "2026-01-02"]}).json() == {"keys": []}
 
 
+def test_property_keys_respect_the_sites_allow_list(world) -> None:
+    from footfall.meta.db import session_scope
+    from footfall.meta.models import Site
+
+    def allow(keys):
+        with session_scope(world.services.sessions) as db:
+            db.query(Site).filter_by(domain="shop.example").one().allowed_props = keys
+
+    everything = post(world, "property-keys", {"date_range": RANGE}).json()["keys"]
+    assert everything == ["plan"]
+    try:
+        allow(["author"])  # the seen key is not on the list: hidden
+        assert post(world, "property-keys", {"date_range": RANGE}).json() == {"keys": []}
+        allow(["plan", "author"])
+        assert post(world, "property-keys", {"date_range": RANGE}).json() == {"keys": ["plan"]}
+        allow([])  # an empty list hides nothing
+        assert post(world, "property-keys", {"date_range": RANGE}).json()["keys"] == everything
+    finally:
+        allow(None)
+
+
 def test_current_visitors_is_a_count(world) -> None:
     answer = world.client.get(
         "/api/stats/shop.example/current-visitors", headers={"Authorization": f"Bearer {world.key}"}
@@ -162,7 +183,7 @@ def test_the_page_carries_the_sites_config_and_the_bundle(world, owner) -> None:
     config = config_of(page.text)
     assert config["domain"] == "shop.example"
     assert config["role"] == "owner"
-    assert config["csrf_token"] and not config["can_annotate"]  # no annotations route yet
+    assert config["csrf_token"] and config["can_annotate"]  # an owner annotates
     assert config["settings_url"] == "/shop.example/settings/general"
     assert [g["name"] for g in config["goals"]] == ["Signup", "Purchase", "Visit /pricing", "Visit /blog/**"]
     assert [f["name"] for f in config["funnels"]] == ["Pricing to signup", "Blog to purchase"]

@@ -13,7 +13,7 @@ shared-link visitor (`?auth=` and `X-Shared-Link-Auth`). Rules and their answers
 | `site_view` | 303 to /login (a public site: the page) | 404 | - | 200 |
 | `shared` | 404 without a valid link, the page with one | as anonymous | | |
 | `site_or_shared` | 404 (a valid link or a public site: the answer) | 404 | - | the answer |
-| `site_member_api` | 404 | 404 | - | the answer |
+| `site_member_api` | 404 | 404 | 403 (editor rule: a viewer) | the answer |
 | `api` | 401 (cookies grant nothing: logged-in users too) | | | |
 | `open` | never a 5xx | | | |
 
@@ -27,12 +27,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import pytest
 from starlette.routing import Route
 
 from footfall.accounts.invitations import invite
+from footfall.meta.annotations import Annotation
 from footfall.meta.db import session_scope
 from footfall.meta.models import Funnel, FunnelStep, Goal, Role, SharedLink, Site
 from footfall.meta.segments import Segment, SegmentType
@@ -96,9 +98,12 @@ def walk_world(web_factory, metadata_url):
         )
         db.add(segment)
         db.add(SharedLink(site_id=site_id, name="Walk link", slug="walk-link-slug"))
+        note = Annotation(site_id=site_id, day=date(2026, 1, 5), text="Walked")
+        db.add(note)
         db.flush()
         token, _ = invite(db, db.get(Site, site_id), "newcomer@example.com", Role.viewer, None)
         ids = {"goal_id": first.id, "funnel_id": funnel.id, "segment_id": segment.id, "token": token}
+        ids["annotation_id"] = note.id
     actors = [
         Actor("anonymous", web.visitor(), logged_in=False),
         Actor("shared-link visitor", web.visitor(), logged_in=False, shared=True),
@@ -130,6 +135,7 @@ def examples(ids: dict[str, Any]) -> dict[str, str]:
         "goal_id": str(ids["goal_id"]),
         "funnel_id": str(ids["funnel_id"]),
         "segment_id": str(ids["segment_id"]),
+        "annotation_id": str(ids["annotation_id"]),
         "token": ids["token"],
         "session_id": "1",
         "key_id": "1",
@@ -183,7 +189,10 @@ def expectation(rule_kind: str, least: Role | None, actor: Actor, path: str) -> 
             return "page"
         return "page" if actor.role is not None else "404"
     if rule_kind == "site_member_api":
-        return "page" if actor.role is not None else "404"
+        if actor.role is None:
+            return "404"
+        assert least is not None
+        return "page" if ROLE_ORDER.index(actor.role) >= ROLE_ORDER.index(least) else "403"
     if rule_kind == "login":
         return "page" if actor.logged_in else "login"
     if rule_kind == "site_view" and PUBLIC_SITE in path:

@@ -1,12 +1,13 @@
 // The main graph, drawn as SVG: one line for the chosen metric, the comparison period's line
-// under it, today's incomplete bucket dashed, hover values, and the site's annotations.
+// under it, today's incomplete bucket dashed, hover values, the site's annotations (added by
+// editors and above, shown to everyone) and, with imported data on, where it ends.
 
 import { useEffect, useRef, useState } from "preact/hooks";
 import { addAnnotation, annotations, deleteAnnotation, query, type Annotation, type V2Response } from "../api";
 import type { BootConfig } from "../config";
 import { metric } from "../format";
 import { intervalsFor, shortDate, todayIn } from "../periods";
-import { body, interval } from "../query";
+import { body, importsEnd, includeImports, interval, skipReason } from "../query";
 import { navigate, useLoad, view } from "../state";
 import { graphMetric, statLabel } from "./TopStats";
 
@@ -17,6 +18,9 @@ interface Series {
   labels: string[];
   values: (number | null)[];
   previous: (number | null)[] | null;
+  meta: V2Response["meta"];
+  /** The range's last day, as the server resolved it. */
+  end: string;
 }
 
 async function loadSeries(site: BootConfig, request: Record<string, unknown>, compared: boolean, signal: AbortSignal): Promise<Series> {
@@ -37,7 +41,8 @@ async function loadSeries(site: BootConfig, request: Record<string, unknown>, co
     previous = labels.map((_, i) => (i < thenLabels.length ? (thenBy.get(thenLabels[i]) ?? 0) : null));
   }
   void site;
-  return { labels, values, previous };
+  const end = String(answer.query.date_range?.[1] ?? labels[labels.length - 1] ?? "").slice(0, 10);
+  return { labels, values, previous, meta: answer.meta, end };
 }
 
 function nowLabel(timezone: string): string {
@@ -67,8 +72,10 @@ export function Graph({ site }: { site: BootConfig }) {
   const request = body(site, state, { metrics: [chosen], dimensions: [dimension], compare: true, timeLabels: true });
   const compared = !!(request.include as Record<string, unknown>)?.comparisons;
   const loaded = useLoad<Series>(JSON.stringify(request), (signal) => loadSeries(site, request, compared, signal));
-  // Annotations come once the server has them (config.can_annotate; README "Dashboard").
-  const notes = useLoad<Annotation[]>(site.can_annotate ? "annotations" : null, (signal) => annotations(signal));
+  const [version, setVersion] = useState(0); // bumped when a note is added or deleted
+  const notes = useLoad<Annotation[]>(`annotations:${version}`, (signal) => annotations(signal));
+  const withImports = includeImports(site, state);
+  const importedUntil = withImports ? importsEnd(site) : null;
   const [width, setWidth] = useState(800);
   const [hover, setHover] = useState<number | null>(null);
   const [noteOpen, setNoteOpen] = useState(false);
@@ -106,10 +113,13 @@ export function Graph({ site }: { site: BootConfig }) {
   const intervals = intervalsFor(state.period, state.from, state.to);
   const canNote = site.can_annotate && unit !== "minute";
   const dayOf = (label: string) => label.slice(0, 10);
-  const noteAt = (a: Annotation) => {
-    const i = labels.findIndex((l, k) => dayOf(l) <= a.date && (k === labels.length - 1 || dayOf(labels[k + 1]) > a.date));
-    return i;
-  };
+  const indexOfDay = (day: string) =>
+    labels.length && day >= dayOf(labels[0]) && day <= (series?.end || dayOf(labels[labels.length - 1]))
+      ? labels.findIndex((l, k) => dayOf(l) <= day && (k === labels.length - 1 || dayOf(labels[k + 1]) > day))
+      : -1;
+  const noteAt = (a: Annotation) => indexOfDay(a.date);
+  const shown = (notes.data ?? []).filter((a) => noteAt(a) >= 0);
+  const importsAt = importedUntil && series?.meta.imports_included !== false ? indexOfDay(importedUntil) : -1;
   return (
     <section class="graph-card" aria-label="Graph">
       <header class="graph-head">
@@ -133,7 +143,12 @@ export function Graph({ site }: { site: BootConfig }) {
           </label>
         </div>
       </header>
-      {noteOpen && <NoteForm onDone={() => setNoteOpen(false)} reload={() => notes.data && navigate(() => {}, true)} site={site} />}
+      {noteOpen && <NoteForm onDone={() => (setNoteOpen(false), setVersion(version + 1))} site={site} />}
+      {withImports && series?.meta.imports_included === false && (
+        <p class="imports-note" role="note">
+          Imported data is not included: {skipReason(series.meta.imports_skip_reason)}.
+        </p>
+      )}
       <div class="graph" ref={box}>
         {loaded.error && <p class="panel-error" role="alert">{loaded.error}</p>}
         <svg width={width} height={HEIGHT} role="img" aria-label={`${statLabel(chosen, state)} over time`} onMouseMove={move} onMouseLeave={() => setHover(null)}>
@@ -159,6 +174,15 @@ export function Graph({ site }: { site: BootConfig }) {
               <path class="line" d={line(values, 0, Math.min(incomplete + 1, upto))} />
               {incomplete < upto && incomplete > 0 && <path class="line incomplete" d={line(values, incomplete - 1, upto)} />}
             </>
+          )}
+          {importsAt >= 0 && (
+            <g class="imports-end">
+              <line x1={x(importsAt)} x2={x(importsAt)} y1={PAD.top} y2={HEIGHT - PAD.bottom} />
+              <text x={x(importsAt) - 4} y={PAD.top + 10} text-anchor="end">
+                Imported data ends
+              </text>
+              <title>{`Imported data ends on ${importedUntil}`}</title>
+            </g>
           )}
           {(notes.data ?? []).map((a) => {
             const i = noteAt(a);
@@ -190,31 +214,37 @@ export function Graph({ site }: { site: BootConfig }) {
               .map((a) => (
                 <div key={a.id} class="note-text">
                   📝 {a.text}
-                  {site.can_annotate && (
-                    <button type="button" class="link" onClick={() => deleteAnnotation(a.id).then(() => location.reload())}>
-                      delete
-                    </button>
-                  )}
                 </div>
               ))}
           </div>
         )}
       </div>
+      {shown.length > 0 && (
+        <ul class="notes" aria-label="Annotations">
+          {shown.map((a) => (
+            <li key={a.id}>
+              <span class="note-day">{shortDate(a.date)}</span> {a.text}
+              {site.can_annotate && (
+                <button type="button" class="link" aria-label={`Delete note ${a.text}`} onClick={() => deleteAnnotation(a.id).then(() => setVersion(version + 1))}>
+                  Delete
+                </button>
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
     </section>
   );
 }
 
-function NoteForm({ onDone, site }: { onDone: () => void; reload: () => void; site: BootConfig }) {
+function NoteForm({ onDone, site }: { onDone: () => void; site: BootConfig }) {
   const [date, setDate] = useState(todayIn(site.timezone));
   const [text, setText] = useState("");
   const [error, setError] = useState<string | null>(null);
   const submit = (e: Event) => {
     e.preventDefault();
     addAnnotation(date, text).then(
-      () => {
-        onDone();
-        location.reload();
-      },
+      () => onDone(),
       (failure: Error) => setError(failure.message),
     );
   };

@@ -48,6 +48,7 @@ export function MapView({ rows }: { site: BootConfig; rows: V2Row[] | null }) {
               key={shape.code + shape.d.length}
               d={shape.d}
               class={n ? "country has-visitors" : "country"}
+              data-code={shape.code}
               style={n ? { fillOpacity: level } : undefined}
               onClick={n ? () => pick(shape.code) : undefined}
               onMouseMove={(e) => setHover({ code: shape.code, x: e.offsetX, y: e.offsetY })}

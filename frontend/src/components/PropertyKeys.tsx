@@ -1,13 +1,15 @@
-// The Properties tab before a key is picked: the custom property keys seen in the range.
+// The Properties tab before a key is picked: the custom property keys seen in the range,
+// only those in the site's allow-list when it has one (the server filters them too).
 
 import { propertyKeys } from "../api";
 import type { BootConfig } from "../config";
+import { allowedKeys } from "../filters";
 import { body } from "../query";
 import { navigate, useLoad, view } from "../state";
 
 export function PropertyKeys({ site }: { site: BootConfig }) {
   const request = body(site, view.value, { metrics: ["visitors"] });
-  const loaded = useLoad(JSON.stringify(request), (signal) => propertyKeys(request, signal));
+  const loaded = useLoad(JSON.stringify(request), (signal) => propertyKeys(request, signal).then((keys) => allowedKeys(site, keys)));
   return (
     <div class="rows" aria-busy={loaded.loading}>
       <div class="row row-head">
@@ -26,3 +28,4 @@ export function PropertyKeys({ site }: { site: BootConfig }) {
     </div>
   );
 }
+

@@ -1,10 +1,11 @@
 // The top bar: site switcher, date range picker, comparison, filter chips, the add-filter
-// button, saved segments and the options menu (CSV export).
+// button, saved segments and the options menu (CSV export, include imported data, theme).
 
 import { useState } from "preact/hooks";
 import type { BootConfig } from "../config";
 import { chipText, withoutFilter } from "../filters";
 import { choiceDate, choiceFor, PERIOD_CHOICES, shortDate, todayIn, type PeriodChoice } from "../periods";
+import { includeImports } from "../query";
 import { navigate, view } from "../state";
 import { exportCsv } from "../export";
 import { SegmentsMenu } from "./Segments";
@@ -143,6 +144,17 @@ export function TopBar({ site, onAddFilter }: { site: BootConfig; onAddFilter: (
               <button type="button" role="menuitem" onClick={() => (exportCsv(site, view.value), setOpen(null))}>
                 Export CSV (ZIP)
               </button>
+              {((site.imports?.length ?? 0) > 0 || state.with_imported !== undefined) && (
+                <label class="check">
+                  <input
+                    type="checkbox"
+                    role="menuitemcheckbox"
+                    checked={includeImports(site, state)}
+                    onChange={(e) => navigate((d) => void (d.with_imported = (e.target as HTMLInputElement).checked))}
+                  />
+                  Include imported data
+                </label>
+              )}
               {site.settings_url && (
                 <a role="menuitem" href={site.settings_url}>
                   Site settings

@@ -4,12 +4,15 @@ and the JSON routes it reads through.
 Every number comes from `POST /api/stats/:domain/query`, which takes a Stats API v2 body and
 answers exactly as `POST /api/v2/query` does (the same `stats_api.v2_answer`); the site is
 the path's, so a `site_id` in the body is ignored. A few small routes sit beside it: current
-visitors, a funnel, the property keys seen in a range, saving a segment.
+visitors, a funnel, the property keys seen in a range (only the site's allowed keys when
+it has an allow-list), saving, editing and deleting a segment, the site's annotations
+(read by everyone who sees the dashboard, written by editors and above).
 
 Who may read is decided once per request by `viewer_for` (footfall.web.dashboard_access):
 a logged-in member of the site, a superuser, a shared link of the site (`?auth=` or
 `X-Shared-Link-Auth`), a Bearer API key of a member, or anyone when the site is public. The
-JSON routes declare the rule `DASHBOARD_API`; the pages are accounts' `page_route`s
+JSON routes declare the rule `DASHBOARD_API` (`MEMBER_API` for members only,
+`EDITOR_API` for editors and above); the pages are accounts' `page_route`s
 (`/:domain`: SITE_VIEW, `/share/:domain`: SHARED), so the route walk covers them all.
 """
 
@@ -33,20 +36,26 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from footfall.accounts.errors import DomainError
 from footfall.meta.db import session_scope
 from footfall.meta.models import Funnel, Membership, SharedLink, Site
 from footfall.meta.segments import Segment, SegmentType, visible_to
+from footfall.moving.imports import completed_imports
+from footfall.sites import annotations as notes
+from footfall.sites.properties import allowed_properties
+from footfall.sites.sites import list_sites
 from footfall.stats import engine, properties, v2
 from footfall.stats.query import GoalSpec, QueryError
 from footfall.web.auth import ApiError
 from footfall.web.dashboard_access import (
     DASHBOARD_API,
+    EDITOR_API,
     MEMBER_API,
     NOT_FOUND,
     Viewer,
     viewer_for,
 )
-from footfall.web.pages import OPEN, SITE_VIEW, Page, declare, page_route, site_path
+from footfall.web.pages import LOGIN, OPEN, SITE_VIEW, Page, declare, page_route, site_path
 from footfall.web.stats_api import (
     _answer,
     _now,
@@ -84,8 +93,25 @@ def _all_time(request: Request, viewer: Viewer, body: dict[str, Any]) -> Viewer:
     return replace(viewer, site=with_stats_start(viewer.site, _store(request), viewer.created_at))
 
 
+EDITOR_ROLES = ("editor", "admin", "owner", "superuser")
+SITE_SEGMENT_ROLES = ("admin", "owner", "superuser")
+
+
+def _allowed(viewer: Viewer, least: str | None) -> None:
+    """Members only (anonymous visitors, shared links: 404); with `least="editor"`, editors
+    and above (a lesser role: 403)."""
+    if viewer.user_id is None or viewer.read_only:
+        raise ApiError(404, NOT_FOUND)
+    if least == "editor" and viewer.role not in EDITOR_ROLES:
+        raise ApiError(403, f"Only the site's editors and above may do this; you are a {viewer.role}.")
+
+
 async def _with_body(
-    request: Request, work: Callable[[Viewer, dict[str, Any]], Any], members_only: bool = False
+    request: Request,
+    work: Callable[[Viewer, dict[str, Any]], Any],
+    members_only: bool = False,
+    least: str | None = None,
+    needs_body: bool = True,
 ) -> Response:
     """Who asks is decided before the body is read: a refused request learns nothing from it."""
     raw = await request.body()
@@ -97,10 +123,15 @@ async def _with_body(
 
     def run() -> Any:
         viewer = _viewer(request, form)
-        if members_only and viewer.user_id is None:  # a shared link or a public site's visitor
-            raise ApiError(404, NOT_FOUND)
+        if members_only or least:
+            _allowed(viewer, least)
+        if not needs_body:
+            return work(viewer, {})
         body = _json_body(raw)
-        return work(_all_time(request, viewer, body), body)
+        try:
+            return work(_all_time(request, viewer, body), body)
+        except DomainError as error:
+            raise ApiError(400, f"Invalid request: {error}.") from None
 
     return await _answer(request, run)
 
@@ -192,9 +223,18 @@ async def property_keys(request: Request) -> Response:
 
     def work(viewer: Viewer, body: dict[str, Any]) -> Any:
         found = properties.keys_in_range(_store(request), _range_query(viewer, request, body))
+        allowed = _allow_list(request, viewer)
+        if allowed:  # an allow-list hides every other key (an empty list hides nothing)
+            found = [key for key in found if key in allowed]
         return {"keys": found}
 
     return await _with_body(request, work)
+
+
+def _allow_list(request: Request, viewer: Viewer) -> set[str]:
+    with session_scope(request.app.state.services.sessions) as db:
+        site = db.get(Site, viewer.site.id)
+        return set(allowed_properties(site) or []) if site is not None else set()
 
 
 async def save_segment(request: Request) -> Response:
@@ -227,6 +267,109 @@ async def save_segment(request: Request) -> Response:
             return {"id": segment.id, "name": segment.name, "type": str(segment.type)}
 
     return await _with_body(request, work, members_only=True)
+
+
+def _editable_segment(db: Session, viewer: Viewer, raw_id: str) -> Segment:
+    """A segment of this site the viewer sees and may change: their own personal ones; the
+    site's when they are the site's owner or an admin (Plausible's rule)."""
+    segment_id = row_id(raw_id)
+    segment = None
+    if segment_id is not None:
+        segment = db.scalar(
+            select(Segment).where(
+                Segment.id == segment_id, Segment.site_id == viewer.site.id, visible_to(viewer.user_id)
+            )
+        )
+    if segment is None:
+        raise ApiError(404, f"Segment not found with ID {raw_id[:20]}")
+    if segment.type is SegmentType.site and viewer.role not in SITE_SEGMENT_ROLES:
+        raise ApiError(403, "Only the site's owners and admins may change site segments.")
+    return segment
+
+
+async def update_segment(request: Request) -> Response:
+    """`{"name"?, "segment_data"?: {"filters": [...]}}` → the segment, changed. Checked as the
+    Segments API checks it (footfall.web.segments_api); whoever edits it owns it from then on."""
+    from footfall.web.segments_api import _name, _segment_data
+
+    def work(viewer: Viewer, body: dict[str, Any]) -> Any:
+        unknown = set(body) - {"name", "segment_data"}
+        if unknown:
+            raise ApiError(400, f"Invalid segment: unknown key `{sorted(unknown)[0]}`.")
+        with session_scope(request.app.state.services.sessions) as db:
+            segment = _editable_segment(db, viewer, request.path_params["segment_id"])
+            site = db.get(Site, viewer.site.id)
+            assert site is not None
+            if "name" in body:
+                segment.name = _name(body["name"])
+            if "segment_data" in body:
+                segment.segment_data = _segment_data(body["segment_data"], site)
+            segment.owner_id = viewer.user_id
+            db.flush()
+            return {
+                "id": segment.id,
+                "name": segment.name,
+                "type": str(segment.type),
+                "segment_data": segment.segment_data,
+            }
+
+    return await _with_body(request, work, members_only=True)
+
+
+async def delete_segment(request: Request) -> Response:
+    def work(viewer: Viewer, _: dict[str, Any]) -> Any:
+        with session_scope(request.app.state.services.sessions) as db:
+            segment = _editable_segment(db, viewer, request.path_params["segment_id"])
+            shown = {"id": segment.id, "name": segment.name, "type": str(segment.type)}
+            db.delete(segment)
+            return shown
+
+    return await _with_body(request, work, members_only=True, needs_body=False)
+
+
+async def list_annotations(request: Request) -> Response:
+    """`{"annotations": [{"id", "date", "text"}, ...]}`, oldest day first: for everyone who
+    sees the dashboard (a shared link's visitors too)."""
+
+    def work() -> Any:
+        viewer = _viewer(request)
+        with session_scope(request.app.state.services.sessions) as db:
+            return {
+                "annotations": [notes.annotation_json(n) for n in notes.site_annotations(db, viewer.site.id)]
+            }
+
+    return await _answer(request, work)
+
+
+async def add_annotation(request: Request) -> Response:
+    """`{"date": "YYYY-MM-DD", "text": "..."}` → the note (editors and above)."""
+
+    def work(viewer: Viewer, body: dict[str, Any]) -> Any:
+        unknown = set(body) - {"date", "text"}
+        if unknown:
+            raise ApiError(400, f"Invalid annotation: unknown key `{sorted(unknown)[0]}`.")
+        with session_scope(request.app.state.services.sessions) as db:
+            try:
+                note = notes.add_annotation(
+                    db, viewer.site.id, viewer.user_id, body.get("date"), body.get("text")
+                )
+            except DomainError as error:
+                raise ApiError(400, f"Invalid annotation: {error}.") from None
+            return notes.annotation_json(note)
+
+    return await _with_body(request, work, least="editor")
+
+
+async def remove_annotation(request: Request) -> Response:
+    def work(viewer: Viewer, _: dict[str, Any]) -> Any:
+        found = row_id(request.path_params["annotation_id"])
+        with session_scope(request.app.state.services.sessions) as db:
+            note = notes.delete_annotation(db, viewer.site.id, found) if found is not None else None
+            if note is None:
+                raise ApiError(404, "Annotation not found")
+            return notes.annotation_json(note)
+
+    return await _with_body(request, work, least="editor", needs_body=False)
 
 
 # --- the built front end --------------------------------------------------------------------
@@ -307,12 +450,19 @@ def boot_config(request: Request, db: Session, viewer: Viewer, embed: bool = Fal
             {"name": g.display_name, "currency": g.currency} for g in sorted(site.goals, key=lambda g: g.id)
         ],
         "funnels": [{"id": f.id, "name": f.name} for f in funnels],
-        "props": [],
+        # The site's allow-list of property keys (empty: every key is offered).
+        "props": allowed_properties(site) or [],
         "sites": sites,
         "segments": []
         if viewer.segment_id is not None
         else [
-            {"id": s.id, "name": s.name, "type": str(s.type), "segment_data": s.segment_data}
+            {
+                "id": s.id,
+                "name": s.name,
+                "type": str(s.type),
+                "owner_id": s.owner_id,
+                "segment_data": s.segment_data,
+            }
             for s in segments
         ],
         "shared_auth": viewer.shared_slug,
@@ -320,8 +470,14 @@ def boot_config(request: Request, db: Session, viewer: Viewer, embed: bool = Fal
         "theme": theme if theme in ("light", "dark", "system") else "system",
         "background": background if embed and background and _is_colour(background) else None,
         "csrf_token": viewer.csrf_token,
-        # Editors and above will add annotations once /api/stats/:domain/annotations exists.
-        "can_annotate": False,
+        "can_annotate": viewer.user_id is not None and not viewer.read_only and role in EDITOR_ROLES,
+        "can_edit_site_segments": viewer.user_id is not None and role in SITE_SEGMENT_ROLES,
+        "user_id": viewer.user_id,
+        # The days covered by the site's completed imports (the graph marks where they end).
+        "imports": [
+            {"start_date": r.start_date.isoformat(), "end_date": r.end_date.isoformat()}
+            for r in completed_imports(db, site.id)
+        ],
         "can_save_segments": viewer.user_id is not None and not viewer.read_only,
         "settings_url": site_path(site.domain, "settings/general")
         if role in ("owner", "admin", "superuser")
@@ -365,6 +521,38 @@ def shared_dashboard(page: Page, site: Site, link: SharedLink) -> Response:
     embed = page.request.query_params.get("embed") == "true"
     config = boot_config(page.request, page.db, viewer, embed=embed)
     return page_response(config, site.domain, header="" if embed else _header(page), embed=embed)
+
+
+def compare_page(page: Page) -> Response:
+    """`GET /sites/compare`: the same top stats side by side for every site the user can see
+    (the front end queries each site's `POST /api/stats/:domain/query`, which checks again)."""
+    assert page.user is not None
+    sites = list_sites(page.db, page.user)
+    config = {
+        "mode": "compare",
+        "domain": "",
+        "timezone": sites[0].timezone if sites else "Etc/UTC",
+        "role": "viewer",
+        "goals": [],
+        "funnels": [],
+        "props": [],
+        "sites": [s.domain for s in sites],
+        "compare_sites": [{"domain": s.domain, "timezone": s.timezone} for s in sites],
+        "segments": [],
+        "shared_auth": None,
+        "embed": False,
+        "theme": "system",
+        "background": None,
+        "csrf_token": page.csrf_token,
+        "can_annotate": False,
+        "can_edit_site_segments": False,
+        "user_id": page.user.id,
+        "imports": [],
+        "can_save_segments": False,
+        "settings_url": None,
+        "stats_start": None,
+    }
+    return page_response(config, "Compare sites", header=_header(page))
 
 
 def _header(page: Page) -> str:
@@ -411,8 +599,10 @@ def page_response(config: dict[str, Any], title: str, header: str = "", embed: b
 
 
 def dashboard_api_routes() -> list[BaseRoute]:
-    """The JSON routes and the built files: ahead of accounts' `/{domain}/...` pages."""
+    """The JSON routes, the built files and the compare page: ahead of accounts'
+    `/{domain}/...` pages."""
     return [
+        page_route("/sites/compare", compare_page, LOGIN),
         *declare(
             DASHBOARD_API,
             [
@@ -422,7 +612,28 @@ def dashboard_api_routes() -> list[BaseRoute]:
                 Route("/api/stats/{domain:path}/property-keys", property_keys, methods=["POST"]),
             ],
         ),
-        *declare(MEMBER_API, [Route("/api/stats/{domain:path}/segments", save_segment, methods=["POST"])]),
+        *declare(
+            DASHBOARD_API, [Route("/api/stats/{domain:path}/annotations", list_annotations, methods=["GET"])]
+        ),
+        *declare(
+            EDITOR_API,
+            [
+                Route("/api/stats/{domain:path}/annotations", add_annotation, methods=["POST"]),
+                Route(
+                    "/api/stats/{domain:path}/annotations/{annotation_id}",
+                    remove_annotation,
+                    methods=["DELETE"],
+                ),
+            ],
+        ),
+        *declare(
+            MEMBER_API,
+            [
+                Route("/api/stats/{domain:path}/segments", save_segment, methods=["POST"]),
+                Route("/api/stats/{domain:path}/segments/{segment_id}", update_segment, methods=["PATCH"]),
+                Route("/api/stats/{domain:path}/segments/{segment_id}", delete_segment, methods=["DELETE"]),
+            ],
+        ),
         *declare(OPEN, [Route("/static/dashboard/{name}", static_file, methods=["GET"])]),
     ]
 

@@ -14,7 +14,8 @@ site exists.
 
 The JSON routes declare `DASHBOARD_API` (kind `site_or_shared`: anonymous, strangers and
 wrong links 404; a member of any role, a live shared link, anyone on a public site: the
-answer) or `MEMBER_API` (kind `site_member_api`: members only); tests/web/test_route_walk.py
+answer) or `MEMBER_API` (kind `site_member_api`: members only) or `EDITOR_API` (the same kind with
+the editor role: a viewer is refused with 403); tests/web/test_route_walk.py
 has a row for each.
 """
 
@@ -45,6 +46,8 @@ SHARED_COOKIE = "footfall_shared"
 DASHBOARD_API = Rule("site_or_shared", Role.viewer)
 # Members only (saving a segment): anonymous visitors, strangers and shared links get 404.
 MEMBER_API = Rule("site_member_api", Role.viewer)
+# Editors and above (writing annotations): as MEMBER_API, and a viewer gets 403.
+EDITOR_API = Rule("site_member_api", Role.editor)
 
 
 @dataclass(frozen=True)

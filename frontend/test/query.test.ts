@@ -1,0 +1,31 @@
+import { describe, expect, it } from "vitest";
+import type { BootConfig } from "../src/config";
+import { body, importsEnd, includeImports, skipReason } from "../src/query";
+import { parse } from "../src/url";
+
+const site = (imports: { start_date: string; end_date: string }[]) =>
+  ({ domain: "a.test", imports, goals: [], props: [] }) as unknown as BootConfig;
+
+describe("imported data in the query body", () => {
+  it("is on by default when the site has imports, off without", () => {
+    const withImports = site([{ start_date: "2024-01-01", end_date: "2024-06-30" }]);
+    expect(includeImports(withImports, parse(""))).toBe(true);
+    expect(includeImports(site([]), parse(""))).toBe(false);
+    expect(includeImports(withImports, parse("?with_imported=false"))).toBe(false);
+    expect(includeImports(site([]), parse("?with_imported=true"))).toBe(true);
+  });
+
+  it("sends include.imports only when on", () => {
+    const on = body(site([]), parse("?with_imported=true"), { metrics: ["visitors"] });
+    expect(on.include).toEqual({ imports: true });
+    const off = body(site([]), parse(""), { metrics: ["visitors"] });
+    expect(off.include).toBeUndefined();
+  });
+
+  it("knows where imported data ends and says why it was left out", () => {
+    expect(importsEnd(site([{ start_date: "2023-01-01", end_date: "2023-03-31" }, { start_date: "2023-04-01", end_date: "2023-12-31" }]))).toBe("2023-12-31");
+    expect(importsEnd(site([]))).toBeNull();
+    expect(skipReason("unsupported_query")).toContain("cannot answer");
+    expect(skipReason("some_new_reason")).toBe("some new reason");
+  });
+});
