@@ -1,4 +1,5 @@
-"""The per-key hourly limit in Redis: replicas share one count; a Redis outage never refuses a request.
+"""The per-key hourly limit in Redis (the sliding-window limiter of `accounts.limiter`): replicas
+share one count; a Redis outage never refuses a request.
 
 Runs against the real Redis at 127.0.0.1:6379 (required under CI=true). Each test uses its
 own key prefix and deletes what it wrote, so it never touches anybody else's keys.
@@ -13,7 +14,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from footfall.web.auth import ApiError, MemoryRateLimiter, RedisRateLimiter, make_rate_limiter
+from footfall.accounts.limiter import MemoryWindow, RedisWindow
+from footfall.web.auth import ApiError, make_rate_limiter
 from tests.conftest import REDIS_TEST_URL, unavailable
 
 
@@ -33,18 +35,13 @@ def prefix() -> Iterator[str]:
     client.close()
 
 
-def mid_hour() -> float:
-    """A clock reading in the current hour, far enough from its end for the test to finish in it."""
-    now = time.time()
-    return now if now % 3600 < 3000 else now - 1200
-
-
-def test_two_limiters_share_one_count_per_key_and_hour(prefix: str) -> None:
-    now = mid_hour()
-    replica_a = RedisRateLimiter(REDIS_TEST_URL, prefix=prefix, clock=lambda: now)
-    replica_b = RedisRateLimiter(REDIS_TEST_URL, prefix=prefix, clock=lambda: now)
+def test_two_limiters_share_one_count_per_key_over_the_last_hour(prefix: str) -> None:
+    clock = [1_700_000_000.0]
+    replica_a = make_rate_limiter(REDIS_TEST_URL, prefix=prefix, clock=lambda: clock[0], timeout=5)
+    replica_b = make_rate_limiter(REDIS_TEST_URL, prefix=prefix, clock=lambda: clock[0], timeout=5)
     try:
         replica_a.hit(7, 3)
+        clock[0] += 600
         replica_b.hit(7, 3)
         replica_a.hit(7, 3)
         with pytest.raises(ApiError) as refused:
@@ -53,39 +50,39 @@ def test_two_limiters_share_one_count_per_key_and_hour(prefix: str) -> None:
         assert (
             refused.value.message == "Too many API requests. Your API key is limited to 3 requests per hour."
         )
-        assert int(refused.value.headers["Retry-After"]) == int((int(now // 3600) + 1) * 3600 - now)
+        # The first request leaves the hour 3000 s from now; refused requests are not counted.
+        assert refused.value.headers["Retry-After"] == "3000"
         with pytest.raises(ApiError):
             replica_a.hit(7, 3)
         replica_a.hit(8, 3)  # another key has its own count
+        clock[0] += 3000
+        replica_b.hit(7, 3)  # the first request has left the window: one place is free
+        with pytest.raises(ApiError):
+            replica_a.hit(7, 3)
     finally:
         replica_a.close()
         replica_b.close()
 
 
-def test_the_window_is_the_clock_hour_and_its_redis_key_expires_after_it(prefix: str) -> None:
+def test_the_count_is_one_sorted_set_per_key_that_expires_after_the_window(prefix: str) -> None:
     import redis
 
-    now = mid_hour()
-    clock = [now]
-    limiter = RedisRateLimiter(REDIS_TEST_URL, prefix=prefix, clock=lambda: clock[0])
+    now = time.time()
+    limiter = make_rate_limiter(REDIS_TEST_URL, prefix=prefix, clock=lambda: now, timeout=5)
     client = redis.Redis.from_url(REDIS_TEST_URL)
     try:
         limiter.hit(1, 1)
         with pytest.raises(ApiError):
             limiter.hit(1, 1)
-        hour = int(now // 3600)
-        assert int(client.get(f"{prefix}1:{hour}")) == 2
-        ttl = client.ttl(f"{prefix}1:{hour}")
-        assert 0 < ttl <= (hour + 1) * 3600 + 60 - now + 1
-        clock[0] = now + 3600  # the next hour starts a new count
-        limiter.hit(1, 1)
+        assert client.zcard(f"{prefix}1") == 1
+        assert 0 < client.ttl(f"{prefix}1") <= 3600 + 60
     finally:
         limiter.close()
         client.close()
 
 
 def test_redis_down_serves_requests_counted_in_process_and_warns_once(caplog) -> None:
-    limiter = RedisRateLimiter("redis://127.0.0.1:1/0", prefix="unused:", timeout=0.2)
+    limiter = make_rate_limiter("redis://127.0.0.1:1/0", prefix="unused:")
     try:
         with caplog.at_level(logging.WARNING, logger="footfall.auth"):
             limiter.hit(1, 2)
@@ -103,10 +100,10 @@ def test_redis_down_serves_requests_counted_in_process_and_warns_once(caplog) ->
 def test_redis_is_used_when_redis_url_is_set() -> None:
     limiter = make_rate_limiter(REDIS_TEST_URL)
     try:
-        assert isinstance(limiter, RedisRateLimiter)
+        assert isinstance(limiter._window, RedisWindow)
     finally:
         limiter.close()
-    assert isinstance(make_rate_limiter(None), MemoryRateLimiter)
+    assert isinstance(make_rate_limiter(None)._window, MemoryWindow)
 
 
 @pytest.fixture
@@ -155,15 +152,14 @@ def test_closing_the_services_closes_the_limiters_redis_connections(tmp_path, ob
         with session_scope(services.sessions) as db:
             user = create_user(db, "redis-close@example.com", "correct horse battery staple")
             raw_key, key = create_api_key(db, user)
-            hour = int(time.time() // 3600)
-            counted = [f"footfall:ratelimit:{key.id}:{h}" for h in (hour, hour + 1)]
+            counted = [f"footfall:ratelimit:{key.id}"]
         observer.delete(*counted)  # key ids restart at 1 in every new database
         client = TestClient(create_app(settings, services))
         answer = client.get("/api/v1/sites", headers={"Authorization": f"Bearer {raw_key}"})
         assert answer.status_code == 200, answer.text
-        assert isinstance(services.extras[API_RATE_LIMITER], RedisRateLimiter)
+        assert isinstance(services.extras[API_RATE_LIMITER]._window, RedisWindow)
         assert name in _client_names(observer)  # the limiter is connected, and counted the request
-        assert sum(int(observer.get(window) or 0) for window in counted) == 1
+        assert observer.zcard(counted[0]) == 1
     finally:
         services.close()
         for window in counted:

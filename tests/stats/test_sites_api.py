@@ -298,7 +298,7 @@ def test_with_redis_the_limit_is_shared_and_answered_429_json(world) -> None:
 
     import redis
 
-    from footfall.web.auth import RedisRateLimiter
+    from footfall.web.auth import make_rate_limiter
     from tests.conftest import REDIS_TEST_URL, unavailable
 
     client = redis.Redis.from_url(REDIS_TEST_URL)
@@ -314,7 +314,7 @@ def test_with_redis_the_limit_is_shared_and_answered_429_json(world) -> None:
 
     with session_scope(world.services.sessions) as db:
         db.query(ApiKey).filter(ApiKey.key_hash == hash_key(key)).one().hourly_request_limit = 3
-    replicas = [RedisRateLimiter(REDIS_TEST_URL, prefix=prefix) for _ in range(2)]
+    replicas = [make_rate_limiter(REDIS_TEST_URL, prefix=prefix) for _ in range(2)]
     saved = world.services.extras.get("api_rate_limiter")
     try:
         for replica in replicas:

@@ -5,14 +5,13 @@ what it may do there, as in Plausible: every key reads the Stats API and lists s
 goals; only a Sites API key (`sites:provision:*`) creates, changes or deletes them, and a
 Stats API key asking to is answered 401.
 
-Each key has an hourly request limit, counted in one fixed window per key and clock hour.
-Without `REDIS_URL` the count lives in this process, which is exact for the embedded,
-single-process deployment. With `REDIS_URL` it lives in Redis (INCR + EXPIREAT on
-`footfall:ratelimit:{key_id}:{hour}` in one MULTI), so every replica adds to one count.
-If Redis cannot be reached, requests are still served: each replica falls back to its own
-in-process count until Redis answers again (a key may then make up to its limit times the
-number of replicas), and a warning is logged at most once a minute. Refusing every API
-request because the limiter's store is down would turn a Redis outage into an API outage.
+Each key has an hourly request limit: at most that many requests in any 60 minutes, counted
+by the sliding-window limiter of `footfall.accounts.limiter` (the one the login throttle uses;
+in Redis, `footfall:ratelimit:{key_id}`, when `REDIS_URL` is set, so every replica adds to one
+count). A refused request is not counted, and its `Retry-After` says when the oldest counted
+request leaves the hour. If Redis cannot be reached, requests are still served: each replica
+counts on its own until Redis answers again (a key may then make up to its limit times the
+number of replicas), and a warning is logged at most once a minute.
 
 The Stats API keeps what it read of a key and of a site for `API_AUTH_CACHE_SECONDS` (2 by
 default; 0 reads the metadata store on every request), so a dashboard's burst of queries
@@ -29,13 +28,14 @@ import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from itertools import chain
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction, selectinload, sessionmaker
 
 from footfall.accounts.apikeys import find_api_key, may_provision
 from footfall.accounts.errors import DomainError
+from footfall.accounts.limiter import SlidingWindow, make_window
 from footfall.meta.models import ApiKey, Goal, Membership, Site, SiteImport, User
 from footfall.sites.sites import normalise_domain
 
@@ -206,8 +206,7 @@ class AuthCache:
         event.listen(sessions, "after_commit", committed)
 
 
-def too_many_requests(limit: int, now: float) -> ApiError:
-    retry_after = max(1, int((int(now // 3600) + 1) * 3600 - now))
+def too_many_requests(limit: int, retry_after: int) -> ApiError:
     return ApiError(
         429,
         f"Too many API requests. Your API key is limited to {limit} requests per hour.",
@@ -215,91 +214,29 @@ def too_many_requests(limit: int, now: float) -> ApiError:
     )
 
 
-class RateLimiter(Protocol):
-    def hit(self, key_id: int, limit: int) -> None:
-        """Count one request of `key_id`; raise a 429 ApiError beyond `limit` this clock hour."""
+class RateLimiter:
+    """Requests per key in the last hour."""
 
-    def close(self) -> None: ...
+    WINDOW_SECONDS = 3600
 
-
-class MemoryRateLimiter:
-    """Requests per key per clock hour, kept in this process."""
-
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._windows: dict[int, tuple[int, int]] = {}
+    def __init__(self, window: SlidingWindow) -> None:
+        self._window = window
 
     def hit(self, key_id: int, limit: int) -> None:
-        now = self._clock()
-        hour = int(now // 3600)
-        with self._lock:
-            window, count = self._windows.get(key_id, (hour, 0))
-            if window != hour:
-                window, count = hour, 0
-            if count >= limit:
-                raise too_many_requests(limit, now)
-            self._windows[key_id] = (window, count + 1)
+        """Count one request of `key_id`; raise a 429 ApiError if it made `limit` in the last hour."""
+        wait = self._window.take(str(key_id), limit)
+        if wait is not None:
+            raise too_many_requests(limit, wait)
 
     def close(self) -> None:
-        with self._lock:
-            self._windows.clear()
+        self._window.close()
 
 
-class RedisRateLimiter:
-    """Requests per key per clock hour, counted in Redis so that every replica shares one count.
-
-    A window's key expires a minute after its hour ends (the minute absorbs small clock
-    differences between replicas). When Redis fails, this process counts on its own."""
-
-    WARN_EVERY_SECONDS = 60.0
-
-    def __init__(
-        self,
-        url: str,
-        prefix: str = "footfall:ratelimit:",
-        clock: Callable[[], float] = time.time,
-        timeout: float = 0.5,
-    ) -> None:
-        import redis
-
-        self._client: Any = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
-        self._errors: tuple[type[BaseException], ...] = (redis.RedisError, OSError)
-        self._prefix = prefix
-        self._clock = clock
-        self._fallback = MemoryRateLimiter(clock)
-        self._warned_at: float | None = None
-
-    def hit(self, key_id: int, limit: int) -> None:
-        now = self._clock()
-        hour = int(now // 3600)
-        name = f"{self._prefix}{key_id}:{hour}"
-        try:
-            with self._client.pipeline(transaction=True) as pipe:
-                pipe.incr(name)
-                pipe.expireat(name, (hour + 1) * 3600 + 60)
-                count, _ = pipe.execute()
-        except self._errors as error:
-            self._warn(error)
-            self._fallback.hit(key_id, limit)
-            return
-        if count > limit:
-            raise too_many_requests(limit, now)
-
-    def _warn(self, error: BaseException) -> None:
-        now = time.monotonic()
-        if self._warned_at is None or now - self._warned_at >= self.WARN_EVERY_SECONDS:
-            self._warned_at = now
-            log.warning(
-                "API rate limiter: Redis unreachable (%s); counting requests in this process only "
-                "until it answers again",
-                error,
-            )
-
-    def close(self) -> None:
-        self._client.close()
-
-
-def make_rate_limiter(redis_url: str | None) -> RateLimiter:
-    """The Redis limiter when `REDIS_URL` is set (replicas share counts), else the in-process one."""
-    return RedisRateLimiter(redis_url) if redis_url else MemoryRateLimiter()
+def make_rate_limiter(
+    redis_url: str | None, prefix: str = "footfall:ratelimit:", clock: Callable[[], float] = time.time
+) -> RateLimiter:
+    """Counted in Redis when `REDIS_URL` is set (replicas share counts), else in this process."""
+    window = make_window(
+        redis_url, RateLimiter.WINDOW_SECONDS, prefix, what="API rate limiter", log=log, clock=clock
+    )
+    return RateLimiter(window)
