@@ -25,6 +25,7 @@ from footfall.web.assets import asset_routes
 from footfall.web.dashboard import dashboard_api_routes, dashboard_routes
 from footfall.web.event import EventFirstStarlette
 from footfall.web.health import health, ready
+from footfall.web.instance_pages import instance_routes
 from footfall.web.mail_pages import mail_routes
 from footfall.web.metrics import metrics
 from footfall.web.moving_pages import moving_routes
@@ -62,6 +63,7 @@ def routes() -> list[BaseRoute]:
         *dashboard_api_routes(),
         *account_routes(),
         *mail_routes(),
+        *instance_routes(),
         *site_routes(),
         *moving_routes(),
         *settings_routes(),

@@ -2,13 +2,15 @@
 
 The routes come from the application's own route table, so a route added later is walked
 too; each must declare its access rule (`footfall.web.pages`). Visitors: anonymous, a
-logged-in user with no access to the site, a viewer, an editor, an admin, the owner, and a
-shared-link visitor (`?auth=` and `X-Shared-Link-Auth`). Rules and their answers:
+logged-in user with no access to the site, a viewer, an editor, an admin, the owner, a
+shared-link visitor (`?auth=` and `X-Shared-Link-Auth`), and the instance admin (`is_admin`,
+no role on the site: an instance admin sees no site it is not a member of). Rules and their answers:
 
 | rule | anonymous, shared-link visitor | no access | role below the rule | role at or above |
 |---|---|---|---|---|
 | `public` | the page | the page | the page | the page |
 | `login` | 303 to /login?next= | the page | the page | the page |
+| `instance_admin` | 303 to /login?next= | 403 (the instance admin: the page) | 403 | 403 |
 | `site:<role>` | 303 to /login?next= | 404 | 403 | the page (GET: 200) |
 | `site_view` | 303 to /login (a public site: the page) | 404 | - | 200 |
 | `shared` | 404 without a valid link, the page with one | as anonymous | | |
@@ -55,6 +57,7 @@ class Actor:
     role: Role | None = None  # on SITE
     logged_in: bool = True
     shared: bool = False
+    instance_admin: bool = False
 
 
 @pytest.fixture
@@ -68,6 +71,7 @@ def walk_world(web_factory, metadata_url):
         "stranger@example.com",
     ):
         web.user(email)
+    web.user("operator@example.com", is_admin=True)
     site_id = web.site(SITE, "owner@example.com")
     web.site("stranger.example", "stranger@example.com")
     web.add_member(site_id, "admin@example.com", Role.admin)
@@ -112,6 +116,7 @@ def walk_world(web_factory, metadata_url):
         Actor("editor", web.visitor(), Role.editor),
         Actor("admin", web.visitor(), Role.admin),
         Actor("owner", web.visitor(), Role.owner),
+        Actor("instance admin", web.visitor(), instance_admin=True),
     ]
     emails = {
         "no access": "stranger@example.com",
@@ -119,6 +124,7 @@ def walk_world(web_factory, metadata_url):
         "editor": "editor@example.com",
         "admin": "admin@example.com",
         "owner": "owner@example.com",
+        "instance admin": "operator@example.com",
     }
     for actor in actors:
         if actor.logged_in:
@@ -195,6 +201,10 @@ def expectation(rule_kind: str, least: Role | None, actor: Actor, path: str) -> 
         return "page" if ROLE_ORDER.index(actor.role) >= ROLE_ORDER.index(least) else "403"
     if rule_kind == "login":
         return "page" if actor.logged_in else "login"
+    if rule_kind == "instance_admin":
+        if not actor.logged_in:
+            return "login"
+        return "page" if actor.instance_admin else "403"
     if rule_kind == "site_view" and PUBLIC_SITE in path:
         return "page"
     if not actor.logged_in:

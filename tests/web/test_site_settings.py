@@ -18,6 +18,7 @@ from tests.web.conftest import PASSWORD
 from tests.web.test_site_pages import pageviews
 
 INVITE_LOG = re.compile(r"invitation for (\S+) to (\S+) as (\w+) \(from \S+\): (\S+)")
+TRANSFER_LOG = re.compile(r"ownership transfer of (\S+) from (\S+) to (\S+): (\S+)")
 
 
 @pytest.fixture
@@ -132,6 +133,88 @@ def test_goals_of_every_kind_with_the_sites_api_rules(owned):
     assert "revenue (EUR)" in page and "Visit /blog/**" in page
 
 
+def test_a_goal_is_renamed_in_the_page_and_the_sites_api_by_one_rule(owned):
+    web, owner, _site_id = owned
+    owner.post(tab("goals"), {"action": "add", "goal_type": "event", "event_name": "Signup"})
+    named = owner.post(
+        tab("goals"),
+        {"action": "add", "goal_type": "page", "page_path": "/pricing", "display_name": "Saw prices"},
+    )
+    assert named.status_code == 303
+    with session_scope(web.services.sessions) as db:
+        ids = {g.display_name: g.id for g in db.scalars(select(Goal))}
+    assert set(ids) == {"Signup", "Saw prices"}
+    renamed = owner.post(
+        tab("goals"),
+        {"action": "rename", "goal_id": str(ids["Signup"]), "display_name": "  Trial   started "},
+    )
+    assert renamed.status_code == 303
+    page = owner.get(tab("goals")).text
+    assert "Trial started" in page and "<code>Signup</code>" in page  # what it counts stays
+    clash = owner.post(
+        tab("goals"), {"action": "rename", "goal_id": str(ids["Signup"]), "display_name": "Saw prices"}
+    )
+    assert (
+        clash.status_code == 400
+        and "another goal of this site is already named &#39;Saw prices&#39;" in clash.text
+    )
+    empty = owner.post(tab("goals"), {"action": "rename", "goal_id": str(ids["Signup"]), "display_name": " "})
+    assert empty.status_code == 400 and "display name is 1 to 120 characters" in empty.text
+    # The Sites API: PUT with display_name names a new goal and renames an existing one, with
+    # the same refusal.
+    with session_scope(web.services.sessions) as db:
+        key, _ = create_api_key(db, get_user_by_email(db, "owner@example.com"), scope="sites")
+    headers = {"Authorization": f"Bearer {key}"}
+    api = web.visitor().client
+    body = {
+        "site_id": "example.com",
+        "goal_type": "event",
+        "event_name": "Signup",
+        "display_name": "Signed up",
+    }
+    answer = api.put("/api/v1/sites/goals", json=body, headers=headers)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["id"] == ids["Signup"] and answer.json()["display_name"] == "Signed up"
+    body["display_name"] = "Saw prices"
+    refused = api.put("/api/v1/sites/goals", json=body, headers=headers)
+    assert refused.status_code == 400 and "already named 'Saw prices'" in refused.json()["error"]
+    fresh = {"site_id": "example.com", "goal_type": "page", "page_path": "/docs", "display_name": "Read docs"}
+    assert api.put("/api/v1/sites/goals", json=fresh, headers=headers).json()["display_name"] == "Read docs"
+    listed = api.get("/api/v1/sites/goals", params={"site_id": "example.com"}, headers=headers).json()
+    assert sorted(g["display_name"] for g in listed["goals"]) == ["Read docs", "Saw prices", "Signed up"]
+
+
+def test_the_properties_page_suggests_the_keys_the_sites_events_carried_in_30_days(owned):
+    from datetime import UTC, datetime
+
+    from footfall.ingest.api import Hit, record_hits
+    from footfall.ingest.ingestion import ingestion_for
+    from tests.web.test_site_pages import CHROME
+
+    web, owner, _site_id = owned
+    now = datetime.now(UTC)
+
+    def hit(props: dict[str, str], ip: str, when: datetime) -> Hit:
+        return Hit("Signup", "https://example.com/", "example.com", CHROME, ip, when, props=props)
+
+    try:
+        hits = [
+            hit({"plan": "pro", "author": "ada"}, "203.0.113.1", now - timedelta(days=1)),
+            hit({"plan": "free"}, "203.0.113.2", now - timedelta(days=2)),
+            hit({"old_key": "x"}, "203.0.113.3", now - timedelta(days=40)),
+        ]
+        assert all(outcome.accepted for outcome in record_hits(web.services, hits))
+    finally:
+        ingestion_for(web.services).close()
+        web.services.extras.pop("ingestion", None)
+    page = owner.get(tab("properties")).text
+    assert "Seen in the last 30 days" in page
+    suggested = re.findall(r'aria-label="Allow ([^"]+)"', page)
+    assert suggested == ["plan", "author"]  # most visitors first; the 40-day-old key is not offered
+    owner.post(tab("properties"), {"action": "allow", "key": "plan"})
+    assert re.findall(r'aria-label="Allow ([^"]+)"', owner.get(tab("properties")).text) == ["author"]
+
+
 def test_funnels_properties_and_general(owned):
     web, owner, site_id = owned
     for name in ("One", "Two", "Three"):
@@ -172,17 +255,117 @@ def test_funnels_properties_and_general(owned):
         assert (site.domain, site.timezone) == ("renamed.example", "Asia/Tokyo")
 
 
+def roles(web, site_id: int) -> dict[str, str]:
+    with session_scope(web.services.sessions) as db:
+        members = db.scalars(select(Membership).where(Membership.site_id == site_id)).all()
+        return {m.user.email: m.role.value for m in members}
+
+
+def offer(web, owner, email: str, caplog) -> str:
+    """The owner asks `email` to take over example.com; the path of the link they are sent."""
+    caplog.clear()
+    answer = owner.post(tab("danger-zone"), {"action": "transfer", "email": email})
+    assert answer.status_code == 303, answer.text
+    ((domain, sender, to, url),) = [m.groups() for m in TRANSFER_LOG.finditer(caplog.text)]
+    assert (domain, sender, to) == ("example.com", "owner@example.com", email)
+    return url.removeprefix(web.services.settings.base_url)
+
+
+def accept_transfer(web, owner, heir, email: str) -> None:
+    import logging as _logging
+
+    handler = _Capture()
+    _logging.getLogger("footfall.accounts").addHandler(handler)
+    level = _logging.getLogger("footfall.accounts").level
+    _logging.getLogger("footfall.accounts").setLevel(_logging.INFO)
+    try:
+        assert owner.post(tab("danger-zone"), {"action": "transfer", "email": email}).status_code == 303
+    finally:
+        _logging.getLogger("footfall.accounts").removeHandler(handler)
+        _logging.getLogger("footfall.accounts").setLevel(level)
+    url = TRANSFER_LOG.search(handler.text).group(4)
+    path = url.removeprefix(web.services.settings.base_url)
+    assert heir.post(path, {"action": "accept"}).status_code == 303
+
+
+class _Capture(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.text = ""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.text += record.getMessage() + "\n"
+
+
+def test_ownership_moves_only_when_the_recipient_accepts_the_mailed_link(owned, caplog):
+    web, owner, site_id = owned
+    caplog.set_level(logging.INFO, logger="footfall.accounts")
+    web.user("heir@example.com")
+    web.user("eve@example.com")
+    web.add_member(site_id, "heir@example.com", Role.viewer)
+    path = offer(web, owner, "heir@example.com", caplog)
+    assert "Waiting for <strong>heir@example.com</strong> to accept" in owner.get(tab("danger-zone")).text
+    assert roles(web, site_id) == {"owner@example.com": "owner", "heir@example.com": "viewer"}
+    # Only the person it names may use the link; an admin cannot offer the site.
+    eve = web.visitor()
+    eve.log_in("eve@example.com")
+    wrong = eve.post(path, {"action": "accept"})
+    assert wrong.status_code == 400 and "This invitation is for heir@example.com" in wrong.text
+    heir = web.visitor()
+    heir.log_in("heir@example.com")
+    page = heir.get(path)
+    assert page.status_code == 200 and "Take over example.com?" in page.text and "Decline" in page.text
+    # Declined: nothing changes, and the link is used up.
+    assert heir.post(path, {"action": "decline"}).headers["location"] == "/sites"
+    assert heir.get(path).status_code == 404
+    assert roles(web, site_id) == {"owner@example.com": "owner", "heir@example.com": "viewer"}
+    # Offered again, then cancelled by the owner: the link stops working.
+    path = offer(web, owner, "heir@example.com", caplog)
+    assert owner.post(tab("danger-zone"), {"action": "cancel_transfer"}).status_code == 303
+    assert heir.get(path).status_code == 404
+    # A newer offer replaces an older one (one pending transfer per site); accepted, the old
+    # owner stays as an admin.
+    stale = offer(web, owner, "eve@example.com", caplog)
+    path = offer(web, owner, "heir@example.com", caplog)
+    assert eve.get(stale).status_code == 404
+    accepted = heir.post(path, {"action": "accept"})
+    assert accepted.status_code == 303 and accepted.headers["location"] == "/example.com"
+    assert roles(web, site_id) == {"owner@example.com": "admin", "heir@example.com": "owner"}
+    assert heir.get(path).status_code == 404  # single use
+    assert owner.get(tab("danger-zone")).status_code == 403
+    assert heir.get(tab("danger-zone")).status_code == 200
+
+
+def test_ownership_can_go_to_someone_without_an_account_who_registers_through_the_link(owned, caplog):
+    web, owner, site_id = owned
+    caplog.set_level(logging.INFO, logger="footfall.accounts")
+    mine = owner.post(tab("danger-zone"), {"action": "transfer", "email": "owner@example.com"})
+    assert mine.status_code == 400 and "you already own this site" in mine.text
+    bad = owner.post(tab("danger-zone"), {"action": "transfer", "email": "not an address"})
+    assert bad.status_code == 400 and "is not a valid email address" in bad.text
+    path = offer(web, owner, "newcomer@example.com", caplog)
+    newcomer = web.visitor()
+    landing = newcomer.get(path)
+    assert landing.status_code == 200 and "Create an account" in landing.text
+    # invite_only (the default) lets the recipient register through the link.
+    made = newcomer.post(
+        "/register?invitation=" + path.rsplit("/", 1)[1],
+        {"email": "newcomer@example.com", "password": PASSWORD, "password_confirmation": PASSWORD},
+    )
+    assert made.headers["location"] == path
+    assert newcomer.post(path, {"action": "accept"}).status_code == 303
+    assert roles(web, site_id) == {"owner@example.com": "admin", "newcomer@example.com": "owner"}
+
+
 def test_transfer_ownership_then_delete_the_site_and_its_events(owned):
     web, owner, site_id = owned
     web.user("heir@example.com")
     web.add_member(site_id, "heir@example.com", Role.admin)
     pageviews(web, "example.com", "203.0.113.9")
-    with session_scope(web.services.sessions) as db:
-        heir_id = get_user_by_email(db, "heir@example.com").id
-    assert owner.post(tab("danger-zone"), {"action": "transfer", "user_id": str(heir_id)}).status_code == 303
-    assert owner.get(tab("danger-zone")).status_code == 403  # an admin now
     heir = web.visitor()
     heir.log_in("heir@example.com")
+    accept_transfer(web, owner, heir, "heir@example.com")
+    assert owner.get(tab("danger-zone")).status_code == 403  # an admin now
     wrong = heir.post(tab("danger-zone"), {"action": "delete", "confirm": "example.org"})
     assert wrong.status_code == 400 and "type example.com to confirm" in wrong.text
     store = web.services.events

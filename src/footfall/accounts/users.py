@@ -46,6 +46,10 @@ def authenticate(db: Session, email: str, password: str) -> User | None:
     return user
 
 
+def user_exists(db: Session, email: str) -> bool:
+    return db.scalar(select(User.id).where(User.email == (email or "").strip().lower())) is not None
+
+
 def count_users(db: Session) -> int:
     return db.scalar(select(func.count()).select_from(User)) or 0
 
@@ -59,14 +63,4 @@ def change_password(db: Session, user: User, current: str, new: str) -> None:
 
 def set_password(db: Session, user: User, new: str) -> None:
     user.password_hash = hash_password(check_new_password(new))
-    db.flush()
-
-
-def change_email(db: Session, user: User, current_password: str, email: str) -> None:
-    if not verify_password(user.password_hash, current_password or ""):
-        raise DomainError("the current password is wrong", field="current_password")
-    email = normalise_email(email)
-    if email != user.email and db.scalar(select(User.id).where(User.email == email)) is not None:
-        raise Conflict(f"a user with email {email} already exists", field="email")
-    user.email = email
     db.flush()

@@ -96,6 +96,28 @@ def failed_summary(db: Session) -> FailedSummary | None:
     return FailedSummary(count, last.kind, last.last_error or "", last.created_at)
 
 
+def failed_notices(db: Session) -> list:
+    """The outbox's operator notice (`footfall.accounts.operator_notices`): mail given up on."""
+    from footfall.accounts.operator_notices import OperatorNotice
+
+    failures = failed_summary(db)
+    if failures is None:
+        return []
+    plural = "s" if failures.count != 1 else ""
+    return [
+        OperatorNotice(
+            kind="mail_failed",
+            message=(
+                f"{failures.count} mail{plural} could not be sent (the last, "
+                f"{failures.last_kind.replace('_', ' ')}, at {failures.last_at:%Y-%m-%d %H:%M} UTC): "
+                f"{failures.last_error}"
+            ),
+            action="Check the relay with footfall mail test --to you@example.com",
+            dismiss_url="/settings/mail-failures/dismiss",
+        )
+    ]
+
+
 def dismiss_failed(db: Session) -> int:
     result = db.execute(
         update(OutboxMessage)

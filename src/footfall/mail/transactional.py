@@ -1,4 +1,5 @@
-"""The mails a person's own action causes: password reset, email change, invitation,
+"""The mails a person's own action causes: password reset, email change (the confirmation to
+the new address, the notice to the old), invitation,
 ownership transfer, two-factor notices. Each is enqueued in the caller's transaction and
 sent by the outbox worker; links are absolute, on BASE_URL."""
 
@@ -39,6 +40,19 @@ def send_email_change_confirmation(
         expires_in=expires_in,
     )
     return enqueue(db, settings.mail, message, kind="email_change")
+
+
+def send_email_changed_notice(db: Session, settings: Settings, *, to: str, new_email: str) -> OutboxMessage:
+    """To the old address, once a change of email is confirmed."""
+    message = compose(
+        "email_changed",
+        (to,),
+        "Your footfall email address was changed",
+        settings.base_url,
+        new_email=new_email,
+        reset_link=absolute(settings.base_url, "/password/request-reset"),
+    )
+    return enqueue(db, settings.mail, message, kind="email_changed")
 
 
 def send_invitation(

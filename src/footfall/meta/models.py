@@ -226,6 +226,20 @@ class PasswordReset(Base):
     used_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
 
 
+class EmailChange(Base):
+    """A new email address waiting for its single-use confirmation link (the token's SHA-256 hash)."""
+
+    __tablename__ = "email_changes"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    new_email: Mapped[str] = mapped_column(String(320))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+
+
 class RecoveryCode(Base):
     """One of a user's single-use two-factor recovery codes (argon2 hash)."""
 

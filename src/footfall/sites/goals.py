@@ -1,8 +1,10 @@
 """A site's goals: the pageviews and custom events it counts as conversions.
 
-Finding or creating a goal and deleting one live here so that the Sites API and
-`footfall funnel create` (which finds or creates the goals its steps name) agree on what a
-goal is, and so that deleting a goal always takes its funnel steps with it.
+Finding or creating a goal, renaming one and deleting one live here so that the settings
+page, the Sites API and `footfall funnel create` (which finds or creates the goals its steps
+name) agree on what a goal is, and so that deleting a goal always takes its funnel steps with
+it. A goal's display name is what the dashboard and reports show; it is unique per site (as
+Plausible's) and may be changed; what the goal counts may not.
 """
 
 from __future__ import annotations
@@ -16,6 +18,30 @@ from footfall.sites.funnels import MIN_STEPS
 
 MAX_EVENT_NAME = 120
 MAX_PAGE_PATH = 2000
+MAX_DISPLAY_NAME = 120
+
+
+def _display_name(db: Session, site: Site, raw: str, goal: Goal | None = None) -> str:
+    name = " ".join((raw or "").split())
+    if not name or len(name) > MAX_DISPLAY_NAME:
+        raise DomainError(
+            f"a goal's display name is 1 to {MAX_DISPLAY_NAME} characters", field="display_name"
+        )
+    clash = db.scalar(
+        select(Goal.id).where(
+            Goal.site_id == site.id, Goal.display_name == name, Goal.id != (goal.id if goal else -1)
+        )
+    )
+    if clash is not None:
+        raise DomainError(f"another goal of this site is already named {name!r}", field="display_name")
+    return name
+
+
+def rename_goal(db: Session, site: Site, goal: Goal, display_name: str) -> Goal:
+    """Give `goal` another display name (what it counts stays)."""
+    goal.display_name = _display_name(db, site, display_name, goal)
+    db.flush()
+    return goal
 
 
 def currency_code(raw: str) -> str:
@@ -28,10 +54,13 @@ def currency_code(raw: str) -> str:
     return code
 
 
-def find_or_create_event_goal(db: Session, site: Site, event_name: str, currency: str | None = None) -> Goal:
-    """The site's goal for custom events named `event_name`, created if it has none.
+def find_or_create_event_goal(
+    db: Session, site: Site, event_name: str, currency: str | None = None, display_name: str | None = None
+) -> Goal:
+    """The site's goal for custom events named `event_name`, created if it has none; with
+    `display_name`, named so (an existing goal is renamed).
 
-    An existing goal is returned unchanged, whatever `currency` says: a goal's currency is
+    An existing goal keeps its currency, whatever `currency` says: a goal's currency is
     fixed when it is created. (Plausible's Sites API refuses a different currency instead.)"""
     name = event_name.strip()
     if not name or len(name) > MAX_EVENT_NAME:
@@ -40,18 +69,23 @@ def find_or_create_event_goal(db: Session, site: Site, event_name: str, currency
         currency = currency_code(currency)
     existing = db.scalar(select(Goal).where(Goal.site_id == site.id, Goal.event_name == name))
     if existing is not None:
-        return existing
+        return rename_goal(db, site, existing, display_name) if display_name else existing
     goal = Goal(
-        site_id=site.id, event_name=name, display_name=name, currency=currency.upper() if currency else None
+        site_id=site.id,
+        event_name=name,
+        display_name=_display_name(db, site, display_name or name),
+        currency=currency.upper() if currency else None,
     )
     db.add(goal)
     db.flush()
     return goal
 
 
-def find_or_create_page_goal(db: Session, site: Site, page_path: str) -> Goal:
+def find_or_create_page_goal(
+    db: Session, site: Site, page_path: str, display_name: str | None = None
+) -> Goal:
     """The site's goal for pageviews of `page_path` (`*` and `**` wildcards allowed), created
-    if it has none; a path without its leading `/` gets one."""
+    if it has none (named `display_name`, or renamed so); a path without its leading `/` gets one."""
     path = page_path.strip()
     if path and not path.startswith("/"):
         path = "/" + path
@@ -59,8 +93,10 @@ def find_or_create_page_goal(db: Session, site: Site, page_path: str) -> Goal:
         raise DomainError(f"a page path is 1 to {MAX_PAGE_PATH} characters", field="page_path")
     existing = db.scalar(select(Goal).where(Goal.site_id == site.id, Goal.page_path == path))
     if existing is not None:
-        return existing
-    goal = Goal(site_id=site.id, page_path=path, display_name=f"Visit {path}")
+        return rename_goal(db, site, existing, display_name) if display_name else existing
+    goal = Goal(
+        site_id=site.id, page_path=path, display_name=_display_name(db, site, display_name or f"Visit {path}")
+    )
     db.add(goal)
     db.flush()
     return goal

@@ -1,11 +1,11 @@
 """A site's people: listing members, changing roles, transferring ownership.
 
 Owners and admins manage people; an admin cannot change an owner, and nobody makes an owner
-by a role change: `transfer_ownership` hands the site to another member (the old owner
-becomes an admin). Removal is `sites.remove_member` (which also takes the member's
-personal segments). Every change commits through the metadata session, which empties the
-Stats API's auth cache (`accounts.api_access.AuthCache.watch`), so a removed member's keys lose the
-site at once.
+by a role change: the owner offers the site (`accounts.invitations.offer_ownership`) and
+`take_ownership` hands it over when the recipient accepts (the old owner becomes an admin).
+Removal is `sites.remove_member` (which also takes the member's personal segments). Every
+change commits through the metadata session, which empties the Stats API's auth cache
+(`accounts.api_access.AuthCache.watch`), so a removed member's keys lose the site at once.
 """
 
 from __future__ import annotations
@@ -57,17 +57,20 @@ def change_role(db: Session, site: Site, actor_role: Role, user_id: int, role: R
     return target
 
 
-def transfer_ownership(db: Session, site: Site, owner: User, new_owner_id: int) -> Membership:
-    """Make another member the owner; the previous owner stays as an admin."""
-    target = membership(db, site, new_owner_id)
-    if target.user_id == owner.id:
-        raise DomainError("you already own this site", field="member")
-    current = db.scalar(
-        select(Membership).where(Membership.site_id == site.id, Membership.user_id == owner.id)
+def take_ownership(db: Session, site: Site, new_owner: User) -> Membership:
+    """Make `new_owner` the site's owner (a member already or not); whoever owned it stays as
+    an admin. Called when a transfer is accepted."""
+    for current in db.scalars(
+        select(Membership).where(Membership.site_id == site.id, Membership.role == Role.owner)
+    ):
+        if current.user_id != new_owner.id:
+            current.role = Role.admin
+    target = db.scalar(
+        select(Membership).where(Membership.site_id == site.id, Membership.user_id == new_owner.id)
     )
-    if current is None or current.role is not Role.owner:
-        raise DomainError("only the owner transfers ownership", field="member")
-    current.role = Role.admin
+    if target is None:
+        target = Membership(site_id=site.id, user_id=new_owner.id, role=Role.owner)
+        db.add(target)
     target.role = Role.owner
     db.flush()
     return target

@@ -17,21 +17,28 @@ from sqlalchemy import select
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from footfall.accounts import resets, twofactor
+from footfall.accounts import email_changes, resets, twofactor
 from footfall.accounts.apikeys import create_api_key
 from footfall.accounts.errors import DomainError
 from footfall.accounts.invitations import find_invitation
 from footfall.accounts.logins import (
+    end_all_sessions,
     end_other_sessions,
     end_session,
     end_session_by_id,
     list_sessions,
     start_session,
 )
-from footfall.accounts.notify import deliver_password_reset, deliver_two_factor_notice
+from footfall.accounts.metrics import login_failed, login_throttled
+from footfall.accounts.notify import (
+    deliver_email_change,
+    deliver_email_changed,
+    deliver_password_reset,
+    deliver_two_factor_notice,
+)
 from footfall.accounts.passwords import verify_password
 from footfall.accounts.throttle import Throttle, make_throttle, subject
-from footfall.accounts.users import authenticate, change_email, change_password, count_users, create_user
+from footfall.accounts.users import authenticate, change_password, count_users, create_user, user_exists
 from footfall.ingest.client_ip import ClientIpResolver
 from footfall.ingest.user_agent import parse_user_agent
 from footfall.meta.models import ApiKey, Invitation
@@ -197,10 +204,12 @@ def login(page: Page) -> Response:
         subjects = _subjects(page, email)
         wait = _throttle(page).retry_after(subjects)
         if wait is not None:
+            login_throttled("login")
             return too_many_attempts(page, wait)
         password = page.form.get("password") if page.form else ""
         user = authenticate(page.db, email, password if isinstance(password, str) else "")
         if user is None:
+            login_failed("wrong_password" if user_exists(page.db, email) else "unknown_email")
             _throttle(page).failed(subjects)
             error = "Wrong email or password."
         elif user.totp_secret:
@@ -223,12 +232,14 @@ def second_factor(page: Page) -> Response:
         subjects = _subjects(page, pending.user.email)
         wait = _throttle(page).retry_after(subjects)
         if wait is not None:
+            login_throttled("second_factor")
             return too_many_attempts(page, wait)
         if twofactor.verify_code(page.db, pending.user, page.field("code")):
             pending.verified = True
             next_url = safe_next((pending.data or {}).get("next"))
             pending.data = None
             return page.redirect(next_url)
+        login_failed("wrong_second_factor")
         _throttle(page).failed(subjects)
         error = "That code is not valid. Type the 6 digits your app shows now, or a recovery code."
     return page.render("login_2fa.html", error=error, status=401 if error else 200)
@@ -255,10 +266,53 @@ def _revoke_session(page: Page) -> str:
 
 
 def _change_email(page: Page) -> str:
+    """Ask for a new email: nothing changes until the link mailed to the new address is opened."""
     assert page.user is not None
-    change_email(page.db, page.user, _raw(page, "current_password"), page.field("email"))
-    end_other_sessions(page.db, page.user, page.login)
-    return f"Your email is now {page.user.email}; your other sessions are ended."
+    token, change = email_changes.request_change(
+        page.db, page.user, _raw(page, "current_password"), page.field("email")
+    )
+    url = f"{page.settings.base_url}/settings/email/confirm?token={token}"
+    deliver_email_change(page.db, page.settings, page.user.email, change.new_email, url)
+    return (
+        f"A confirmation link is on its way to {change.new_email}. Your email stays {page.user.email} "
+        f"until you open it (within {email_changes.VALID_HOURS} hours)."
+    )
+
+
+def _cancel_email_change(page: Page) -> str:
+    assert page.user is not None
+    if not email_changes.cancel_change(page.db, page.user):
+        raise DomainError("no change of email is waiting for confirmation", field="email")
+    return f"The change of email is cancelled; your email stays {page.user.email}."
+
+
+def confirm_email(page: Page) -> Response:
+    """`/settings/email/confirm?token=`: the link mailed to the new address. GET shows what
+    will change (so a mail scanner opening the link changes nothing); POST confirms it. The
+    token is the permission, as for a password reset; the old address is told, and every
+    session of the user but this one ends."""
+    token = page.field("token") or page.request.query_params.get("token", "")
+    try:
+        change = email_changes.find_change(page.db, token)
+    except DomainError as error:
+        return page.error(400, str(error))
+    if not page.posted:
+        return page.render("email_confirm.html", change=change, token=token)
+    try:
+        with page.db.begin_nested():
+            user, old = email_changes.confirm_change(page.db, token)
+    except DomainError as error:
+        return page.error(409, str(error))
+    keep = page.login if page.login is not None and page.login.user_id == user.id else None
+    if keep is None:
+        end_all_sessions(page.db, user)
+    else:
+        end_other_sessions(page.db, user, keep)
+    deliver_email_changed(page.db, page.settings, old, user.email)
+    if keep is None:
+        page.forget()
+        return page.redirect("/login", f"Your email is now {user.email}. Log in with it.")
+    return page.redirect("/settings", f"Your email is now {user.email}; your other sessions are ended.")
 
 
 def _change_password(page: Page) -> str:
@@ -290,6 +344,7 @@ def _raw(page: Page, name: str) -> str:
 _ACCOUNT_ACTIONS = {
     "revoke_session": _revoke_session,
     "email": _change_email,
+    "cancel_email": _cancel_email_change,
     "password": _change_password,
     "revoke_key": _revoke_key,
 }
@@ -298,6 +353,7 @@ _ACCOUNT_ACTIONS = {
 def account_settings(page: Page) -> Response:
     assert page.user is not None
     error = None
+    error_field = None
     new_key = None
     if page.posted:
         action = page.field("action")
@@ -312,6 +368,7 @@ def account_settings(page: Page) -> Response:
                     raise DomainError("unknown action")
         except DomainError as failure:
             error = str(failure)
+            error_field = f"{action}:{failure.field}"
     keys = page.db.scalars(select(ApiKey).where(ApiKey.user_id == page.user.id).order_by(ApiKey.id)).all()
     return page.render(
         "account.html",
@@ -320,6 +377,8 @@ def account_settings(page: Page) -> Response:
         new_key=new_key,
         error=error,
         recovery_left=twofactor.recovery_codes_left(page.db, page.user),
+        email_change=email_changes.pending_change(page.db, page.user),
+        error_field=error_field,
         status=400 if error else 200,
     )
 
@@ -377,6 +436,7 @@ def request_reset(page: Page) -> Response:
         subjects = _subjects(page, page.field("email"))
         wait = _throttle(page).retry_after(subjects)
         if wait is not None:
+            login_throttled("password_reset")
             return too_many_attempts(page, wait)
         found = resets.request_reset(page.db, page.field("email"))
         if found is not None:
@@ -422,6 +482,7 @@ def account_routes() -> list[BaseRoute]:
         page_route("/login/2fa", second_factor, PENDING_2FA, methods=["GET", "POST"]),
         page_route("/settings", account_settings, LOGIN, methods=["GET", "POST"]),
         page_route("/settings/2fa", two_factor_settings, LOGIN, methods=["GET", "POST"]),
+        page_route("/settings/email/confirm", confirm_email, PUBLIC, methods=["GET", "POST"]),
         page_route("/password/request-reset", request_reset, PUBLIC, methods=["GET", "POST"]),
         page_route("/password/reset", reset_password, PUBLIC, methods=["GET", "POST"]),
     ]

@@ -1,6 +1,7 @@
 """Mail pages: `/:domain/settings/email-reports` (report recipients and traffic alerts, for
-the site's owners and admins), `/email-reports/unsubscribe/{token}` (no login), and the
-banner that tells instance admins about mail footfall gave up on."""
+the site's owners and admins), `/email-reports/unsubscribe/{token}` (no login), and dismissing
+the notice about mail footfall gave up on (`mail.outbox.failed_notices`, shown to instance
+admins by the operator banner of `web.instance_pages`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from footfall.accounts.errors import DomainError
-from footfall.mail.outbox import dismiss_failed, failed_summary
+from footfall.mail.outbox import dismiss_failed
 from footfall.mail.subscriptions import (
     ALERT_KINDS,
     REPORT_KINDS,
@@ -21,24 +22,13 @@ from footfall.mail.subscriptions import (
     traffic_alerts,
     unsubscribe,
 )
-from footfall.web.pages import LOGIN, OPEN, Page, page_route, settings_route, templates
+from footfall.web.pages import LOGIN, OPEN, Page, page_route, settings_route
 from footfall.web.stats_api import row_id
 
 # The unsubscribe link needs no user: the secret token in its URL is the permission, for its
 # GET (a page asking to confirm) and its POST alike; CSRF tokens protect a session, which this
 # route does not use, and mail clients' one-click unsubscribe (RFC 8058) posts without cookies.
 TOKEN = OPEN
-
-
-def _mail_failures(page: Page):
-    """For base.html: what the outbox gave up on, shown to the instance's admins only."""
-    user = page.user
-    if user is None or not (user.is_admin or user.is_superuser):
-        return None
-    return failed_summary(page.db)
-
-
-templates.globals["mail_failures"] = _mail_failures
 
 
 def email_reports(page: Page) -> Response:

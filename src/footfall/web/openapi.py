@@ -53,7 +53,7 @@ _RATE_LIMITED = {
                     }
                 },
             },
-            "example": {"error": too_many_requests(600, 0.0).message},
+            "example": {"error": too_many_requests(600, 1).message},
         }
     },
 }
@@ -462,7 +462,7 @@ _SITES_PATHS: dict[str, Any] = {
         },
         "put": _provisioning(
             {
-                "summary": "Find or create a goal",
+                "summary": "Find or create a goal; with `display_name`, named so (renamed if it exists)",
                 "requestBody": _body(
                     {
                         "type": "object",
@@ -473,6 +473,7 @@ _SITES_PATHS: dict[str, Any] = {
                             "event_name": {"type": "string"},
                             "page_path": {"type": "string"},
                             "currency": {"type": "string"},
+                            "display_name": {"type": "string", "maxLength": 120},
                         },
                     }
                 ),

@@ -18,8 +18,8 @@ How to add a page (another engineer's, e.g. `/:domain/settings/email-reports`):
        settings_route("email-reports", email_reports, methods=["GET", "POST"])
        page_route("/settings/mail", mail_page, LOGIN, methods=["GET", "POST"])
 
-   The rule is enforced here, before the handler runs (`PUBLIC`, `LOGIN`, `site(Role.x)`,
-   `SITE_VIEW`, `SHARED`); every POST must carry the form's CSRF token (`{{ csrf_field() }}`
+   The rule is enforced here, before the handler runs (`PUBLIC`, `LOGIN`, `INSTANCE_ADMIN`,
+   `site(Role.x)`, `SITE_VIEW`, `SHARED`); every POST must carry the form's CSRF token (`{{ csrf_field() }}`
    in the template, or an `X-CSRF-Token` header from JavaScript) or it is answered 403.
    Return the routes from one function of your module and add it to `footfall.app.routes()`.
    The route-walk test (tests/web/test_route_walk.py) reads the app's route table and checks
@@ -98,6 +98,7 @@ class Rule:
     - `site_view`: as `site` with the viewer role, or anyone when the site is public;
     - `shared`: a shared link's visitor (`?auth=`), decided by the handler;
     - `pending_2fa`: a session that gave its password and owes the second factor;
+    - `instance_admin`: a logged-in instance admin (`User.is_admin` or a superuser; others 403);
     - `api`: a Bearer-key JSON API (its handlers check the key; no cookies, no CSRF);
     - `open`: no user at all (tracker script, health); its handler decides.
 
@@ -116,6 +117,7 @@ LOGIN = Rule("login")
 SITE_VIEW = Rule("site_view", Role.viewer)
 SHARED = Rule("shared")
 PENDING_2FA = Rule("pending_2fa")
+INSTANCE_ADMIN = Rule("instance_admin")
 API = Rule("api", csrf=False)
 OPEN = Rule("open", csrf=False)
 
@@ -392,6 +394,12 @@ def _enforce(rule: Rule, page: Page) -> Response | None:
         return None if page.pending is not None else page.redirect("/login")
     if rule.kind == "login":
         return None if page.user is not None else login_redirect(page)
+    if rule.kind == "instance_admin":
+        if page.user is None:
+            return login_redirect(page)
+        if not (page.user.is_admin or page.user.is_superuser):
+            return page.error(403, "This page is for the instance's administrators.")
+        return None
     # site and site_view
     page.site = _find_site(page)
     if page.site is not None and page.user is not None:

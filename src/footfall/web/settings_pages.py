@@ -16,17 +16,18 @@ from starlette.routing import BaseRoute
 
 from footfall.accounts import invitations
 from footfall.accounts.errors import DomainError
-from footfall.accounts.notify import deliver_invitation
+from footfall.accounts.notify import deliver_invitation, deliver_ownership_transfer
 from footfall.meta.models import Funnel, Goal, Role
 from footfall.meta.segments import Segment, SegmentType
 from footfall.sites import members as people_domain
 from footfall.sites.access import may
 from footfall.sites.deletion import delete_site
 from footfall.sites.funnels import create_funnel, delete_funnel, get_funnel, goals_by_id
-from footfall.sites.goals import delete_goal, find_or_create_event_goal, find_or_create_page_goal
+from footfall.sites.goals import delete_goal, find_or_create_event_goal, find_or_create_page_goal, rename_goal
 from footfall.sites.properties import allow_property, disallow_property
 from footfall.sites.shared_links import create_shared_link, list_shared_links, revoke_shared_link, share_url
 from footfall.sites.sites import change_domain, change_timezone, remove_member
+from footfall.stats.properties import recent_keys
 from footfall.web.pages import PUBLIC, Page, page_route, settings_route, site_path
 from footfall.web.site_pages import TIMEZONES
 from footfall.web.stats_api import row_id
@@ -208,23 +209,37 @@ visibility = _tab(
 def _add_goal(page: Page) -> str:
     assert page.site is not None
     kind = page.field("goal_type")
+    name = page.field("display_name") or None
     if kind == "page":
-        goal = find_or_create_page_goal(page.db, page.site, page.field("page_path"))
+        goal = find_or_create_page_goal(page.db, page.site, page.field("page_path"), name)
     elif kind in ("event", "revenue"):
         currency = page.field("currency").upper() if kind == "revenue" else None
         if kind == "revenue" and not currency:
             raise DomainError("a revenue goal needs a currency", field="currency")
-        goal = find_or_create_event_goal(page.db, page.site, page.field("event_name"), currency)
+        goal = find_or_create_event_goal(page.db, page.site, page.field("event_name"), currency, name)
     else:
         raise DomainError("choose a pageview, custom event or revenue goal", field="goal_type")
     return f"The goal {goal.display_name!r} is set."
 
 
-def _delete_goal(page: Page) -> str:
+def _goal(page: Page) -> Goal:
     assert page.site is not None
     goal = page.db.scalar(select(Goal).where(Goal.id == _id(page, "goal_id"), Goal.site_id == page.site.id))
     if goal is None:
         raise DomainError("no such goal", field="goal_id")
+    return goal
+
+
+def _rename_goal(page: Page) -> str:
+    assert page.site is not None
+    goal = _goal(page)
+    old = goal.display_name
+    rename_goal(page.db, page.site, goal, page.field("display_name"))
+    return f"The goal {old!r} is now named {goal.display_name!r}."
+
+
+def _delete_goal(page: Page) -> str:
+    goal = _goal(page)
     name = goal.display_name
     delete_goal(page.db, goal)
     return f"The goal {name!r} is deleted."
@@ -236,7 +251,10 @@ def _goals(page: Page) -> list[Goal]:
 
 
 goals = _tab(
-    "goals", "goals.html", {"add": _add_goal, "delete": _delete_goal}, lambda page: {"goals": _goals(page)}
+    "goals",
+    "goals.html",
+    {"add": _add_goal, "rename": _rename_goal, "delete": _delete_goal},
+    lambda page: {"goals": _goals(page)},
 )
 
 
@@ -255,11 +273,24 @@ def _disallow(page: Page) -> str:
     return f"The property {page.field('key')!r} is hidden from the dashboard."
 
 
+def _properties_context(page: Page) -> dict:
+    """The allow-list, and the keys the site's events carried in the last 30 days that it does
+    not hold yet (the suggestions)."""
+    assert page.site is not None
+    allowed = page.site.allowed_props
+    seen = recent_keys(page.services.events, page.site.id) if page.services.events is not None else []
+    return {
+        "keys": allowed,
+        "suggestions": [key for key in seen if key not in (allowed or [])],
+        "suggestion_days": 30,
+    }
+
+
 properties = _tab(
     "properties",
     "properties.html",
     {"allow": _allow, "disallow": _disallow},
-    lambda page: {"keys": page.site.allowed_props if page.site else None},
+    _properties_context,
 )
 
 
@@ -304,9 +335,35 @@ funnels = _tab(
 
 
 def _transfer(page: Page) -> str:
+    """Offer the site to someone (a member picked from the list, or any email): a link is
+    mailed to them, and the site changes hands only when they accept."""
     assert page.site is not None and page.user is not None
-    target = people_domain.transfer_ownership(page.db, page.site, page.user, _id(page, "user_id"))
-    return f"{target.user.email} owns {page.site.domain} now; you are an admin."
+    email = page.field("email")
+    if not email and page.field("user_id"):
+        email = people_domain.membership(page.db, page.site, _id(page, "user_id")).user.email
+    if not email:
+        raise DomainError("give the new owner's email", field="email")
+    token, offer = invitations.offer_ownership(page.db, page.site, page.user, email)
+    url = f"{page.settings.base_url}/invitations/{token}"
+    deliver_ownership_transfer(page.db, page.settings, offer.email, page.site.domain, page.user.email, url)
+    return (
+        f"{offer.email} is asked to take over {page.site.domain}; you stay the owner until they accept "
+        "(the link is valid for 48 hours)."
+    )
+
+
+def _cancel_transfer(page: Page) -> str:
+    assert page.site is not None
+    if not invitations.cancel_transfer(page.db, page.site):
+        raise DomainError("no transfer is pending", field="email")
+    return "The transfer is cancelled."
+
+
+def _danger_context(page: Page) -> dict:
+    if page.site is None or page.user is None:
+        return {}
+    members = [m for m in people_domain.list_members(page.db, page.site) if m.user_id != page.user.id]
+    return {"members": members, "transfer": invitations.pending_transfer(page.db, page.site)}
 
 
 def _delete(page: Page) -> Notice:
@@ -321,12 +378,8 @@ def _delete(page: Page) -> Notice:
 danger_zone = _tab(
     "danger-zone",
     "danger_zone.html",
-    {"transfer": _transfer, "delete": _delete},
-    lambda page: (
-        {"members": [m for m in people_domain.list_members(page.db, page.site) if m.user_id != page.user.id]}
-        if page.site and page.user
-        else {}
-    ),
+    {"transfer": _transfer, "cancel_transfer": _cancel_transfer, "delete": _delete},
+    _danger_context,
 )
 
 
@@ -334,6 +387,8 @@ danger_zone = _tab(
 
 
 def invitation_page(page: Page) -> Response:
+    """`/invitations/:token`: an invitation to a site, or an offer of its ownership; the
+    person it names accepts or declines it, logged in as themselves."""
     token = page.request.path_params["token"]
     try:
         invitation = invitations.find_invitation(page.db, token)
@@ -343,12 +398,18 @@ def invitation_page(page: Page) -> Response:
         return page.render("invitation.html", invitation=invitation, token=token)
     error = None
     if page.posted:
+        domain = invitation.site.domain
         try:
-            membership = invitations.accept(page.db, token, page.user)
+            with page.db.begin_nested():
+                if page.field("action") == "decline":
+                    invitations.decline(page.db, token, page.user)
+                    return page.redirect("/sites", f"You declined the invitation to {domain}.")
+                membership = invitations.accept(page.db, token, page.user)
         except DomainError as failure:
             error = str(failure)
         else:
-            domain = invitation.site.domain
+            if membership.role is Role.owner:
+                return page.redirect(site_path(domain), f"You own {domain} now.")
             return page.redirect(site_path(domain), f"You are now {membership.role.value} of {domain}.")
     return page.render(
         "invitation.html", invitation=invitation, token=token, error=error, status=400 if error else 200

@@ -248,6 +248,10 @@ async def goals_put(request: Request) -> Response:
     def work(db: Session, user: User, body: dict[str, Any]) -> Any:
         site = _find_site(db, user, body.get("site_id"), EDITORS)
         goal_type = body.get("goal_type")
+        display_name = body.get("display_name")
+        if display_name is not None and not isinstance(display_name, str):
+            raise ApiError(400, "display_name: must be a string")
+        display_name = display_name or None
         if goal_type == "event":
             event_name = body.get("event_name")
             if not isinstance(event_name, str) or not event_name.strip() or len(event_name) > 120:
@@ -257,12 +261,12 @@ async def goals_put(request: Request) -> Response:
                 not isinstance(currency, str) or len(currency) != 3 or not currency.isalpha()
             ):
                 raise ApiError(400, "currency: is invalid")
-            return _goal_json(find_or_create_event_goal(db, site, event_name, currency))
+            return _goal_json(find_or_create_event_goal(db, site, event_name, currency, display_name))
         if goal_type == "page":
             page_path = body.get("page_path")
             if not isinstance(page_path, str) or not page_path.strip() or len(page_path) > 2000:
                 raise ApiError(400, "Parameter `page_path` is required to create a goal")
-            return _goal_json(find_or_create_page_goal(db, site, page_path))
+            return _goal_json(find_or_create_page_goal(db, site, page_path, display_name))
         raise ApiError(400, "Parameter `goal_type` is required to create a goal (`event` or `page`)")
 
     return await handle(request, work)
