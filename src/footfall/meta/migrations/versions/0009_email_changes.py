@@ -1,7 +1,7 @@
 """email changes: a new address waits for its single-use confirmation link
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 
 A user's email changes only when the link mailed to the new address is opened; until then
 the change is a row here (the token's SHA-256 hash, the new address, an expiry).
@@ -10,8 +10,8 @@ the change is a row here (the token's SHA-256 hash, the new address, an expiry).
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008"
-down_revision = "0007"
+revision = "0009"
+down_revision = "0008"
 
 ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
