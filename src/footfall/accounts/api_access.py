@@ -233,10 +233,20 @@ class RateLimiter:
 
 
 def make_rate_limiter(
-    redis_url: str | None, prefix: str = "footfall:ratelimit:", clock: Callable[[], float] = time.time
+    redis_url: str | None,
+    prefix: str = "footfall:ratelimit:",
+    clock: Callable[[], float] = time.time,
+    timeout: float = 0.5,
 ) -> RateLimiter:
-    """Counted in Redis when `REDIS_URL` is set (replicas share counts), else in this process."""
+    """Counted in Redis when `REDIS_URL` is set (replicas share counts), else in this process;
+    `timeout`: how long a Redis call may take before this process counts on its own."""
     window = make_window(
-        redis_url, RateLimiter.WINDOW_SECONDS, prefix, what="API rate limiter", log=log, clock=clock
+        redis_url,
+        RateLimiter.WINDOW_SECONDS,
+        prefix,
+        what="API rate limiter",
+        log=log,
+        clock=clock,
+        timeout=timeout,
     )
     return RateLimiter(window)
