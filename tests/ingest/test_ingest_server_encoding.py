@@ -92,7 +92,7 @@ def test_rows_sent_to_a_server_arrive_as_the_embedded_store_keeps_them(server, t
     sessions: list = []
     for body, agent, address, at in POSTS:
         request = parse_event(decode_body(msgspec.json.encode(body)))
-        _, rows = pipeline.process_at(request, agent, address, at)
+        _, rows = pipeline.process(request.arrived(address, agent, at))
         events += rows.events
         sessions += rows.sessions
     assert len(events) == 6 and len(sessions) >= 6  # two sites for one post; a visit updated

@@ -318,7 +318,7 @@ def test_a_flushed_write_ahead_log_batch_about_a_counted_day_marks_it_dirty(worl
     moment = datetime(2026, 3, 5, 10, tzinfo=UTC)
     pipeline = ingestion_for(world.services).pipeline
     request = parse_event({"n": "pageview", "u": "https://wal.example/", "d": "wal.example"})
-    _, rows = pipeline.process(request, CHROME_MAC, "81.2.69.160", moment)
+    _, rows = pipeline.process(request.arrived("81.2.69.160", CHROME_MAC, int(moment.timestamp())))
     site_id = rows.events[0][1]
     daily.count_day(store, site_id, date(2026, 3, 5), ())
     assert (

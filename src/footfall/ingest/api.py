@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from footfall.events import daily_marks
@@ -71,8 +71,8 @@ def record_hits(services: Services, hits: Iterable[Hit]) -> list[Outcome]:
     outcomes: list[Outcome] = []
     rows = Rows()
     for hit in hits:
-        request = parse_event(hit.body())
-        hit_outcomes, hit_rows = pipeline.process(request, hit.user_agent, hit.ip, hit.timestamp)
+        request = parse_event(hit.body()).arrived(hit.ip, hit.user_agent, unix_seconds(hit.timestamp))
+        hit_outcomes, hit_rows = pipeline.process(request)
         outcomes.extend(hit_outcomes)
         rows.events.extend(hit_rows.events)
         rows.sessions.extend(hit_rows.sessions)
@@ -83,3 +83,8 @@ def record_hits(services: Services, hits: Iterable[Hit]) -> list[Outcome]:
     # Days already counted for the dashboard that these rows change are read raw until recounted.
     daily_marks.note_rows(services.events, rows.events, rows.sessions)
     return outcomes
+
+
+def unix_seconds(moment: datetime) -> int:
+    """A UTC moment (naive or aware) as unix seconds."""
+    return int((moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp())

@@ -39,7 +39,13 @@ class RequestInvalid(ValueError):
 
 @dataclass(slots=True)
 class EventRequest:
-    """One validated event as the tracker described it; no enrichment yet."""
+    """One validated event as the tracker described it, and (once `arrived`) who posted it
+    and when, as the HTTP edge saw it: Plausible's `request.ex`. No enrichment yet.
+
+    `parse_event` fills the body's fields and leaves the visitor's empty; the edge calls
+    `arrived` with the visitor's address, user agent and arrival time, which gives the
+    request the pipeline takes. A parsed body is never changed (the HTTP handler keeps
+    parsed bodies to reuse for the next identical post)."""
 
     name: str
     url: str
@@ -55,6 +61,32 @@ class EventRequest:
     interactive: bool = True
     scroll_depth: int = MISSING_SCROLL_DEPTH
     engagement_time: int = 0
+    # The visitor, from the connection and its headers (never stored: see identity.py).
+    ip: str = ""
+    user_agent: str = ""
+    timestamp: int = 0  # arrival, unix seconds: the pipeline's clock for this event
+
+    def arrived(self, ip: str, user_agent: str, timestamp: int) -> EventRequest:
+        """This body as posted by one visitor at one moment (a new request; this one is unchanged)."""
+        return EventRequest(
+            self.name,
+            self.url,
+            self.hostname,
+            self.pathname,
+            self.domains,
+            self.query,
+            self.referrer,
+            self.props,
+            self.revenue_amount,
+            self.revenue_currency,
+            self.hash_mode,
+            self.interactive,
+            self.scroll_depth,
+            self.engagement_time,
+            ip,
+            user_agent,
+            timestamp,
+        )
 
 
 def sanitize_hostname(host: str | None) -> str | None:

@@ -11,7 +11,8 @@ with `X-Plausible-Dropped: 1`, as Plausible answers; invalid bodies get `400` wi
 carries `Access-Control-Allow-Origin: *` so browsers on any site may post.
 
 Under `footfall serve`, most posts never reach ASGI: `footfall.web.event_protocol` answers
-them from uvicorn's HTTP parser with the same `admit` and the same replies.
+them from uvicorn's HTTP parser. Both run one flow, `respond` (admit -> write -> reply), and
+send the same replies.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -27,7 +29,7 @@ from starlette.applications import Starlette
 from footfall.ingest import metrics
 from footfall.ingest.buffer import RETRY_AFTER_SECONDS
 from footfall.ingest.ingestion import Ingestion
-from footfall.ingest.pipeline import Rows, count_outcomes
+from footfall.ingest.pipeline import Outcome, Rows, count_outcomes
 from footfall.ingest.request import EventRequest, RequestInvalid, decode_body, parse_event
 
 log = logging.getLogger("footfall.ingest")
@@ -86,8 +88,7 @@ async def serve_event(app: Starlette, scope: dict, receive: Any, send: Any) -> N
 
 
 async def handle(ingestion: Ingestion, scope: dict, receive: Any, send: Any) -> int:
-    buffer = ingestion.buffer
-    assert buffer is not None
+    """The ASGI handler: read the body, then `respond`, then send its answer."""
     found = header_map(scope["headers"])
     limit = ingestion.max_body_bytes
     if declared_too_large(found, limit):
@@ -104,39 +105,95 @@ async def handle(ingestion: Ingestion, scope: dict, receive: Any, send: Any) -> 
             return await _send_reply(send, too_large(limit))
 
     client = scope.get("client")
-    peer = client[0] if client else None
-    if ingestion.executor is not None:  # visits in Redis: wait for it off the event loop
-        return await _handle_in_executor(ingestion, found, peer, body, send)
-    reply, rows = admit(ingestion, found, peer, body)
-    if rows:
-        try:
-            await buffer.write(rows.events, rows.sessions)
-        except Exception:
-            log.exception("cannot record an event")
-            reply = CANNOT_RECORD
-    return await _send_reply(send, reply)
+    answered: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
+
+    def answer(reply: Reply) -> None:
+        if not answered.done():  # the request went away meanwhile (cancelled)
+            answered.set_result(reply)
+
+    respond(ingestion, found, client[0] if client else None, body, answer)
+    return await _send_reply(send, await answered)
+
+
+def respond(
+    ingestion: Ingestion,
+    found: dict[bytes, bytes],
+    peer: str | None,
+    body: bytes,
+    answer: Callable[[Reply], None],
+) -> None:
+    """admit -> write -> reply, the one flow of every `/api/event` handler (the ASGI handler
+    above and `EventProtocol`'s fast path): parse the body into a request carrying the
+    visitor (`read_request`), run the pipeline (`admit`; with the session cache in Redis on
+    the executor's threads, whose interpreter lock is released while they wait for it), hand
+    the rows to the write-ahead log, and call `answer` with the reply once the log has them.
+    `answer` is called exactly once, in the loop's thread: at once, or later from the loop."""
+    request = read_request(ingestion, found, peer, body)
+    if isinstance(request, Reply):
+        answer(request)
+        return
+    if ingestion.executor is None:
+        reply, rows, _ = admit(ingestion, request)
+        write_then_answer(ingestion, reply, rows, answer)
+        return
+    loop = asyncio.get_running_loop()
+    admitting = loop.run_in_executor(ingestion.executor, admit, ingestion, request, False)
+
+    def admitted(done: asyncio.Future[tuple[Reply, Rows | None, list[Outcome]]]) -> None:
+        if done.cancelled():
+            answer(CANNOT_RECORD)
+            return
+        reply, rows, outcomes = done.result()  # admit answers its own failures
+        count_outcomes(request.name, outcomes)  # the counters belong to the loop's thread
+        write_then_answer(ingestion, reply, rows, answer)
+
+    admitting.add_done_callback(admitted)
 
 
 def admit(
-    ingestion: Ingestion, found: dict[bytes, bytes], peer: str | None, body: bytes
-) -> tuple[Reply, Rows | None]:
-    """Everything `/api/event` does before the write-ahead log, in the loop's thread: the
-    answer to send once `rows` (if any) are in the log. Both HTTP paths call it: the ASGI
-    handler above and `EventProtocol`'s fast path."""
-    request = read_request(ingestion, body)
-    if isinstance(request, Reply):
-        return request, None
-    ip, user_agent = visitor(ingestion, found, peer)
+    ingestion: Ingestion, request: EventRequest, count: bool = True
+) -> tuple[Reply, Rows | None, list[Outcome]]:
+    """The pipeline's verdict on one request: the answer to send once `rows` (if any) are in
+    the log, and what became of each domain's event. `count=False` (off the loop's thread)
+    leaves the counters to the caller."""
     try:
-        _, rows = ingestion.pipeline.process_at(request, user_agent, ip, int(time.time()))
+        outcomes, rows = ingestion.pipeline.process(request, count)
     except Exception:
         log.exception("cannot record an event")
-        return CANNOT_RECORD, None
-    return (ACCEPTED if rows.events else DROPPED), rows  # an events row per accepted event
+        return CANNOT_RECORD, None, []
+    return (ACCEPTED if rows.events else DROPPED), rows, outcomes  # an events row per accepted event
 
 
-def read_request(ingestion: Ingestion, body: bytes) -> EventRequest | Reply:
-    """The parsed body, or the answer to an invalid one (or to a full log)."""
+def write_then_answer(
+    ingestion: Ingestion, reply: Reply, rows: Rows | None, answer: Callable[[Reply], None]
+) -> None:
+    """Hand `rows` to the write-ahead log and `answer(reply)` once it has them (at once if
+    there are none), or `answer(CANNOT_RECORD)` if they cannot be written."""
+    if not rows:
+        answer(reply)
+        return
+    buffer = ingestion.buffer
+    if buffer is None:  # the server stopped accepting meanwhile
+        answer(CANNOT_RECORD)
+        return
+
+    def written(error: OSError | None) -> None:
+        if error is not None:
+            log.error("cannot record an event: %s", error)
+        answer(reply if error is None else CANNOT_RECORD)
+
+    try:
+        buffer.write_then(rows.events, rows.sessions, written)
+    except Exception:
+        log.exception("cannot record an event")
+        answer(CANNOT_RECORD)
+
+
+def read_request(
+    ingestion: Ingestion, found: dict[bytes, bytes], peer: str | None, body: bytes
+) -> EventRequest | Reply:
+    """The request at the edge: the parsed body with the visitor's address, user agent and
+    arrival time (`EventRequest.arrived`); or the answer to an invalid body (or a full log)."""
     request = _parsed.get(body)
     if request is None:
         try:
@@ -154,7 +211,8 @@ def read_request(ingestion: Ingestion, body: bytes) -> EventRequest | Reply:
     if buffer is not None and not buffer.has_room():
         metrics.count_dropped("wal_full")
         return WAL_FULL
-    return request
+    ip, user_agent = visitor(ingestion, found, peer)
+    return request.arrived(ip, user_agent, int(time.time()))
 
 
 def visitor(ingestion: Ingestion, found: dict[bytes, bytes], peer: str | None) -> tuple[str, str]:
@@ -166,37 +224,6 @@ def visitor(ingestion: Ingestion, found: dict[bytes, bytes], peer: str | None) -
             forwarding[name] = value.decode("latin-1")
     ip = ingestion.client_ip.resolve(peer, forwarding)
     return ip, found.get(b"user-agent", b"").decode("latin-1")
-
-
-async def _handle_in_executor(
-    ingestion: Ingestion, found: dict[bytes, bytes], peer: str | None, body: bytes, send: Any
-) -> int:
-    """`handle` with the session cache in Redis: the pipeline runs on the executor's threads
-    (the interpreter lock is released while they wait for Redis); counted back on the loop."""
-    buffer = ingestion.buffer
-    assert buffer is not None
-    request = read_request(ingestion, body)
-    if isinstance(request, Reply):
-        return await _send_reply(send, request)
-    ip, user_agent = visitor(ingestion, found, peer)
-    try:
-        loop = asyncio.get_running_loop()
-        outcomes, rows = await loop.run_in_executor(
-            ingestion.executor,
-            ingestion.pipeline.process_at,
-            request,
-            user_agent,
-            ip,
-            int(time.time()),
-            False,
-        )
-        count_outcomes(request.name, outcomes)
-        if rows:
-            await buffer.write(rows.events, rows.sessions)
-    except Exception:
-        log.exception("cannot record an event")
-        return await _send_reply(send, CANNOT_RECORD)
-    return await _send_reply(send, ACCEPTED if rows.events else DROPPED)
 
 
 def header_map(raw_headers: list[tuple[bytes, bytes]]) -> dict[bytes, bytes]:

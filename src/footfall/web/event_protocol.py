@@ -4,9 +4,9 @@ Tracker posts are almost every request a footfall server sees, and for them ASGI
 per-request machinery (a scope, a request/response cycle object, an asyncio task, `receive`
 and two `send` messages whose headers are checked one by one) costs about as much as
 everything footfall does with the event. `EventProtocol` takes those requests straight from
-the HTTP parser: it collects the body as it arrives, runs `footfall.web.event.admit` (the
-same function the ASGI handler runs), hands the rows to the write-ahead log and, once the
-log has them, writes the whole answer to the socket in one call.
+the HTTP parser: it collects the body as it arrives and runs `footfall.web.event.respond`
+(admit -> write -> reply, the same flow the ASGI handler runs), whose answer, once the
+write-ahead log has the rows, it writes to the socket in one call.
 
 Everything else, and every `/api/event` request this fast path does not take (another
 method, `Expect: 100-continue`, a request pipelined behind one still unanswered, the session
@@ -18,7 +18,6 @@ application unchanged, where `EventFirstStarlette` answers `/api/event` with the
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
@@ -30,13 +29,11 @@ from footfall.web.event import (
     PATH,
     EventFirstStarlette,
     Reply,
-    admit,
     declared_too_large,
     header_map,
+    respond,
     too_large,
 )
-
-log = logging.getLogger("footfall.ingest")
 
 _PATH = PATH.encode()
 _QUERY = _PATH + b"?"
@@ -206,23 +203,13 @@ class EventProtocol(HttpToolsProtocol):
             self._answer(cycle, too_large(ingestion.max_body_bytes))
             return
         client = self.client
-        reply, rows = admit(ingestion, cycle.headers, client[0] if client else None, cycle.body)
-        if not rows:
-            self._answer(cycle, reply)
-            return
-        buffer = ingestion.buffer
-        assert buffer is not None
-
-        def written(error: OSError | None) -> None:
-            if error is not None:
-                log.error("cannot record an event: %s", error)
-            self._answer(cycle, reply if error is None else CANNOT_RECORD)
-
-        try:
-            buffer.write_then(rows.events, rows.sessions, written)
-        except Exception:
-            log.exception("cannot record an event")
-            self._answer(cycle, CANNOT_RECORD)
+        respond(
+            ingestion,
+            cycle.headers,
+            client[0] if client else None,
+            cycle.body,
+            lambda reply: self._answer(cycle, reply),
+        )
 
     def _answer(self, cycle: _EventCycle, reply: Reply) -> None:
         """Write the whole answer in one call and let uvicorn go on with the connection."""
