@@ -132,3 +132,12 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
     if services is not None:
         app.state.services = services
     return app
+
+
+def http_protocol(app: Starlette) -> type:
+    """The uvicorn `http` protocol class `footfall serve` runs: httptools, with `/api/event`
+    answered without ASGI (footfall.web.event_protocol). Imported here, when serving: it
+    builds on uvicorn's own protocol module."""
+    from footfall.web.event_protocol import event_protocol
+
+    return event_protocol(app)

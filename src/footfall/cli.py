@@ -73,9 +73,8 @@ def serve(host: str | None, port: int | None) -> None:
     """Serve the tracker, ingestion, dashboard and APIs."""
     import uvicorn
 
-    from footfall.app import create_app
+    from footfall.app import create_app, http_protocol
     from footfall.logs import configure_logging
-    from footfall.web.event_protocol import event_protocol
 
     settings = _settings()
     configure_logging(settings.log_level)
@@ -94,7 +93,7 @@ def serve(host: str | None, port: int | None) -> None:
         host=host,
         port=port,
         loop="uvloop",
-        http=event_protocol(app),  # httptools, with /api/event answered without ASGI
+        http=http_protocol(app),  # httptools, with /api/event answered without ASGI
         log_level=settings.log_level,
         proxy_headers=False,
         server_header=False,

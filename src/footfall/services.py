@@ -11,7 +11,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from footfall.config import Settings
 from footfall.events.connect import open_event_store
 from footfall.events.store import EventStore, migrate_events
+from footfall.ingest.lookups import IngestLookups
 from footfall.meta.db import make_engine, make_sessionmaker, migrate
+from footfall.meta.lookups import SaltRows, ShieldRuleRows, SiteDomains
 
 # The key in `Services.extras` of the Stats and Sites APIs' rate limiter (web/auth.py), made
 # on first use; with REDIS_URL it holds a Redis connection pool, which `close()` closes.
@@ -29,6 +31,13 @@ class Services:
     sessions: sessionmaker[Session]
     events: EventStore | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+
+    def ingest_lookups(self) -> IngestLookups:
+        """What the write path reads of the metadata store (sites, salts, shield rules), as the
+        objects the pipeline is given (footfall.ingest.lookups)."""
+        return IngestLookups(
+            SiteDomains(self.sessions), SaltRows(self.sessions), ShieldRuleRows(self.sessions)
+        )
 
     def close(self) -> None:
         limiter = self.extras.pop(API_RATE_LIMITER, None)

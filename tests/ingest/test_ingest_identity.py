@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from footfall.ingest.api import Hit, record_hits
 from footfall.ingest.identity import Salts, root_domain, visitor_id
+from footfall.meta.lookups import SaltRows
 from footfall.meta.models import Salt
 from tests.ingest.conftest import CHROME_MAC, SAFARI_IPHONE, rows
 
@@ -69,7 +70,7 @@ def test_no_address_or_user_agent_is_stored(services) -> None:
 
 
 def test_salts_are_kept_for_today_and_yesterday_only(services) -> None:
-    salts = Salts(services.sessions)
+    salts = Salts(SaltRows(services.sessions))
     for offset in range(5):
         salts.for_day(date(2026, 3, 1) + timedelta(days=offset))
     salts.rotate(date(2026, 3, 5))
@@ -77,7 +78,9 @@ def test_salts_are_kept_for_today_and_yesterday_only(services) -> None:
         kept = sorted(db.scalars(select(Salt.day)))
     assert kept == [date(2026, 3, 4), date(2026, 3, 5)]
     # A second replica reading the store agrees on today's salt.
-    assert Salts(services.sessions).for_day(date(2026, 3, 5), create=False) == salts.for_day(date(2026, 3, 5))
+    assert Salts(SaltRows(services.sessions)).for_day(date(2026, 3, 5), create=False) == salts.for_day(
+        date(2026, 3, 5)
+    )
 
 
 def test_visitor_id_uses_the_root_domain_of_the_page() -> None:

@@ -12,6 +12,7 @@ from sqlalchemy import delete, inspect, select
 from footfall.accounts.errors import Conflict, DomainError, NotFound
 from footfall.ingest.shields import ShieldSnapshot
 from footfall.meta.db import _alembic_config, make_sessionmaker, migrate, session_scope
+from footfall.meta.lookups import ShieldRuleRows
 from footfall.meta.models import Site
 from footfall.meta.shields import ShieldEpoch, ShieldKind, ShieldRule
 from footfall.sites.shields import (
@@ -128,7 +129,7 @@ def test_every_change_raises_the_epoch_and_a_refused_one_does_not(sessions) -> N
 
 
 def test_a_snapshot_reads_changes_and_deleted_sites(sessions) -> None:
-    snapshot = ShieldSnapshot(sessions)
+    snapshot = ShieldSnapshot(ShieldRuleRows(sessions))
     assert snapshot.refresh() is True and snapshot.by_site == {}
     assert snapshot.refresh() is False  # nothing changed: one small query, nothing read
     with session_scope(sessions) as db:
@@ -145,7 +146,7 @@ def test_a_snapshot_reads_changes_and_deleted_sites(sessions) -> None:
 
 
 def test_a_snapshot_keeps_its_rules_when_the_store_is_unreachable(sessions, metadata_engine) -> None:
-    snapshot = ShieldSnapshot(sessions)
+    snapshot = ShieldSnapshot(ShieldRuleRows(sessions))
     with session_scope(sessions) as db:
         site = create_site(db, "down.example")
         add_rule(db, site, ShieldKind.country, "FR")

@@ -18,11 +18,8 @@ from datetime import date, timedelta
 from functools import lru_cache
 
 from publicsuffixlist import PublicSuffixList
-from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
 
-from footfall.meta.models import Salt
+from footfall.ingest.lookups import SaltStore
 
 _psl = PublicSuffixList()
 MISSING_TTL = 60.0  # seconds a day's salt is remembered as missing
@@ -49,13 +46,14 @@ def visitor_id(salt: bytes, user_agent: str, ip: str, domain: str, hostname: str
 
 
 class Salts:
-    """Today's and yesterday's salts, read from (and created in) the metadata store.
+    """Today's and yesterday's salts, read from (and created in) the metadata store through
+    `store` (footfall.ingest.lookups.SaltStore).
 
     Cached in memory: a salt never changes once written, and a replica that races
     another to create a day's salt adopts whichever was written first."""
 
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
-        self._sessions = sessions
+    def __init__(self, store: SaltStore) -> None:
+        self._store = store
         self._cache: dict[date, bytes] = {}
         self._missing: dict[date, float] = {}  # day -> when it was last found missing
         self._lock = threading.Lock()
@@ -67,9 +65,9 @@ class Salts:
         if not create and time.monotonic() - self._missing.get(day, -MISSING_TTL) < MISSING_TTL:
             return None  # looked for it a moment ago: don't ask the database on every event
         with self._lock:
-            salt = self._cache.get(day) or self._load(day)
+            salt = self._cache.get(day) or self._store.load(day)
             if salt is None and create:
-                salt = self._create(day)
+                salt = self._store.add(day, secrets.token_bytes(32))
             if salt is not None:
                 self._cache[day] = salt
                 self._missing.pop(day, None)
@@ -81,25 +79,7 @@ class Salts:
         """Make sure today's salt exists; delete those older than yesterday (live server only)."""
         self.for_day(today)
         oldest_kept = today - timedelta(days=1)
-        with self._lock, self._sessions() as db:
-            db.execute(delete(Salt).where(Salt.day < oldest_kept))
-            db.commit()
+        with self._lock:
+            self._store.delete_before(oldest_kept)
             for day in [d for d in self._cache if d < oldest_kept]:
                 del self._cache[day]
-
-    def _load(self, day: date) -> bytes | None:
-        with self._sessions() as db:
-            return db.scalar(select(Salt.salt).where(Salt.day == day))
-
-    def _create(self, day: date) -> bytes:
-        salt = secrets.token_bytes(32)
-        try:
-            with self._sessions() as db:
-                db.add(Salt(day=day, salt=salt))
-                db.commit()
-        except IntegrityError:
-            existing = self._load(day)
-            if existing is None:
-                raise
-            return existing
-        return salt

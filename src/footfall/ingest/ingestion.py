@@ -47,7 +47,7 @@ class Ingestion:
         )
         spam = SpamReferrers.from_file(settings.referrer_spam_list) if settings.referrer_spam_list else None
         self.pipeline = Pipeline(
-            services.sessions, SessionTracker(session_cache), self.geolocator, datacenters, spam
+            services.ingest_lookups(), SessionTracker(session_cache), self.geolocator, datacenters, spam
         )
         self.client_ip = ClientIpResolver(settings.trusted_proxies)
         self.max_body_bytes = settings.max_body_bytes

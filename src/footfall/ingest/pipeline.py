@@ -19,9 +19,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
-
 from footfall.events.rows import EventRow
 from footfall.ingest import channel as channels
 from footfall.ingest import metrics
@@ -29,11 +26,11 @@ from footfall.ingest import referrer as referrers
 from footfall.ingest.bots import DatacenterRanges, SpamReferrers
 from footfall.ingest.geo import Geolocator, Location
 from footfall.ingest.identity import Salts, visitor_id
+from footfall.ingest.lookups import IngestLookups, SiteDirectory
 from footfall.ingest.request import EventRequest
 from footfall.ingest.sessions import SessionState, SessionTracker, new_session_id
 from footfall.ingest.shields import ShieldSnapshot
 from footfall.ingest.user_agent import UserAgentInfo, parse_user_agent
-from footfall.meta.models import Site
 
 
 class DropReason(enum.StrEnum):
@@ -101,8 +98,8 @@ class SiteGate:
     """domain -> (site id, ingest enabled), cached for at most `ttl` seconds, misses too,
     so a site created while the server runs receives events within a second."""
 
-    def __init__(self, sessions: sessionmaker[Session], ttl: float = 1.0) -> None:
-        self._sessions = sessions
+    def __init__(self, directory: SiteDirectory, ttl: float = 1.0) -> None:
+        self._directory = directory
         self._ttl = ttl
         self._cache: dict[str, tuple[float, tuple[int, bool] | None]] = {}
         self._lock = threading.Lock()
@@ -112,11 +109,7 @@ class SiteGate:
         cached = self._cache.get(domain)
         if cached is not None and now - cached[0] < self._ttl:
             return cached[1]
-        with self._sessions() as db:
-            # `Any`: a SQLAlchemy Row is typed as a tuple but is none at run time, and compiled
-            # code (footfall.compiled) checks what it is told.
-            found: Any = db.execute(select(Site.id, Site.ingest_enabled).where(Site.domain == domain)).all()
-        answer = (int(found[0][0]), bool(found[0][1])) if found else None
+        answer = self._directory.find(domain)
         with self._lock:
             if len(self._cache) > 100_000:
                 self._cache.clear()
@@ -133,17 +126,17 @@ TIME_EVERY = 64
 class Pipeline:
     def __init__(
         self,
-        sessions: sessionmaker[Session],
+        lookups: IngestLookups,
         tracker: SessionTracker,
         geolocator: Geolocator,
         datacenters: DatacenterRanges | None = None,
         spam: SpamReferrers | None = None,
     ) -> None:
-        self.sites = SiteGate(sessions)
-        self.shields = ShieldSnapshot(sessions)
+        self.sites = SiteGate(lookups.sites)
+        self.shields = ShieldSnapshot(lookups.shields)
         self.datacenters = datacenters
         self._is_spam = (spam or SpamReferrers()).is_spam
-        self.salts = Salts(sessions)
+        self.salts = Salts(lookups.salts)
         self.tracker = tracker
         self.geolocator = geolocator
         self._sources: dict[tuple[str | None, str], dict[str, str]] = {}
@@ -289,7 +282,7 @@ class Pipeline:
 
 
 def count_outcomes(name: str, outcomes: list[Outcome]) -> None:
-    """The counters `process_at(..., count=False)` left out (call from the web loop's thread)."""
+    """The counters `process(..., count=False)` left out (call from the web loop's thread)."""
     for outcome in outcomes:
         if outcome.accepted:
             metrics.count_accepted(name)

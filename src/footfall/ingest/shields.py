@@ -34,10 +34,8 @@ from typing import Any
 
 import re2
 from prometheus_client import Gauge
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, sessionmaker
 
-from footfall.meta.shields import ShieldEpoch, ShieldKind, ShieldRule
+from footfall.ingest.lookups import ShieldRules
 from footfall.sites.shields import hostname_regex, normalise_ip, page_regex
 
 log = logging.getLogger("footfall.ingest")
@@ -115,7 +113,7 @@ class SiteShields:
         return index >= 0 and value <= self.range_ends[version][index]
 
 
-def compile_site(rules: Iterable[tuple[ShieldKind | str, str]]) -> SiteShields:
+def compile_site(rules: Iterable[tuple[str, str]]) -> SiteShields:
     """`(kind, normalised value)` pairs -> the matcher of one site."""
     hosts: set[str] = set()
     host_patterns: list[str] = []
@@ -125,20 +123,20 @@ def compile_site(rules: Iterable[tuple[ShieldKind | str, str]]) -> SiteShields:
     spans: dict[int, list[tuple[int, int]]] = {}
     has_allow_list = False
     for kind, value in rules:
-        if kind == ShieldKind.hostname:
+        if kind == "hostname":  # the kinds are footfall.meta.shields.ShieldKind's values
             has_allow_list = True
             if "*" in value:
                 host_patterns.append(hostname_regex(value))
             else:
                 hosts.add(value)
-        elif kind == ShieldKind.page:
+        elif kind == "page":
             if "*" in value:
                 page_patterns.append(page_regex(value))
             else:
                 pages.add(value)
-        elif kind == ShieldKind.country:
+        elif kind == "country":
             countries.add(value)
-        elif kind == ShieldKind.ip:
+        elif kind == "ip":
             network = ipaddress.ip_network(normalise_ip(value))
             spans.setdefault(network.version, []).append(
                 (int(network.network_address), int(network.broadcast_address))
@@ -188,8 +186,8 @@ class ShieldSnapshot:
     """Every site's compiled rules (`by_site`), kept current by `refresh` (on a thread of its
     own once `start`ed; `record_hits` calls it before each batch)."""
 
-    def __init__(self, sessions: sessionmaker[Session], interval: float = REFRESH_SECONDS) -> None:
-        self._sessions = sessions
+    def __init__(self, source: ShieldRules, interval: float = REFRESH_SECONDS) -> None:
+        self._source = source
         self._interval = interval
         self.by_site: dict[int, SiteShields] = {}
         self._seen: tuple[int, int] | None = None  # (epoch, number of rules) when last read
@@ -202,18 +200,16 @@ class ShieldSnapshot:
     def refresh(self, force: bool = False) -> bool:
         """Read the rules again if they changed (or `force`, or a minute has passed); True if
         it did. Raises if the metadata store cannot be read."""
-        with self._lock, self._sessions() as db:
-            epoch = db.scalar(select(ShieldEpoch.version).where(ShieldEpoch.id == 1)) or 0
-            count = db.scalar(select(func.count()).select_from(ShieldRule)) or 0
-            seen = (int(epoch), int(count))
+        with self._lock:
+            # The version first: a change committed between the two reads raises it again,
+            # so the next refresh reads the rules once more.
+            seen = self._source.version()
             stale = time.monotonic() - self._loaded_at >= FULL_RELOAD_SECONDS
             if seen == self._seen and not force and not stale:
                 return False
-            rules: dict[int, list[tuple[ShieldKind | str, str]]] = {}
-            for site_id, kind, value in db.execute(
-                select(ShieldRule.site_id, ShieldRule.kind, ShieldRule.value).order_by(ShieldRule.id)
-            ):
-                rules.setdefault(int(site_id), []).append((kind, value))
+            rules: dict[int, list[tuple[str, str]]] = {}
+            for site_id, kind, value in self._source.rules():
+                rules.setdefault(site_id, []).append((kind, value))
         by_site = {}
         for site_id, site_rules in rules.items():
             try:

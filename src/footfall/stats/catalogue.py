@@ -398,3 +398,16 @@ def labelled(column: str, label: str | None) -> str:
 def hourly_sessions_pairs() -> list[tuple[str, str]]:
     """(dimension, column) of each key of `sessions_hourly`, as its view writes them."""
     return [(name, DIMENSIONS[name].column) for name in SESSIONS_HOURLY_DIMENSIONS]
+
+
+def sessions_hourly_select() -> str:
+    """The SELECT of the view that fills `sessions_hourly`, from these definitions: the text
+    migration 2 of footfall.events.schema ran (tests/stats/test_catalogue.py checks it)."""
+    sums = ", ".join(f"{signed_sum(column)} AS {part}_sum" for part, column in SESSION_SUMS.items())
+    keys = ", ".join(f"tuple('{name}', {column})" for name, column in hourly_sessions_pairs())
+    return (
+        "SELECT site_id, dimension_value.1 AS dimension, dimension_value.2 AS value, "
+        f"toStartOfHour(start) AS hour, uniqState(user_id) AS visitors_state, {sums} "
+        f"FROM {{db}}.sessions ARRAY JOIN [{keys}] AS dimension_value "
+        "GROUP BY site_id, dimension, value, hour"
+    )
