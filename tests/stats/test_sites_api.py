@@ -617,3 +617,75 @@ def test_deleting_a_goal_takes_its_funnel_steps_with_it(world) -> None:
     assert [s["label"] for s in counted.json()["steps"]] == ["Visit /a", "Visit /c"]
     gone = world.v1("funnel", key=key, site_id="funnel-goals.example", funnel_id=two["id"])
     assert gone.status_code == 404
+
+
+def test_shields_through_the_sites_api_follow_the_pages_rules_and_limits(world) -> None:
+    """footfall's own routes (Plausible's Sites API has no shields): the same normalising,
+    limits and messages as the Shields tab and `footfall shield`."""
+    from footfall.meta.db import session_scope
+    from footfall.meta.models import Site
+    from footfall.meta.shields import ShieldKind
+    from footfall.sites.shields import countries, list_rules
+
+    key = new_user_with_key(world, "shields-api@example.com", "sites:provision:*", ["shielded.example"])
+    stats_key = new_user_with_key(world, "shields-stats@example.com", "stats:read:*")
+    base = "/api/v1/sites/shields"
+    made = call(
+        world, "PUT", f"{base}/ip", key=key, json={"site_id": "shielded.example", "value": "2001:DB8::1/128"}
+    )
+    assert made.status_code == 200, made.text
+    rule = made.json()
+    assert (rule["kind"], rule["value"], rule["added_by"]) == ("ip", "2001:db8::1", "shields-api@example.com")
+    again = call(
+        world, "PUT", f"{base}/ip", key=key, json={"site_id": "shielded.example", "value": "2001:db8::1"}
+    )
+    assert again.status_code == 200 and again.json()["id"] == rule["id"]  # found, not made twice
+    bad = call(
+        world, "PUT", f"{base}/ip", key=key, json={"site_id": "shielded.example", "value": "300.1.1.1"}
+    )
+    assert bad.status_code == 400 and "is not an IP address" in bad.json()["error"]
+    unknown_kind = call(world, "GET", f"{base}/planet", key=key, params={"site_id": "shielded.example"})
+    assert unknown_kind.status_code == 404 and "is not a kind of shield rule" in unknown_kind.json()["error"]
+    codes = [code for code in countries() if len(code) == 2][:31]
+    for code in codes[:30]:
+        answer = call(
+            world, "PUT", f"{base}/country", key=key, json={"site_id": "shielded.example", "value": code}
+        )
+        assert answer.status_code == 200, answer.text
+    over = call(
+        world, "PUT", f"{base}/country", key=key, json={"site_id": "shielded.example", "value": codes[30]}
+    )
+    assert (
+        over.status_code == 400 and "has 30 country rules, the most a site may have" in over.json()["error"]
+    )
+    listed = call(world, "GET", f"{base}/country", key=key, params={"site_id": "shielded.example"}).json()
+    assert listed["limit"] == 30 and [r["value"] for r in listed["rules"]] == codes[:30]
+    # Owners and admins: an editor is refused (403), a stranger does not see the site (404), and
+    # an admin's Stats API key may read but not write (401).
+    from footfall.accounts.users import get_user_by_email
+    from footfall.meta.models import Membership, Role
+
+    editor_key = new_user_with_key(world, "shields-editor@example.com", "sites:provision:*")
+    with session_scope(world.services.sessions) as db:
+        site_id = db.query(Site).filter(Site.domain == "shielded.example").one().id
+        for email, role in (
+            ("shields-editor@example.com", Role.editor),
+            ("shields-stats@example.com", Role.admin),
+        ):
+            db.add(Membership(site_id=site_id, user_id=get_user_by_email(db, email).id, role=role))
+    query = {"site_id": "shielded.example"}
+    assert call(world, "GET", f"{base}/ip", key=editor_key, params=query).status_code == 403
+    assert call(world, "GET", f"{base}/ip", key=world.key, params=query).status_code == 404
+    assert call(world, "GET", f"{base}/ip", key=stats_key, params=query).status_code == 200
+    write = {"site_id": "shielded.example", "value": "1.2.3.4"}
+    assert call(world, "PUT", f"{base}/ip", key=stats_key, json=write).status_code == 401
+    wrong_kind = call(
+        world, "DELETE", f"{base}/country/{rule['id']}", key=key, params={"site_id": "shielded.example"}
+    )
+    assert wrong_kind.status_code == 404
+    gone = call(world, "DELETE", f"{base}/ip/{rule['id']}", key=key, params={"site_id": "shielded.example"})
+    assert gone.status_code == 200 and gone.json() == {"deleted": True}
+    with session_scope(world.services.sessions) as db:
+        site = db.query(Site).filter(Site.domain == "shielded.example").one()
+        assert list_rules(db, site, ShieldKind.ip) == []
+        assert len(list_rules(db, site, ShieldKind.country)) == 30

@@ -30,6 +30,8 @@ PROVISIONING = {
     ("put", "/api/v1/sites/shared-links"),
     ("put", "/api/v1/sites/funnels"),
     ("delete", "/api/v1/sites/funnels/{funnel_id}"),
+    ("put", "/api/v1/sites/shields/{kind}"),
+    ("delete", "/api/v1/sites/shields/{kind}/{rule_id}"),
     ("post", "/api/v1/sites/segments"),
     ("patch", "/api/v1/sites/segments/{segment_id}"),
     ("delete", "/api/v1/sites/segments/{segment_id}"),

@@ -148,6 +148,8 @@ def examples(ids: dict[str, Any]) -> dict[str, str]:
         "member_id": "1",
         "link_id": "1",
         "invitation_id": "1",
+        "kind": "ip",
+        "rule_id": "1",
     }
 
 

@@ -217,6 +217,24 @@ _GOAL = {
         "currency": {"type": ["string", "null"]},
     },
 }
+_SHIELD_KIND = {
+    "name": "kind",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "enum": ["ip", "country", "page", "hostname"]},
+}
+_SHIELD_RULE = {
+    "type": "object",
+    "required": ["id", "kind", "value"],
+    "properties": {
+        "id": {"type": "integer"},
+        "kind": {"type": "string", "enum": ["ip", "country", "page", "hostname"]},
+        "value": {"type": "string"},
+        "description": {"type": "string"},
+        "added_by": {"type": "string"},
+        "inserted_at": {"type": "string"},
+    },
+}
 _FUNNEL = {
     "type": "object",
     "required": ["id", "name", "steps"],
@@ -560,6 +578,71 @@ _SITES_PATHS: dict[str, Any] = {
                         "properties": {"site_id": {"type": "string"}, "name": {"type": "string"}},
                     }
                 ),
+                "responses": {"200": _json({"type": "object"}), **_ERRORS},
+            }
+        )
+    },
+    "/api/v1/sites/shields/{kind}": {
+        "parameters": [_SHIELD_KIND],
+        "get": {
+            "summary": "A site's shield rules of one kind, oldest first (footfall's; owners and admins)",
+            "parameters": [_SITE_ID_QUERY],
+            "responses": {
+                "200": _json(
+                    {
+                        "type": "object",
+                        "required": ["rules", "limit"],
+                        "properties": {
+                            "rules": {"type": "array", "items": _SHIELD_RULE},
+                            "limit": {
+                                "type": "integer",
+                                "description": "How many rules of the kind a site may have",
+                            },
+                        },
+                    }
+                ),
+                **_ERRORS,
+            },
+        },
+        "put": _provisioning(
+            {
+                "summary": "Find or create a shield rule (footfall's route; owners and admins)",
+                "description": (
+                    "`value` is normalised as the settings page and `footfall shield add` do; at most 30 "
+                    "ip, country and page rules and 10 hostname rules a site."
+                ),
+                "requestBody": _body(
+                    {
+                        "type": "object",
+                        "required": ["site_id", "value"],
+                        "properties": {
+                            "site_id": {"type": "string"},
+                            "value": {"type": "string"},
+                            "description": {"type": "string", "maxLength": 200},
+                        },
+                    }
+                ),
+                "responses": {
+                    "200": _json(_SHIELD_RULE),
+                    **_ERRORS,
+                    "400": _error(
+                        "A value that is not an address or CIDR range, country code, page path or "
+                        "hostname, an over-long description, or the kind's limit reached",
+                        "'300.1.1.1' is not an IP address or CIDR range",
+                    ),
+                },
+            }
+        ),
+    },
+    "/api/v1/sites/shields/{kind}/{rule_id}": {
+        "delete": _provisioning(
+            {
+                "summary": "Delete a shield rule (footfall's route; owners and admins)",
+                "parameters": [
+                    _SHIELD_KIND,
+                    {"name": "rule_id", "in": "path", "required": True, "schema": {"type": "integer"}},
+                    _SITE_ID_QUERY,
+                ],
                 "responses": {"200": _json({"type": "object"}), **_ERRORS},
             }
         )

@@ -1,4 +1,5 @@
-"""HTTP handlers of the Sites API (`/api/v1/sites...`): sites, goals, funnels and shared links, by Bearer key.
+"""HTTP handlers of the Sites API (`/api/v1/sites...`): sites, goals, funnels, shared links and
+shields, by Bearer key.
 
 Plausible offers this API to Enterprise plans; footfall includes it. A key acts for its
 user: it lists the sites that user may see, creates sites the user then owns, and changes
@@ -12,6 +13,10 @@ there is no further page that way.
 Funnels are footfall's routes (Plausible keeps funnels behind its dashboard): a funnel is a
 named, ordered list of 2 to 8 of the site's goals, given by their ids, and
 `GET /api/v1/stats/funnel?funnel_id=` counts it.
+
+Shields are footfall's routes too (`/api/v1/sites/shields/{kind}`; Plausible's Sites API has
+none): the rules, limits and messages of `footfall.sites.shields`, which the settings page and
+`footfall shield` use, for the site's owners and admins.
 """
 
 from __future__ import annotations
@@ -28,11 +33,22 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from footfall.accounts.errors import DomainError, NotFound
 from footfall.meta.models import Funnel, Goal, Membership, Role, Site, User
+from footfall.meta.shields import ShieldKind, ShieldRule
 from footfall.sites.deletion import delete_site
 from footfall.sites.funnels import create_funnel, delete_funnel, funnels_query, get_funnel, goals_by_id
 from footfall.sites.goals import delete_goal, find_or_create_event_goal, find_or_create_page_goal
 from footfall.sites.shared_links import find_or_create_shared_link, share_url
+from footfall.sites.shields import (
+    MAX_RULES,
+    add_rule,
+    find_rule,
+    get_rule,
+    list_rules,
+    parse_kind,
+    remove_rule,
+)
 from footfall.sites.sites import change_domain, change_timezone, create_site
 from footfall.web.api_plumbing import find_site, handle
 from footfall.web.auth import ApiError
@@ -329,6 +345,78 @@ async def funnels_delete(request: Request) -> Response:
     return await handle(request, work)
 
 
+# --- shields (footfall's own routes: Plausible's Sites API has none) -------------------------------
+
+# Who manages shields: the same roles as the settings page's Shields tab.
+ADMINS = (Role.owner, Role.admin)
+
+
+def _shield_json(rule: ShieldRule) -> dict[str, Any]:
+    return {
+        "id": rule.id,
+        "kind": rule.kind.value,
+        "value": rule.value,
+        "description": rule.description,
+        "added_by": rule.added_by,
+        "inserted_at": rule.created_at.isoformat(timespec="seconds") + "Z",
+    }
+
+
+def _shield_kind(body: dict[str, Any]) -> ShieldKind:
+    try:
+        return parse_kind(str(body.get("kind", "")))
+    except DomainError as error:
+        raise ApiError(404, str(error)) from None
+
+
+async def shields_index(request: Request) -> Response:
+    """The site's rules of one kind (`ip`, `country`, `page`, `hostname`), oldest first."""
+
+    def work(db: Session, user: User, body: dict[str, Any]) -> Any:
+        kind = _shield_kind(body)
+        site = _find_site(db, user, body.get("site_id"), ADMINS)
+        rules = list_rules(db, site, kind)
+        return {"rules": [_shield_json(r) for r in rules], "limit": MAX_RULES[kind]}
+
+    return await handle(request, work, provision=False)
+
+
+async def shields_put(request: Request) -> Response:
+    """Find or create a rule: `{"site_id", "value", "description"?}`; the value is normalised
+    (so `2001:DB8::1/128` finds `2001:db8::1`); a bad value or one over the kind's limit is a 400,
+    with the settings page's and the CLI's message."""
+
+    def work(db: Session, user: User, body: dict[str, Any]) -> Any:
+        kind = _shield_kind(body)
+        site = _find_site(db, user, body.get("site_id"), ADMINS)
+        value, description = body.get("value"), body.get("description", "")
+        if not isinstance(value, str) or not value.strip():
+            raise ApiError(
+                400, "Parameter `value` is required: the rule's address, country, page or hostname"
+            )
+        if not isinstance(description, str):
+            raise ApiError(400, "Parameter `description` must be a string")
+        try:
+            return _shield_json(find_rule(db, site, kind, value))
+        except NotFound:
+            return _shield_json(add_rule(db, site, kind, value, description, added_by=user.email))
+
+    return await handle(request, work)
+
+
+async def shields_delete(request: Request) -> Response:
+    def work(db: Session, user: User, body: dict[str, Any]) -> Any:
+        kind = _shield_kind(body)
+        site = _find_site(db, user, body.get("site_id"), ADMINS)
+        rule = get_rule(db, site, _id_param(body, "rule_id"))
+        if rule.kind is not kind:
+            raise ApiError(404, f"{site.domain} has no {kind.value} rule {rule.id}")
+        remove_rule(db, rule)
+        return {"deleted": True}
+
+    return await handle(request, work)
+
+
 def sites_routes() -> list[BaseRoute]:
     return [
         Route("/api/v1/sites", sites_index, methods=["GET"]),
@@ -340,6 +428,9 @@ def sites_routes() -> list[BaseRoute]:
         Route("/api/v1/sites/funnels", funnels_put, methods=["PUT"]),
         Route("/api/v1/sites/funnels/{funnel_id}", funnels_delete, methods=["DELETE"]),
         Route("/api/v1/sites/shared-links", shared_links_put, methods=["PUT"]),
+        Route("/api/v1/sites/shields/{kind}", shields_index, methods=["GET"]),
+        Route("/api/v1/sites/shields/{kind}", shields_put, methods=["PUT"]),
+        Route("/api/v1/sites/shields/{kind}/{rule_id}", shields_delete, methods=["DELETE"]),
         Route("/api/v1/sites/{site_id:site_id}", sites_show, methods=["GET"]),
         Route("/api/v1/sites/{site_id:site_id}", sites_update, methods=["PUT"]),
         Route("/api/v1/sites/{site_id:site_id}", sites_delete, methods=["DELETE"]),
