@@ -6,7 +6,8 @@ the app (uvicorn in a thread of this process, which holds the embedded store), l
 times from navigation to every panel rendered (top stats, graph, every panel's rows) for the
 30-day view unfiltered, with one source filter and with one page filter. Next to each: the
 engine time of the queries that load sent (captured from the browser), run one after another
-on the same store. Prints p50 / p95 of `--repeat` loads.
+on the same store, and of the same queries without the daily counts (the baseline in the same
+run). Prints p50 / p95 of `--repeat` loads.
 
     python -m bench.dashboard --data /var/tmp/dash-bench/data --repeat 7
 """
@@ -59,12 +60,21 @@ def percentile(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+def _timed(store: Any, statement: Any) -> float:
+    started = time.perf_counter()
+    store.query(statement.sql, statement.params)
+    return (time.perf_counter() - started) * 1000
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--data", type=Path, required=True, help="DATA_DIR holding bench.example")
     parser.add_argument("--repeat", type=int, default=7, help="timed loads of each view")
+    parser.add_argument(
+        "--bodies", type=Path, help="write the Stats API bodies each view sent to this JSON file"
+    )
     args = parser.parse_args()
 
     from playwright.sync_api import sync_playwright
@@ -114,6 +124,7 @@ def main() -> None:
         )
 
         results = []
+        captured: dict[str, list[dict[str, Any]]] = {}
         for name, query in VIEWS:
             loads: list[float] = []
             sent: list[dict[str, Any]] = []
@@ -126,29 +137,39 @@ def main() -> None:
                 if attempt:
                     loads.append(rendered)
                 sent = list(bodies)
-            engine = []
+            # The engine time of the statements the app ran, and (the baseline, interleaved)
+            # of the same queries without daily counts: hourly rollups or raw tables.
+            engine: list[float] = []
+            baseline: list[float] = []
             for _ in range(args.repeat):
-                total = 0.0
+                total = without = 0.0
                 for body in sent:
                     parsed = v2.parse(spec, {**body, "site_id": DOMAIN}, datetime.now(UTC))
                     asked = [parsed] + (
                         [parsed.with_range(parsed.comparison.date_range)] if parsed.comparison else []
                     )
                     for q in asked:
-                        statement = daily.compile_daily(store, q) or compile_query(q)
-                        t = time.perf_counter()
-                        store.query(statement.sql, statement.params)
-                        total += (time.perf_counter() - t) * 1000
+                        total += _timed(store, daily.compile_daily(store, q) or compile_query(q))
+                        without += _timed(store, compile_query(q))
                 engine.append(total)
-            results.append((name, len(sent), loads, engine))
+                baseline.append(without)
+            results.append((name, len(sent), loads, engine, baseline))
+            captured[name] = sent
 
+    if args.bodies:
+        args.bodies.write_bytes(orjson.dumps(captured, option=orjson.OPT_INDENT_2))
     print(f"\n{args.repeat} loads per view (after one warm-up); times in ms; chromium 1280x900\n")
-    print(f"{'view':<26}{'queries':>8}{'load p50':>10}{'load p95':>10}{'engine p50':>12}{'load/engine':>13}")
-    for name, count, loads, engine in results:
+    print(
+        f"{'view':<26}{'queries':>8}{'load p50':>10}{'load p95':>10}{'engine p50':>12}{'load/engine':>13}"
+        f"{'no-daily p50':>14}"
+    )
+    for name, count, loads, engine, baseline in results:
         p50, e50 = statistics.median(loads), statistics.median(engine)
         print(
             f"{name:<26}{count:>8}{p50:>10.0f}{percentile(loads, 0.95):>10.0f}{e50:>12.0f}{p50 / e50:>13.2f}"
+            f"{statistics.median(baseline):>14.0f}"
         )
+    print("\nno-daily: the same queries' engine time on the hourly rollups or raw tables (no daily counts)")
     services.close()
 
 

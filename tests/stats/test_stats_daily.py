@@ -215,7 +215,21 @@ def test_a_visit_across_midnight_keeps_its_first_id(counted, site) -> None:
 def test_queries_the_daily_counts_cannot_answer_are_left_to_the_compiler(counted, site) -> None:
     store = counted.services.events
     for body in (
-        {"metrics": ["visitors"], "filters": [["is", "visit:source", ["Google"]]]},
+        {"metrics": ["visitors"], "filters": [["is", "visit:source", ["Google", "Bing"]]]},
+        {"metrics": ["visitors"], "filters": [["contains", "visit:source", ["Goo"]]]},
+        {"metrics": ["visitors"], "filters": [["is", "visit:source", ["google"], {"case_sensitive": False}]]},
+        {
+            "metrics": ["visitors"],
+            "filters": [["is", "visit:source", ["Google"]], ["is", "event:page", ["/"]]],
+        },
+        {"metrics": ["visitors"], "filters": [["is", "visit:entry_page", ["/"]]]},
+        # Under a page filter, visits are those that saw the page: not kept per day.
+        {"metrics": ["visitors", "visits"], "filters": [["is", "event:page", ["/"]]]},
+        {
+            "metrics": ["visitors"],
+            "dimensions": ["visit:exit_page"],
+            "filters": [["is", "event:page", ["/"]]],
+        },
         {"metrics": ["visitors"], "dimensions": ["visit:source", "visit:country"]},
         {"metrics": ["visitors", "time_on_page"], "dimensions": ["event:page"]},
         {"metrics": ["visitors"], "dimensions": ["time:hour"]},
@@ -223,6 +237,25 @@ def test_queries_the_daily_counts_cannot_answer_are_left_to_the_compiler(counted
     ):
         _, used = run(store, site, {"date_range": ["2026-03-05", "2026-03-09"], **body}, True)
         assert not used, body
+
+
+def test_one_source_or_page_filter_is_answered_from_the_counts_per_filter_value(counted, site) -> None:
+    store = counted.services.events
+    for body in (
+        {"metrics": ["visitors", "visits", "bounce_rate"], "filters": [["is", "visit:source", ["Google"]]]},
+        {
+            "metrics": ["visitors"],
+            "dimensions": ["event:page"],
+            "filters": [["is", "visit:source", ["Google"]]],
+        },
+        {"metrics": ["visitors", "pageviews"], "filters": [["is", "event:page", ["/"]]]},
+        {"metrics": ["visitors"], "dimensions": ["visit:source"], "filters": [["is", "event:page", ["/"]]]},
+        {"metrics": ["visitors"], "dimensions": ["time:day"], "filters": [["is", "event:page", ["/"]]]},
+    ):
+        full = {"date_range": ["2026-03-05", "2026-03-09"], **body}
+        answer, used = run(store, site, full, True)
+        assert used, body
+        assert answer == run(store, site, full, False)[0], body
 
 
 def test_a_write_about_a_counted_day_sends_it_back_to_the_raw_rows_until_recounted(world_factory) -> None:

@@ -5,9 +5,11 @@ custom event (their entry page is set only at their first pageview, or never), v
 cross midnight UTC, engagement-only posts, visitors who come back on another day, two sites
 in different time zones. The sealed days are counted. Then the same query is compiled for
 each tier: raw tables only, the planner with hourly rollups allowed, and the planner given
-the daily marks; every compiled statement must give identical rows. The queries cover every
-metric and every dimension the catalogue lists (one at a time, and the sets a dashboard asks
-together). The data is small, so `uniq` is exact and all tiers must agree to the unit.
+the daily marks (with the counts per filter value for a filtered query); every compiled
+statement must give identical rows. The queries cover every metric and every dimension the
+catalogue lists (one at a time, and the sets a dashboard asks together), and the dashboard's
+panels under the filters the daily counts keep. The data is small, so `uniq` is exact and all
+tiers must agree to the unit.
 """
 
 from __future__ import annotations
@@ -94,6 +96,32 @@ def _hits(visits: list[dict[str, Any]], domains: list[str]) -> list[Hit]:
     return [h for h in hits if h.timestamp < NOW]
 
 
+FILTERS = [
+    ["is", "visit:source", ["Google"]],
+    ["is", "visit:source", ["Direct / None"]],
+    ["is", "visit:device", ["Mobile"]],
+    ["is", "event:page", ["/pricing"]],
+    # Not kept by the daily counts (the raw tables answer): every tier must agree all the same.
+    ["is", "visit:source", ["Google", "Hacker News"]],
+]
+FILTERED_DIMENSIONS = [
+    None,
+    "time:day",
+    "time:week",
+    "visit:channel",
+    "visit:source",
+    "visit:referrer",
+    "visit:entry_page",
+    "visit:exit_page",
+    "visit:country",
+    "visit:city",
+    "visit:device",
+    "visit:browser",
+    "event:page",
+    "event:name",
+    "event:goal",
+]
+
 # Every metric alone, split by these (the rest of the dimensions with the dashboard's sets).
 SINGLE_METRIC_DIMENSIONS = [None, "time:day", "visit:source", "visit:entry_page", "event:page", "event:goal"]
 
@@ -108,6 +136,12 @@ def _bodies() -> list[dict[str, Any]]:
         bodies.extend({"metrics": list(metrics), "dimensions": dims} for metrics in sets)
     bodies.append({"metrics": ["visitors", "events", "conversion_rate"], "dimensions": ["event:goal"]})
     bodies.append({"metrics": ["visitors", "conversion_rate"], "filters": [["is", "event:goal", ["Signup"]]]})
+    # The filters the daily counts keep figures for, with what a dashboard asks under them.
+    for leaf in FILTERS:
+        for dimension in FILTERED_DIMENSIONS:
+            dims = [dimension] if dimension else []
+            for metrics in (SESSION_SET, EVENT_SET, ["visitors"], ["visitors", "events", "conversion_rate"]):
+                bodies.append({"metrics": list(metrics), "dimensions": dims, "filters": [leaf]})
     return bodies
 
 
@@ -151,7 +185,7 @@ def _answers_agree(store: Any, site: SiteSpec, tiers: Counter) -> None:
                 assert _rows(store, planned) == expected, (body, date_range, site.timezone, "hourly")
             counted = daily.compile_daily(store, query)
             if counted is not None:
-                tiers["daily"] += 1
+                tiers["daily filtered" if query.filters else "daily"] += 1
                 assert _rows(store, counted) == expected, (body, date_range, site.timezone, "daily")
 
 
@@ -175,7 +209,7 @@ def test_every_tier_gives_the_raw_tables_answer(world, visits, zones) -> None:
     tiers: Counter = Counter()
     for site in sites:
         _answers_agree(store, site, tiers)
-    assert tiers["daily"] > 0 and tiers["hourly"] > 0, tiers
+    assert tiers["daily"] > 0 and tiers["hourly"] > 0 and tiers["daily filtered"] > 0, tiers
 
 
 def test_a_visit_that_begins_with_a_custom_event_counts_its_visitor_once_by_entry_page(world) -> None:

@@ -164,6 +164,12 @@ def unix(moment: Any) -> int:
 
 def forget_site(store: EventStore, site_id: int) -> None:
     """Drop a site's counts (its events are being deleted or rewritten)."""
-    for table in ("daily_marks", "daily_sessions", "daily_events"):
+    for table in (
+        "daily_marks",
+        "daily_sessions",
+        "daily_events",
+        "daily_filtered_sessions",
+        "daily_filtered_events",
+    ):
         store.command(f"DELETE FROM {{db}}.{table} WHERE site_id = {{site:UInt64}}", {"site": site_id})
     wrote_marks()

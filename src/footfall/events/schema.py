@@ -18,7 +18,9 @@ answer (see `footfall.stats.sql`).
 
 `daily_sessions` and `daily_events` hold exact figures of sealed UTC days, written by a
 background job rather than a view, and `daily_marks` says which count of each day is current
-(see `footfall.stats.daily`).
+(see `footfall.stats.daily`). `daily_filtered_sessions` and `daily_filtered_events` hold the
+same figures per value of the filters a dashboard sets most (a source, a country, a page...),
+written by the same count.
 
 The `imported_*` tables hold statistics brought in from another tool's export (Plausible's
 CSV files, Google Analytics 4 reports; see `footfall.moving`): one row per day and value, in
@@ -468,6 +470,50 @@ MIGRATIONS: tuple[Migration, ...] = (
         5,
         "imported statistics (Plausible's CSV tables), one row per day and value, tagged by import",
         tuple(_imported_table_ddl(table) for table in IMPORTED_TABLES),
+    ),
+    Migration(
+        6,
+        "exact daily counts of sealed UTC days per value of a filter (see footfall.stats.daily)",
+        (
+            # One row per (filter, filter value, kind, value) of a counted day: the figures of
+            # the visits (events) whose `filter` property is `fvalue`. Ordered by filter value
+            # first: a filtered dashboard reads one value's rows of one kind.
+            """
+            CREATE TABLE IF NOT EXISTS {db}.daily_filtered_sessions (
+                site_id UInt64,
+                day Date,
+                generation UInt64,
+                filter LowCardinality(String),
+                fvalue String,
+                kind LowCardinality(String),
+                value String,
+                visitors UInt64,
+                visits Int64,
+                bounces Int64,
+                duration Int64,
+                pageviews Int64,
+                events Int64
+            )
+            ENGINE = MergeTree
+            ORDER BY (site_id, filter, fvalue, kind, day, generation, value)
+            """,
+            """
+            CREATE TABLE IF NOT EXISTS {db}.daily_filtered_events (
+                site_id UInt64,
+                day Date,
+                generation UInt64,
+                filter LowCardinality(String),
+                fvalue String,
+                kind LowCardinality(String),
+                value String,
+                visitors UInt64,
+                pageviews UInt64,
+                events UInt64
+            )
+            ENGINE = MergeTree
+            ORDER BY (site_id, filter, fvalue, kind, day, generation, value)
+            """,
+        ),
     ),
 )
 

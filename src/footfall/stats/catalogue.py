@@ -411,3 +411,34 @@ def sessions_hourly_select() -> str:
         f"FROM {{db}}.sessions ARRAY JOIN [{keys}] AS dimension_value "
         "GROUP BY site_id, dimension, value, hour"
     )
+
+
+# The filters the daily counts also keep figures for (`daily_filtered_sessions` / `_events`):
+# one value of a visit property fixed at the visit's first event (its events carry it too), or
+# of an event's page. A dashboard sets these by clicking a row. Filter -> the expression its
+# value is stored as: the property as a filter matches it (empty shown as its label).
+DAILY_VISIT_FILTERS: tuple[str, ...] = (
+    "visit:source",
+    "visit:referrer",
+    "visit:channel",
+    "visit:utm_source",
+    "visit:utm_medium",
+    "visit:utm_campaign",
+    "visit:country",
+    "visit:region",
+    "visit:city",
+    "visit:device",
+    "visit:browser",
+    "visit:os",
+)
+PAGE_FILTER = "event:page"
+DAILY_FILTERS: dict[str, str] = {
+    name: labelled(DIMENSIONS[name].column, DIMENSIONS[name].empty_label)
+    for name in (*DAILY_VISIT_FILTERS, PAGE_FILTER)
+}
+# Under a page filter the events table answers alone, so its daily rows keep, besides the event
+# kinds, the visit properties the events carry (not entry and exit pages, kept by visits only).
+DAILY_PAGE_FILTER_KINDS: dict[str, str] = {
+    **{name: column for name, column in DAILY_SESSION_KINDS.items() if not DIMENSIONS[name].session_only},
+    **DAILY_EVENT_KINDS,
+}

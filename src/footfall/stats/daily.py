@@ -15,6 +15,16 @@ Hence:
   its events after midnight carry the new day's), so events of different UTC days carry
   disjoint ids too: `daily_events` holds each day's figures per page, event name and goal.
 
+The same count keeps each day's figures per value of the filters a dashboard sets by clicking
+a row (`catalogue.DAILY_FILTERS`: a source, a channel, a country, a device..., or a page) in
+`daily_filtered_sessions` / `daily_filtered_events`: the figures of that day's visits (events)
+with that value, so a query with one such filter (`is`, one value, case-sensitive) sums them
+as an unfiltered one sums `daily_sessions`. A visit's source, country, device... are fixed at
+its first event and carried by its events, so "the visits from Google" and "the events of
+visits from Google" are the rows with that value. Under a page filter only the queries the
+events table answers alone read them (visitors, pageviews, events per page, goal, time or visit
+property); visits and bounce rates there need the visits that saw the page, read raw.
+
 Whatever a range holds besides whole counted days (today, days not sealed yet, the edges of a
 range in a site's time zone, days changed after they were counted) is read from the raw tables
 within the same statement, with the same arithmetic, so the answer is exact whatever the mix:

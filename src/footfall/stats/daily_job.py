@@ -17,8 +17,17 @@ from datetime import UTC, date, datetime, timedelta
 
 from footfall.events.daily_marks import COMPUTED, day_states, mark
 from footfall.events.store import EventStore
-from footfall.stats.catalogue import DAILY_EVENT_KINDS, DAILY_SESSION_KINDS, SESSION_SUMS, signed_sum
-from footfall.stats.planner import goal_key
+from footfall.stats.catalogue import (
+    DAILY_EVENT_KINDS,
+    DAILY_FILTERS,
+    DAILY_PAGE_FILTER_KINDS,
+    DAILY_SESSION_KINDS,
+    DAILY_VISIT_FILTERS,
+    PAGE_FILTER,
+    SESSION_SUMS,
+    signed_sum,
+)
+from footfall.stats.planner import FILTERED, filtered, goal_key
 from footfall.stats.query import GoalSpec
 from footfall.stats.sql import Params, goal_condition
 
@@ -39,8 +48,14 @@ def _session_kinds_array() -> str:
     return "[" + ", ".join(pairs) + "]"
 
 
-def _event_kinds_array(params: Params, goals: tuple[GoalSpec, ...]) -> str:
-    pairs = ["('all', '')"] + [f"('{kind}', {column})" for kind, column in DAILY_EVENT_KINDS.items()]
+def _filters_array(names: tuple[str, ...]) -> str:
+    return "[" + ", ".join(f"('{name}', {DAILY_FILTERS[name]})" for name in names) + "]"
+
+
+def _event_kinds_array(
+    params: Params, goals: tuple[GoalSpec, ...], kinds: dict[str, str] = DAILY_EVENT_KINDS
+) -> str:
+    pairs = ["('all', '')"] + [f"('{kind}', {column})" for kind, column in kinds.items()]
     base = "[" + ", ".join(pairs) + "]"
     if not goals:
         return base
@@ -74,6 +89,37 @@ def _sessions_count_sql() -> str:
     )
 
 
+def _filtered_sessions_count_sql() -> str:
+    """`_sessions_count_sql` per value of each visit filter: the day's visits with that value."""
+    columns = ", ".join(sorted(set(DAILY_SESSION_KINDS.values())))
+    sums = ", ".join(f"{signed_sum(column)} AS {part}_sum" for part, column in SESSION_SUMS.items())
+    return (
+        "INSERT INTO {db}.daily_filtered_sessions SELECT site_id, {day:Date}, {generation:UInt64}, "
+        "fv.1, fv.2, kv.1, kv.2, uniqExactIf(user_id, visits_sum > 0), sum(visits_sum), sum(bounces_sum), "
+        "sum(duration_sum), sum(pageviews_sum), sum(events_sum) FROM ("
+        f"SELECT site_id, user_id, session_id, {columns}, {sums} FROM {{db}}.sessions "
+        "WHERE site_id = {site:UInt64} AND start >= toDateTime({day:Date}, 'UTC') "
+        f"AND start < toDateTime({{next:Date}}, 'UTC') GROUP BY site_id, user_id, session_id, {columns}"
+        f") ARRAY JOIN {_filters_array(DAILY_VISIT_FILTERS)} AS fv ARRAY JOIN {_session_kinds_array()} AS kv "
+        "GROUP BY site_id, fv.1, fv.2, kv.1, kv.2"
+    )
+
+
+def _filtered_events_count_sql(filters: str, kinds: str) -> str:
+    """The day's events per value of each filter in `filters` and of each kind in `kinds`; the
+    events are first summed per visitor and distinct columns, which the arrays then repeat."""
+    columns = ", ".join(sorted({"name", "pathname", *DAILY_PAGE_FILTER_KINDS.values()}))
+    return (
+        "INSERT INTO {db}.daily_filtered_events SELECT site_id, {day:Date}, {generation:UInt64}, "
+        "fv.1, fv.2, kv.1, kv.2, uniqExact(user_id), sum(pv), sum(n) FROM ("
+        f"SELECT site_id, user_id, {columns}, countIf(name = 'pageview') AS pv, count() AS n "
+        "FROM {db}.events WHERE site_id = {site:UInt64} AND timestamp >= toDateTime({day:Date}, 'UTC') "
+        "AND timestamp < toDateTime({next:Date}, 'UTC') AND name != 'engagement' "
+        f"GROUP BY site_id, user_id, {columns}"
+        f") ARRAY JOIN {filters} AS fv ARRAY JOIN {kinds} AS kv GROUP BY site_id, fv.1, fv.2, kv.1, kv.2"
+    )
+
+
 def count_day(store: EventStore, site_id: int, day: date, goals: tuple[GoalSpec, ...]) -> None:
     """Count one sealed day's visits and events (a new generation)."""
     at, generation = _now(store)
@@ -96,7 +142,19 @@ def count_day(store: EventStore, site_id: int, day: date, goals: tuple[GoalSpec,
         "GROUP BY site_id, kv.1, kv.2",
         values,
     )
-    mark(store, site_id, day, "rows", COMPUTED, generation, sorted(goal_key(g) for g in goals), at)
+    store.command(_filtered_sessions_count_sql(), values)
+    # Under a visit filter the events give the event kinds; under a page filter, every kind
+    # the events carry (the events table answers those queries alone).
+    page_params = Params()
+    page_kinds = _event_kinds_array(page_params, goals, DAILY_PAGE_FILTER_KINDS)
+    for filters, filtered_kinds, bound in (
+        (_filters_array(DAILY_VISIT_FILTERS), kinds, params.values),
+        (_filters_array((PAGE_FILTER,)), page_kinds, page_params.values),
+    ):
+        store.command(_filtered_events_count_sql(filters, filtered_kinds), {**values, **bound})
+    keys = sorted(goal_key(g) for g in goals)
+    mark(store, site_id, day, "rows", COMPUTED, generation, keys, at)
+    mark(store, site_id, day, FILTERED, COMPUTED, generation, keys, at)
     _drop_old_generations(store, site_id, day, generation)
 
 
@@ -104,7 +162,7 @@ def _drop_old_generations(store: EventStore, site_id: int, day: date, current: i
     """Delete the rows of the day's earlier counts once they are an hour old: no query still
     reads them by then (a query picks its generations moments before it runs)."""
     stale = min(current, (int(datetime.now(UTC).timestamp() * 1_000_000) - 3_600_000_000) * 1000)
-    for table in ("daily_sessions", "daily_events"):
+    for table in ("daily_sessions", "daily_events", "daily_filtered_sessions", "daily_filtered_events"):
         store.command(
             f"DELETE FROM {{db}}.{table} WHERE site_id = {{site:UInt64}} AND day = {{day:Date}} "
             "AND generation < {stale:UInt64}",
@@ -149,7 +207,12 @@ def refresh(
         states = day_states(store, site_id, min(days), last)
         for day in sorted(set(days)):
             current = states.get((day, "rows"))
-            if current is None or current.state != COMPUTED or current.goals != keys:
+            if (
+                current is None
+                or current.state != COMPUTED
+                or current.goals != keys
+                or not filtered(states, day)
+            ):
                 if stopping():
                     return made
                 count_day(store, site_id, day, goals)

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 
 from footfall.stats import catalogue as cat
-from footfall.stats.catalogue import DAILY_EVENT_KINDS, DAILY_SESSION_KINDS, HIDE_EMPTY, labelled
+from footfall.stats.catalogue import DAILY_PAGE_FILTER_KINDS, DAILY_SESSION_KINDS, HIDE_EMPTY, labelled
 from footfall.stats.planner import DailyPlan, Plan, goal_key
 from footfall.stats.query import Query
 from footfall.stats.sql import Compiled, Params, finish, goal_condition
@@ -84,10 +84,11 @@ def _sessions_sql(query: Query, daily: DailyPlan) -> Compiled:
         raw_d = f"{labelled(DAILY_SESSION_KINDS[kind], cat.empty_label(kind))} AS d0, "
     hide_stored = " AND value != ''" if dim in HIDE_EMPTY else ""
     hide_raw = f" AND {DAILY_SESSION_KINDS[dim]} != ''" if dim in HIDE_EMPTY else ""
+    table, keep_stored, keep_raw = _filter_sql(params, daily, "sessions")
     stored = (
         f"SELECT {stored_d}toInt64(visitors) AS visitors, visits, bounces, duration, pageviews, events "
-        "FROM {db}.daily_sessions "
-        f"WHERE site_id = {site} AND kind = {kind_param} AND {gens}{hide_stored}"
+        f"FROM {{db}}.{table} "
+        f"WHERE site_id = {site}{keep_stored} AND kind = {kind_param} AND {gens}{hide_stored}"
     )
     inner_group = "d0, sday, user_id, session_id" if dim else "sday, user_id, session_id"
     raw = (
@@ -97,7 +98,7 @@ def _sessions_sql(query: Query, daily: DailyPlan) -> Compiled:
         f"SELECT {raw_d}toDate(start) AS sday, user_id, session_id, sum(sign) AS live, "
         "sum(sign * is_bounce) AS b, sum(sign * duration) AS du, sum(sign * s.pageviews) AS p, "
         f"sum(sign * s.events) AS e FROM {{db}}.sessions AS s WHERE site_id = {site} AND start >= {a} "
-        f"AND start < {b} AND ({uncounted}){hide_raw} GROUP BY {inner_group}) "
+        f"AND start < {b} AND ({uncounted}){keep_raw}{hide_raw} GROUP BY {inner_group}) "
         f"GROUP BY {'d0, ' if dim else ''}sday"
     )
     totals = (
@@ -111,10 +112,10 @@ def _sessions_sql(query: Query, daily: DailyPlan) -> Compiled:
     if "percentage" in query.metrics:
         total_gens = gens
         total = (
-            "(SELECT sum(visitors) FROM (SELECT toInt64(visitors) AS visitors FROM {db}.daily_sessions "
-            f"WHERE site_id = {site} AND kind = 'all' AND {total_gens} UNION ALL "
+            f"(SELECT sum(visitors) FROM (SELECT toInt64(visitors) AS visitors FROM {{db}}.{table} "
+            f"WHERE site_id = {site}{keep_stored} AND kind = 'all' AND {total_gens} UNION ALL "
             "SELECT toInt64(uniqExact(user_id)) FROM {db}.sessions "
-            f"WHERE site_id = {site} AND start >= {a} AND start < {b} AND ({uncounted}) "
+            f"WHERE site_id = {site} AND start >= {a} AND start < {b} AND ({uncounted}){keep_raw} "
             "GROUP BY toDate(start)))"
         )
     finals = [_metric(metric, cat.DAILY_SESSIONS, total) for metric in query.metrics]
@@ -134,26 +135,36 @@ def _events_sql(query: Query, daily: DailyPlan) -> Compiled:
     site, a, b, gens, uncounted = _range_params(params, query, "timestamp", daily)
     dims = query.resolved_dimensions()
     dim = dims[0] if dims else None
-    body = _events_union(query, params, kind, dim, site, (a, b, gens, uncounted))
+    where = (a, b, gens, uncounted, *_filter_sql(params, daily, "events"))
+    body = _events_union(query, params, kind, dim, site, where)
     total = None
     if "percentage" in query.metrics or "conversion_rate" in query.metrics:
-        everyone = _events_union(query, params, "all", None, site, (a, b, gens, uncounted))
+        everyone = _events_union(query, params, "all", None, site, where)
         total = f"(SELECT vis FROM ({everyone}))"
     finals = [_metric(metric, cat.DAILY_EVENTS, total) for metric in query.metrics]
     return finish(params, query, dims, body, finals, visitors_column="vis")
 
 
 def _events_union(
-    query: Query, params: Params, kind: str, dim: str | None, site: str, where: tuple[str, str, str, str]
+    query: Query,
+    params: Params,
+    kind: str,
+    dim: str | None,
+    site: str,
+    where: tuple[str, str, str, str, str, str, str],
 ) -> str:
     """Per value: visitors, pageviews, events over [a, b) = the counted days' figures plus each
     other UTC day's, from the raw rows."""
-    a, b, gens, uncounted = where
+    a, b, gens, uncounted, table, keep_stored, keep_raw = where
     kind_param = params.bind(kind)
     stored_d = f"{_value_label(query, kind, params)} AS d0, " if dim else ""
-    only = ""
+    only = keep_raw
     if dim is None:
         raw_d = ""
+    elif dim in cat.DAILY_TIME_DIMENSIONS:
+        first = params.bind(query.date_range.first.isoformat(), "Date")
+        stored_d = f"{_time_expr(dim, 'day', first)} AS d0, "
+        raw_d = f"{_time_expr(dim, 'toDate(timestamp)', first)} AS d0, "
     elif kind == "goal":
         ctx = _GoalContext(params)
         goals = query.site.goals
@@ -162,13 +173,17 @@ def _events_union(
             for g in goals
         )
         raw_d = f"arrayJoin(arrayFilter(x -> x != '', [{branches}])) AS d0, " if goals else "'' AS d0, "
-        only = "" if goals else " AND 0"
+        only += "" if goals else " AND 0"
     else:
-        raw_d = f"{DAILY_EVENT_KINDS[kind]} AS d0, "
+        raw_d = f"{labelled(DAILY_PAGE_FILTER_KINDS[kind], cat.empty_label(kind))} AS d0, "
+    hide_stored = ""
+    if dim in HIDE_EMPTY:
+        hide_stored = " AND value != ''"
+        only += f" AND {DAILY_PAGE_FILTER_KINDS[dim]} != ''"
     stored = (
         f"SELECT {stored_d}toInt64(visitors) AS visitors, toInt64(pageviews) AS pageviews, "
-        f"toInt64(events) AS events FROM {{db}}.daily_events "
-        f"WHERE site_id = {site} AND kind = {kind_param} AND {gens}"
+        f"toInt64(events) AS events FROM {{db}}.{table} "
+        f"WHERE site_id = {site}{keep_stored} AND kind = {kind_param} AND {gens}{hide_stored}"
     )
     group = "d0, eday" if dim else "eday"
     raw = (
@@ -182,6 +197,20 @@ def _events_union(
     if dim:
         return f"{select}, d0 FROM ({stored} UNION ALL {raw}) GROUP BY d0 HAVING vis > 0 OR evs > 0"
     return f"{select} FROM ({stored} UNION ALL {raw})"
+
+
+def _filter_sql(params: Params, daily: DailyPlan, table: str) -> tuple[str, str, str]:
+    """The counted days' table, the condition on its rows and the condition on the raw rows of
+    `table` ("sessions" or "events") for the plan's filter; no conditions when it has none."""
+    if daily.filter is None:
+        return f"daily_{table}", "", ""
+    dimension, value = daily.filter
+    name, bound = params.bind(dimension), params.bind(value)
+    return (
+        f"daily_filtered_{table}",
+        f" AND filter = {name} AND fvalue = {bound}",
+        f" AND {cat.DAILY_FILTERS[dimension]} = {bound}",
+    )
 
 
 def _range_params(

@@ -4,8 +4,9 @@
 marks it needs first (`daily_window` says which days; none when the daily counts cannot answer
 the query's shape) and passes them in. The plan is one of:
 
-- daily counts: the counted (sealed, clean) days from `daily_sessions` / `daily_events`, the
-  rest of the range (edges in the site's zone, today, dirty days) from the raw tables, summed
+- daily counts: the counted (sealed, clean) days from `daily_sessions` / `daily_events` (or,
+  for a query with one filter they keep, `daily_filtered_sessions` / `_events`: `daily_filter`),
+  the rest of the range (edges in the site's zone, today, dirty days) from the raw tables, summed
   part by part before each metric's formula is applied (`footfall.stats.daily_sql`);
 - an hourly rollup (`sessions_hourly`, `events_hourly`) for unfiltered queries over whole hours;
 - the raw tables, as up to four parts joined on the dimensions (`footfall.stats.sql`).
@@ -23,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 from footfall.events.daily_marks import COMPUTED, DayState
 from footfall.stats import catalogue as cat
-from footfall.stats.query import DateRange, GoalSpec, Query, QueryError, filters_on, is_time, walk
+from footfall.stats.query import DateRange, GoalSpec, Leaf, Query, QueryError, filters_on, is_time, walk
 
 # Metrics each source can answer, from the catalogue's parts.
 SESSIONS_TABLE_METRICS = cat.metrics_of(cat.RAW_SESSIONS) - {"conversion_rate", "group_conversion_rate"}
@@ -40,6 +41,23 @@ UTC_ZONES = frozenset(
 )
 # Longer ranges read the raw tables rather than check every year's offsets.
 ROLLUP_MAX_YEARS = 30
+
+
+# The mark a count writes next to its "rows" mark, with the same generation, once the filtered
+# counts of the day are written too: a day counted before they existed (or dirty since) has no
+# current one, and filtered queries read that day's raw rows until it is counted again.
+FILTERED = "filtered"
+
+
+def filtered(states: Mapping[tuple[date, str], DayState], day: date) -> bool:
+    """Whether the day's current count has its filtered counts (same generation)."""
+    rows, with_filters = states.get((day, "rows")), states.get((day, FILTERED))
+    return (
+        rows is not None
+        and with_filters is not None
+        and rows.state == with_filters.state == COMPUTED
+        and rows.generation == with_filters.generation
+    )
 
 
 def goal_key(goal: GoalSpec) -> str:
@@ -66,6 +84,8 @@ class DailyPlan:
     start: datetime
     end: datetime
     days: Mapping[date, int]
+    # The one filter (dimension, value) the counts are read for: `daily_filtered_*`.
+    filter: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -91,11 +111,28 @@ def plan(query: Query, day_states: Mapping[tuple[date, str], DayState], rollups:
 # --- daily counts ---------------------------------------------------------------------------------
 
 
+def daily_filter(query: Query) -> tuple[str, str] | None:
+    """(dimension, value) when the query's filters are one the daily counts keep figures for:
+    a single value, `is`, case-sensitive (the Stats API's default), of a `DAILY_FILTERS` property."""
+    if len(query.filters) != 1 or not isinstance(query.filters[0], Leaf):
+        return None
+    leaf = query.filters[0]
+    if leaf.operator != "is" or len(leaf.values) != 1 or not leaf.case_sensitive:
+        return None
+    return (leaf.dimension, str(leaf.values[0])) if leaf.dimension in cat.DAILY_FILTERS else None
+
+
 def daily_shape(query: Query) -> tuple[str, str] | None:
     """("sessions" | "events", kind) when the daily counts can answer this query's shape."""
     rng = query.date_range
-    if query.filters or rng.period in ("realtime", "30m"):
+    if rng.period in ("realtime", "30m"):
         return None
+    if query.filters:
+        found = daily_filter(query)
+        if found is None:
+            return None
+        if found[0] == cat.PAGE_FILTER:
+            return _page_filter_shape(query)
     dims = query.resolved_dimensions()
     metrics = set(query.metrics)
     if len(dims) > 1:
@@ -114,6 +151,22 @@ def daily_shape(query: Query) -> tuple[str, str] | None:
             return None
         return "events", ("goal" if dim == "event:goal" else dim)
     return None
+
+
+def _page_filter_shape(query: Query) -> tuple[str, str] | None:
+    """Under a page filter the events table answers alone (the raw plan has only an events
+    part) when every metric is one of the events' and no dimension is kept by visits only."""
+    dims = query.resolved_dimensions()
+    if len(dims) > 1 or not set(query.metrics) <= DAILY_EVENT_METRICS:
+        return None
+    dim = dims[0] if dims else None
+    if dim is None or dim in cat.DAILY_TIME_DIMENSIONS:
+        if dim is not None and query.timezone not in UTC_ZONES:
+            return None
+        return "events", "all"
+    if dim == "event:goal":
+        return "events", "goal"
+    return ("events", dim) if dim in cat.DAILY_PAGE_FILTER_KINDS else None
 
 
 def _utc_naive(value: datetime) -> datetime:
@@ -137,18 +190,24 @@ def _daily_plan(query: Query, states: Mapping[tuple[date, str], DayState]) -> Da
     if shape is None or window is None:
         return None
     table, kind = shape
+    chosen = daily_filter(query) if query.filters else None
     wanted_goals = {goal_key(g) for g in query.site.goals} if kind == "goal" else set()
     days: dict[date, int] = {}
     day, last = window
     while day <= last:
         state = states.get((day, "rows"))
-        if state is not None and state.state == COMPUTED and wanted_goals <= set(state.goals):
+        if (
+            state is not None
+            and state.state == COMPUTED
+            and wanted_goals <= set(state.goals)
+            and (chosen is None or filtered(states, day))
+        ):
             days[day] = state.generation
         day += timedelta(days=1)
     if not days:
         return None
     rng = query.date_range
-    return DailyPlan(table, kind, _utc_naive(rng.start), _utc_naive(rng.end), days)
+    return DailyPlan(table, kind, _utc_naive(rng.start), _utc_naive(rng.end), days, chosen)
 
 
 # --- hourly rollups and raw tables ----------------------------------------------------------------
