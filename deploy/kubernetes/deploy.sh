@@ -82,7 +82,8 @@ case "$overlay_dir" in
 esac
 [[ "$namespace" =~ ^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$ ]] || die "--namespace $namespace: not a Kubernetes namespace name"
 
-# REPO[:TAG][@sha256:DIGEST] -> checked; `latest` and an image without a tag are refused.
+# REPO[:TAG][@sha256:DIGEST] -> checked; `latest`, an image with neither tag nor digest, and a
+# malformed digest are refused.
 check_image() {
   local variable=$1 image=$2 name tag
   name=${image%%@*}
@@ -95,6 +96,9 @@ check_image() {
   fi
   if [ "$tag" = latest ]; then
     die "$variable=$image: 'latest' is not a version; pin one (REPO:VERSION)"
+  fi
+  if [[ "$image" == *@* ]] && ! [[ "${image#*@}" =~ ^sha256:[0-9a-f]{64}$ ]]; then
+    die "$variable=$image: a digest is @sha256: and 64 lowercase hex digits"
   fi
 }
 

@@ -123,6 +123,8 @@ def test_secrets_from_gcloud_secret_manager(tmp_path: Path) -> None:
         (["--image", "registry.example.com/footfall:latest"], {}, "'latest' is not a version"),
         (["--image", "registry.example.com/footfall"], {}, "pin a version"),
         ([], {"POSTGRES_IMAGE": "postgres:latest"}, "POSTGRES_IMAGE=postgres:latest"),
+        ([], {"REDIS_IMAGE": "redis:7.4.6-alpine@sha256:abc"}, "a digest is @sha256: and 64"),
+        ([], {"REDIS_IMAGE": "redis:7.4.6-alpine@md5:" + "a" * 64}, "REDIS_IMAGE=redis:7.4.6-alpine@md5"),
         ([], {"SECRET_KEY_BASE": ""}, "SECRET_KEY_BASE is not set (from env)"),
         ([], {"SECRET_KEY_BASE": "short"}, "SECRET_KEY_BASE: must be at least 32 characters"),
         (["--overlay", "cluster"], {"POSTGRES_PASSWORD": "p@ss/word"}, "POSTGRES_PASSWORD: use only letters"),

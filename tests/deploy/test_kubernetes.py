@@ -33,6 +33,7 @@ from tests.deploy.manifests import (
 )
 
 # The oldest Kubernetes release the manifests are meant for, and the newest the package knows.
+CLICKHOUSE_CONFIG = ROOT / "deploy" / "kubernetes" / "overlays" / "cluster" / "clickhouse"
 KUBERNETES_VERSIONS = ("1.30.0", kubernetes_validate.utils.latest_version())
 
 
@@ -111,16 +112,49 @@ def test_strict_validation_catches_a_misspelt_field(rendered) -> None:
         kubernetes_validate.validate(broken, KUBERNETES_VERSIONS[0], strict=True)
 
 
+def unpinned(image: str) -> str | None:
+    """Why an image reference is not pinned, or None: a version tag (not `latest`), a digest
+    (`@sha256:` and 64 hex digits), or both."""
+    name, _, digest = image.partition("@")
+    if digest and not re.fullmatch(r"sha256:[0-9a-f]{64}", digest):
+        return f"{image}: {digest!r} is not a sha256 digest"
+    tag = name.rsplit(":", 1)[1] if ":" in name.rsplit("/", 1)[-1] else ""
+    if tag == "latest":
+        return f"{image} uses latest"
+    if not tag:
+        return None if digest else f"{image} has no tag"
+    if not re.search(r"\d", tag):
+        return f"{image}: {tag!r} is not a version"
+    return None
+
+
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_every_image_is_pinned_to_a_version(rendered, overlay: str) -> None:
     images = [container["image"] for _, _, container in containers(rendered[overlay])]
     assert images
     for image in images:
-        name = image.split("@")[0]
-        tag = name.rsplit(":", 1)[1] if ":" in name.rsplit("/", 1)[-1] else ""
-        assert tag or "@sha256:" in image, f"{image} has no tag"
-        assert tag != "latest", f"{image} uses latest"
-        assert re.search(r"\d", tag), f"{image}: {tag!r} is not a version"
+        assert unpinned(image) is None, unpinned(image)
+
+
+def test_the_pin_policy_takes_versions_and_digests_and_refuses_the_rest() -> None:
+    digest = "sha256:" + "0123456789abcdef" * 4
+    for good in (
+        "postgres:17.7-alpine",
+        f"postgres:17.7-alpine@{digest}",
+        f"postgres@{digest}",
+        f"registry.example.com:5000/footfall:0.1.0@{digest}",
+        "registry.example.com:5000/footfall:0.1.0",
+    ):
+        assert unpinned(good) is None, good
+    for bad, why in (
+        ("postgres", "has no tag"),
+        ("postgres:latest", "uses latest"),
+        (f"postgres:latest@{digest}", "uses latest"),
+        ("postgres:alpine", "is not a version"),
+        ("postgres:17@sha256:abc", "is not a sha256 digest"),
+        ("registry.example.com:5000/footfall", "has no tag"),
+    ):
+        assert why in (unpinned(bad) or ""), bad
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -296,6 +330,16 @@ def test_clickhouse_gets_the_small_machine_configuration(rendered) -> None:
     assert "INTERVAL 30 DAY" in server.findtext("query_log/ttl")
     for log in ("metric_log", "trace_log", "text_log", "session_log", "part_log"):
         assert server.find(log).get("remove") == "remove", log
+    # The ConfigMap holds the repository's files as they are: the one copy of the settings,
+    # which a ClickHouse server outside Kubernetes takes in its config.d/ too.
+    for name, text in files.items():
+        assert text == (CLICKHOUSE_CONFIG / name).read_text(), name
+    defining = sorted(
+        str(path.relative_to(ROOT))
+        for path in (ROOT / "deploy").rglob("*.xml")
+        if "<query_log" in path.read_text()
+    )
+    assert defining == ["deploy/kubernetes/overlays/cluster/clickhouse/footfall-system-logs.xml"]
     # The server's memory ceiling fits a 2-4 GB node.
     clickhouse = named(objects, "StatefulSet", "footfall-clickhouse")
     container = clickhouse["spec"]["template"]["spec"]["containers"][0]

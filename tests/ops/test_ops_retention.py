@@ -10,7 +10,10 @@ from pathlib import Path
 from footfall.events.schema import EVENTS_COLUMNS
 from footfall.ops.retention import apply_retention
 
-CONFIG = Path(__file__).resolve().parents[2] / "deploy" / "clickhouse" / "footfall-system-logs.xml"
+CONFIG = (
+    Path(__file__).resolve().parents[2]
+    / "deploy/kubernetes/overlays/cluster/clickhouse/footfall-system-logs.xml"
+)
 
 
 def event(when: datetime, path: str) -> tuple:
@@ -69,9 +72,17 @@ def test_the_embedded_engine_keeps_no_system_logs_on_disk(event_store) -> None:
     assert logs == []
 
 
-def test_the_server_configuration_bounds_every_system_log_it_keeps() -> None:
+def test_the_server_configuration_keeps_query_log_30_days_and_no_other_system_log() -> None:
     root = ET.parse(CONFIG).getroot()
-    kept = [child for child in root if child.get("remove") != "1"]
-    assert {child.tag for child in kept} >= {"query_log", "part_log", "trace_log", "text_log", "metric_log"}
-    for child in kept:
-        assert child.findtext("ttl") == "event_date + INTERVAL 3 DAY DELETE", child.tag
+    kept = [child for child in root if child.get("remove") != "remove"]
+    assert [child.tag for child in kept] == ["query_log"]
+    assert kept[0].findtext("ttl") == "event_date + INTERVAL 30 DAY DELETE"
+    off = {child.tag for child in root if child.get("remove") == "remove"}
+    assert off >= {
+        "metric_log",
+        "trace_log",
+        "text_log",
+        "session_log",
+        "part_log",
+        "asynchronous_metric_log",
+    }

@@ -6,7 +6,8 @@ kept whole, so up to a month more than the limit may remain.
 
 The embedded engine keeps no system logs on disk (chDB has none of ClickHouse's MergeTree
 `system.*_log` tables; `test_ops_retention.py` checks it); for ClickHouse servers
-`deploy/clickhouse/footfall-system-logs.xml` keeps them `ENGINE_LOG_DAYS` (3) days.
+`deploy/kubernetes/overlays/cluster/clickhouse/footfall-system-logs.xml` keeps `query_log` 30
+days and turns the other system logs off.
 """
 
 from __future__ import annotations
