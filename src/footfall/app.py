@@ -15,7 +15,7 @@ import footfall
 from footfall.config import Settings
 from footfall.ingest.ingestion import ingestion_for
 from footfall.mail.service import start_mail
-from footfall.moving.imports import interrupted_imports_rolled_back
+from footfall.moving.imports import settle_interrupted_imports
 from footfall.ops.metrics import RouteTimer
 from footfall.ops.runtime import start_operations
 from footfall.services import Services, open_services
@@ -96,7 +96,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         if refresher is not None:
             refresher.start()
         if events is not None:
-            interrupted_imports_rolled_back(app.state.services)  # footfall.moving.imports
+            settle_interrupted_imports(app.state.services)  # footfall.moving.imports
         mail = start_mail(app.state.services)  # the outbox worker and scheduled jobs (footfall.mail)
         # Start-up objects (modules, tables, caches) live forever: keep them out of every
         # garbage collection, which otherwise shows up as latency spikes on /api/event.

@@ -1,7 +1,8 @@
 """Importing Plausible's CSV export: files written by hand in Plausible's layout land in the
 imported tables exactly; a bad file is refused with its file, row and column, and nothing of
 the import is stored; imports are listed, limited to 5 a site, and deleted with exactly their
-rows; an interrupted import is rolled back."""
+rows; an interrupted import keeps its complete tables, is never counted, and resumes to the
+rows an import that was never cut short brings."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from footfall.moving.imports import (
     completed_imports,
     delete_import,
     list_imports,
+    resume_import,
     run_import,
     sweep,
 )
@@ -277,11 +279,23 @@ def test_overlapping_imports_and_a_sixth_import_are_refused(
     assert stored_rows(services, site.id) == {"imported_visitors": 4 * 28}
 
 
-def test_an_interrupted_import_is_rolled_back(services: Services, site: Site, tmp_path: Path) -> None:
-    big = write_zip(tmp_path / "big.zip", _visitors_file(date(2021, 1, 1), 300))
+def _pages_file(first: date, days: int) -> dict[str, str]:
+    last = first + timedelta(days=days - 1)
+    lines = [f"{first + timedelta(days=i // 3)},a.example,/p/{i},1,1,{i % 7 + 1}" for i in range(days * 3)]
+    name = f"imported_pages_{first:%Y%m%d}_{last:%Y%m%d}.csv"
+    return {name: "date,hostname,page,visits,visitors,pageviews\n" + "\n".join(lines) + "\n"}
 
-    def interrupt(done: int, total: int) -> None:
-        if done < total and stored_rows(services, site.id):
+
+def test_an_interrupted_import_keeps_its_complete_tables_and_resumes_to_the_same_rows(
+    services: Services, site: Site, tmp_path: Path
+) -> None:
+    files = {**_visitors_file(date(2021, 1, 1), 300), **_pages_file(date(2021, 1, 1), 300)}
+    big = write_zip(tmp_path / "big.zip", files)
+    clean_site = _other_site(services)
+    clean = run_import(services, clean_site, big)
+
+    def interrupt(done: int, total: int) -> None:  # Ctrl-C once visitors (the first table) is in
+        if done < total and stored_rows(services, site.id).get("imported_pages"):
             raise KeyboardInterrupt
 
     import footfall.moving.imports as imports
@@ -293,18 +307,98 @@ def test_an_interrupted_import_is_rolled_back(services: Services, site: Site, tm
             run_import(services, site.id, big, progress=interrupt)
     finally:
         imports.BATCH_ROWS, imports.PROGRESS_EVERY_SECONDS = saved
-    assert stored_rows(services, site.id) == {}
+    # visitors complete and kept, the pages rows it had begun deleted, and nothing counted
+    assert stored_rows(services, site.id) == {"imported_visitors": 300}
     with session_scope(services.sessions) as db:
         (record,) = list_imports(db, site.id)
-        assert record.state == "failed" and record.error == "interrupted; nothing of it was kept"
+        assert record.state == "interrupted" and record.rows == 300
+        assert record.error == (
+            "interrupted with 1 of 2 tables in; counted only once it is resumed and complete"
+        )
+        assert completed_imports(db, site.id) == ()
+        import_id = record.id
+    with pytest.raises(DomainError, match=r"import \d+ is complete; there is nothing to resume"):
+        resume_import(services, clean_site, clean.record.id)
+    resumed = resume_import(services, site.id, import_id)
+    assert resumed.resumed == ("imported_visitors",) and resumed.record.id == import_id
+    assert resumed.record.state == "completed" and resumed.record.rows == clean.record.rows == 1200
+    assert _sums(services, site.id) == _sums(services, clean_site)
 
 
-def test_an_import_whose_process_died_is_rolled_back_by_the_sweep(
+def test_importing_the_same_files_again_resumes_the_interrupted_import(
     services: Services, site: Site, tmp_path: Path
 ) -> None:
-    # What a killed process leaves: a record still `importing` and some of its rows.
+    files = {**_visitors_file(date(2021, 1, 1), 30), **_pages_file(date(2021, 1, 1), 30)}
+    archive = write_zip(tmp_path / "x.zip", files)
+    import footfall.moving.imports as imports
+
+    def interrupt(done: int, total: int) -> None:
+        if done < total and stored_rows(services, site.id).get("imported_pages"):
+            raise KeyboardInterrupt
+
+    saved = imports.BATCH_ROWS, imports.PROGRESS_EVERY_SECONDS
+    imports.BATCH_ROWS, imports.PROGRESS_EVERY_SECONDS = 5, 0.0
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run_import(services, site.id, archive, progress=interrupt)
+    finally:
+        imports.BATCH_ROWS, imports.PROGRESS_EVERY_SECONDS = saved
+    (record,) = _imports(services, site.id)
+    # Other files where the import read its own are refused, not half mixed in.
+    write_zip(archive, _visitors_file(date(2019, 1, 1), 3))
+    with pytest.raises(DomainError, match=rf"x.zip is not what import {record.id} started with"):
+        resume_import(services, site.id, record.id)
+    # The same files again (from anywhere) carry on with the interrupted import.
+    moved = write_zip(tmp_path / "copy.zip", files)
+    again = run_import(services, site.id, moved)
+    assert again.resumed == ("imported_visitors",) and again.record.id == record.id
+    assert [(r.id, r.state) for r in _imports(services, site.id)] == [(again.record.id, "completed")]
+    assert stored_rows(services, site.id) == {"imported_pages": 90, "imported_visitors": 30}
+
+
+def _other_site(services: Services) -> int:
+    import uuid
+
+    from footfall.sites.sites import create_site
+
     with session_scope(services.sessions) as db:
-        record = SiteImport(site_id=site.id, source="plausible_csv", label="x.zip", state="importing")
+        return create_site(db, f"c{uuid.uuid4().hex[:10]}.example").id
+
+
+def _imports(services: Services, site_id: int) -> list[SiteImport]:
+    with session_scope(services.sessions) as db:
+        return list_imports(db, site_id)
+
+
+def _sums(services: Services, site_id: int) -> dict[str, tuple[int, int]]:
+    assert services.events is not None
+    return {
+        table: tuple(
+            services.events.query(
+                f"SELECT count(), sum(pageviews) FROM {{db}}.{table} WHERE site_id = {{s:UInt64}}",
+                {"s": site_id},
+            ).rows[0]
+        )
+        for table in ("imported_visitors", "imported_pages")
+    }
+
+
+def test_an_import_whose_process_died_is_settled_by_the_sweep(
+    services: Services, site: Site, tmp_path: Path
+) -> None:
+    # What a killed process leaves: a record still `importing`, one table complete (in its
+    # checkpoint) and some rows of the next.
+    with session_scope(services.sessions) as db:
+        record = SiteImport(
+            site_id=site.id,
+            source="plausible_csv",
+            label="x.zip",
+            state="importing",
+            checkpoint={"path": "/gone/x.zip", "files": [], "plan": ["imported_visitors", "imported_pages"],
+                        "native_from": None,
+                        "tables": {"imported_visitors": {"rows": 1, "skipped": 0, "first": "2020-01-01",
+                                                         "last": "2020-01-01"}}},
+        )  # fmt: skip
         db.add(record)
         db.flush()
         import_id = record.id
@@ -314,14 +408,27 @@ def test_an_import_whose_process_died_is_rolled_back_by_the_sweep(
         ("site_id", "import_id", "date", "visitors", "pageviews", "bounces", "visits", "visit_duration"),
         [(site.id, import_id, date(2020, 1, 1), 1, 1, 0, 1, 1)],
     )
+    services.events.insert(
+        "imported_pages",
+        ("site_id", "import_id", "date", "hostname", "page", "visits", "visitors", "pageviews"),
+        [(site.id, import_id, date(2020, 1, 1), "a.example", "/", 1, 1, 1)],
+    )
     with session_scope(services.sessions) as db:
         assert completed_imports(db, site.id) == ()  # never counted
     assert sweep(services) == []  # a live import (recent progress) is left alone
     assert sweep(services, timedelta(0)) == [import_id]
-    assert stored_rows(services, site.id) == {}
+    assert stored_rows(services, site.id) == {"imported_visitors": 1}
     with session_scope(services.sessions) as db:
         (left,) = list_imports(db, site.id)
-        assert left.state == "failed" and "interrupted" in (left.error or "")
+        assert left.state == "interrupted" and left.rows == 1
+        assert left.error is not None and left.error.startswith(
+            "footfall stopped while importing with 1 of 2"
+        )
+        assert completed_imports(db, site.id) == ()
+    with pytest.raises(DomainError, match=r"read /gone/x.zip which are no longer there"):
+        resume_import(services, site.id, import_id)
+    delete_import(services, site.id, import_id)
+    assert stored_rows(services, site.id) == {}
 
 
 def test_one_csv_file_on_its_own_is_an_import(services: Services, site: Site, tmp_path: Path) -> None:

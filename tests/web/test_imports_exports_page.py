@@ -133,3 +133,57 @@ def test_viewers_cannot_open_the_page_or_download(web: WebWorld) -> None:
     viewer.log_in("viewer@example.com")
     assert viewer.get(PAGE.format(domain="seen.example")).status_code == 403
     assert viewer.get(PAGE.format(domain="seen.example") + "/download").status_code == 403
+
+
+def test_an_interrupted_upload_is_listed_not_counted_and_resumed_from_the_page(web: WebWorld) -> None:
+    import pytest
+
+    import footfall.moving.imports as imports
+    from footfall.moving import jobs
+
+    web.user("admin@example.com")
+    site_id = web.site("cut.example", "admin@example.com")
+    folder = jobs.uploads_dir(web.services)
+    folder.mkdir(parents=True, exist_ok=True)
+    upload = folder / f"{site_id}-cut.zip"
+    visitors = ["date,visitors,pageviews,bounces,visits,visit_duration"]
+    visitors += [f"2023-01-{d:02d},{d},{2 * d},0,{d},60" for d in range(1, 32)]
+    pages = ["date,hostname,page,visits,visitors,pageviews"]
+    pages += [f"2023-01-{d % 31 + 1:02d},cut.example,/p/{d},1,1,1" for d in range(200)]
+    with zipfile.ZipFile(upload, "w") as archive:
+        archive.writestr("imported_visitors_20230101_20230131.csv", "\n".join(visitors) + "\n")
+        archive.writestr("imported_pages_20230101_20230131.csv", "\n".join(pages) + "\n")
+
+    def cut(done: int, total: int) -> None:  # the server stopping while pages are half in
+        assert web.services.events is not None
+        if web.services.events.query(
+            "SELECT count() FROM {db}.imported_pages WHERE site_id = {s:UInt64}", {"s": site_id}
+        ).scalar():
+            raise KeyboardInterrupt
+
+    saved = imports.BATCH_ROWS, imports.PROGRESS_EVERY_SECONDS
+    imports.BATCH_ROWS, imports.PROGRESS_EVERY_SECONDS = 20, 0.0
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            imports.run_import(web.services, site_id, upload, label="cut.zip", progress=cut)
+    finally:
+        imports.BATCH_ROWS, imports.PROGRESS_EVERY_SECONDS = saved
+
+    admin = web.visitor()
+    admin.log_in("admin@example.com")
+    page = PAGE.format(domain="cut.example")
+    shown = admin.get(page).text
+    assert "<strong>interrupted</strong> (not counted)" in shown
+    assert "interrupted with 1 of 2 tables in; counted only once it is resumed and complete" in shown
+    assert 'value="resume"' in shown
+    with session_scope(web.services.sessions) as db:
+        (record,) = list_imports(db, site_id)
+    bad = admin.post(page, {"action": "resume", "import_id": "x"})
+    assert bad.status_code == 400 and "no such import" in bad.text
+    resumed = admin.post(page, {"action": "resume", "import_id": str(record.id)})
+    assert resumed.status_code == 303
+    listed = _wait(lambda: "completed" in (text := admin.get(page).text) and text)
+    assert "2023-01-01 to 2023-01-31 · 231 rows" in listed and 'value="resume"' not in listed
+    _wait(lambda: not upload.exists())  # the upload goes once the import is done
+    again = admin.post(page, {"action": "resume", "import_id": str(record.id)})
+    assert again.status_code == 400 and "is complete; there is nothing to resume" in again.text

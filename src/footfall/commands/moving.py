@@ -35,10 +35,22 @@ def _run(name: str, args: dict) -> dict:
 @click.option("--label", default=None, help="A name for the import in the list (default: the file's).")
 def import_stats(domain: str, source: Path, label: str | None) -> None:
     """Import a Plausible CSV export (FILE.zip or a folder of its CSV files) or Google Analytics 4
-    CSV reports into DOMAIN: all of it, or nothing if any row is bad."""
+    CSV reports into DOMAIN: all of it, or nothing if any row is bad. The same files as an
+    interrupted import resume it."""
     if not source.exists():
         raise DomainError(f"{source}: no such file or folder")
     done = _run("import", {"domain": domain, "path": str(source.resolve()), "label": label or source.name})
+    _imported(done)
+
+
+def _imported(done: dict) -> None:
+    if done["resumed"] is not None:
+        kept = ", ".join(t.removeprefix("imported_") for t in done["resumed"]) or "no table"
+        click.echo(
+            f"resumed import {done['id']}: {kept} complete from the run that was cut short, "
+            "the rest read again",
+            err=True,
+        )
     click.echo(
         f"import {done['id']} into {done['domain']}: {done['rows']} rows of {done['source']} "
         f"from {done['first']} to {done['last']}"
@@ -80,7 +92,7 @@ def export_stats(domain: str, first: str | None, last: str | None, out: Path | N
 
 @click.group("imports")
 def imports_group() -> None:
-    """List and delete a site's imports."""
+    """List, resume and delete a site's imports."""
 
 
 @imports_group.command("list")
@@ -97,7 +109,19 @@ def imports_list(domain: str) -> None:
         if state == "importing" and item["progress"][1]:
             state += f" {item['progress'][0] * 100 // item['progress'][1]}%"
         line = f"{item['id']}  {item['source']}  {item['label']}  {days}  {item['rows']} rows  {state}"
-        click.echo(line + (f": {item['error']}" if item["error"] else ""))
+        line += f": {item['error']}" if item["error"] else ""
+        if item["state"] == "interrupted":
+            line += f" (resume: footfall imports resume {done['domain']} {item['id']})"
+        click.echo(line)
+
+
+@imports_group.command("resume")
+@click.argument("domain")
+@click.argument("import_id", type=int)
+def imports_resume(domain: str, import_id: int) -> None:
+    """Carry on with DOMAIN's interrupted import IMPORT_ID from the first table it had not
+    finished, reading the same files again."""
+    _imported(_run("imports.resume", {"domain": domain, "id": import_id}))
 
 
 @imports_group.command("delete")

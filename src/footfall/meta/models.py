@@ -264,11 +264,14 @@ class SiteImport(Base):
     label: Mapped[str] = mapped_column(String(255), default="")  # the file or folder name
     start_date: Mapped[date | None] = mapped_column(Date, default=None)
     end_date: Mapped[date | None] = mapped_column(Date, default=None)
-    state: Mapped[str] = mapped_column(String(16), default="importing")  # importing|completed|failed
+    # importing | interrupted | completed | failed | deleting (footfall.moving.imports)
+    state: Mapped[str] = mapped_column(String(16), default="importing")
     rows: Mapped[int] = mapped_column(BigInteger, default=0)
     progress_done: Mapped[int] = mapped_column(BigInteger, default=0)  # bytes read of progress_total
     progress_total: Mapped[int] = mapped_column(BigInteger, default=0)
     error: Mapped[str | None] = mapped_column(String(2000), default=None)
+    # JSON: the source's path and files, and each table already in (what a resume skips)
+    checkpoint: Mapped[dict | None] = mapped_column(JSON, default=None)
     imported_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), default=None
     )

@@ -14,10 +14,12 @@ from footfall.meta.db import session_scope
 from footfall.moving.export import archive_name, data_range, write_export
 from footfall.moving.imports import (
     SOURCES,
+    ImportOutcome,
     delete_import,
-    interrupted_imports_rolled_back,
     list_imports,
+    resume_import,
     run_import,
+    settle_interrupted_imports,
 )
 from footfall.ops.admin import Job, admin_command
 from footfall.sites.sites import get_site
@@ -31,7 +33,7 @@ def _site(job: Job, domain: str) -> tuple[int, str, str]:
 
 def _alone(job: Job) -> None:
     if job.via == "direct":  # this process opened the stores: what is `importing` was cut short
-        interrupted_imports_rolled_back(job.services)
+        settle_interrupted_imports(job.services)
 
 
 @admin_command("import", exclusive=False)
@@ -46,6 +48,10 @@ def import_command(job: Job, args: dict[str, Any]) -> dict[str, Any]:
         label=args.get("label"),
         progress=lambda done, total: job.progress(done, total, f"importing {path.name}"),
     )
+    return _outcome(domain, outcome)
+
+
+def _outcome(domain: str, outcome: ImportOutcome) -> dict[str, Any]:
     record = outcome.record
     return {
         "id": record.id,
@@ -55,7 +61,21 @@ def import_command(job: Job, args: dict[str, Any]) -> dict[str, Any]:
         "first": str(record.start_date),
         "last": str(record.end_date),
         "skipped": outcome.skipped,
+        "resumed": None if outcome.resumed is None else list(outcome.resumed),
     }
+
+
+@admin_command("imports.resume", exclusive=False)
+def imports_resume_command(job: Job, args: dict[str, Any]) -> dict[str, Any]:
+    _alone(job)
+    site_id, domain, _ = _site(job, str(args["domain"]))
+    outcome = resume_import(
+        job.services,
+        site_id,
+        int(args["id"]),
+        progress=lambda done, total: job.progress(done, total, f"resuming import {args['id']}"),
+    )
+    return _outcome(domain, outcome)
 
 
 @admin_command("export", exclusive=False)

@@ -34,11 +34,14 @@ class ImportFileError(DomainError):
 
 @dataclass(frozen=True)
 class SourceFile:
-    """One CSV file of an import: its name (as errors show it), its size and how to open it."""
+    """One CSV file of an import: its name (as errors show it), its size, how to open it, and
+    what tells it from another file of the same name and size (a ZIP member's CRC-32; empty for
+    a file on disk): the fingerprint a resumed import checks."""
 
     name: str
     size: int
     opener: Callable[[], IO[bytes]]
+    digest: str = ""
 
 
 def source_files(path: Path) -> list[SourceFile]:
@@ -67,7 +70,10 @@ def source_files(path: Path) -> list[SourceFile]:
     if not members:
         raise DomainError(f"{path}: the archive holds no .csv files")
     members.sort(key=lambda info: Path(info.filename).name)
-    return [SourceFile(Path(m.filename).name, m.file_size, _member_opener(path, m.filename)) for m in members]
+    return [
+        SourceFile(Path(m.filename).name, m.file_size, _member_opener(path, m.filename), f"crc32:{m.CRC:08x}")
+        for m in members
+    ]
 
 
 def _file_opener(path: Path) -> Callable[[], IO[bytes]]:

@@ -1,12 +1,21 @@
 """A site's imports: bringing a Plausible CSV export or GA4 CSV reports into the imported
-tables, listing them, deleting one.
+tables, listing them, resuming one that was cut short, deleting one.
 
 The list lives in the metadata store (`site_imports`), the rows in the event store's
 `imported_*` tables under the import's id. An import counts only once its state is
 `completed`, which one metadata commit sets after its last row is in, so an import that
-fails or is interrupted is never half counted: a failure deletes its rows and says why
-(`failed`); an interruption (the process killed) leaves `importing`, which `sweep` rolls back
-the same way the next time footfall starts or imports. Deleting marks the import `deleting`
+fails or is interrupted is never half counted.
+
+An import goes table by table (the files of one table one after the other); when a table's
+last row is in, one metadata commit adds it to the import's checkpoint (`SiteImport.checkpoint`:
+the source's path and files, the first day the site had data of its own, and each complete
+table with its counts). A bad file (`ImportFileError`, or any refusal) deletes every row of the
+import and says why (`failed`). An interruption (Ctrl-C, an error of the stores, the process
+killed) deletes the rows of the tables that were not complete and leaves the import
+`interrupted`: when the process is killed, `sweep` does that the next time footfall starts or
+imports. `resume_import`, or importing the same files again, carries on from the first table
+that was not complete, with the first-own-data day the import started with, so the result is
+the same as that of an import that was never cut short. Deleting marks the import `deleting`
 (no longer counted) before its rows go, and `sweep` finishes a deletion that was cut short.
 
 Rows on or after the first day the site has its own data are left out, as Plausible does,
@@ -15,8 +24,9 @@ so no day is counted twice; and two imports may not cover the same day.
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -33,10 +43,16 @@ from footfall.moving import ga4, geonames, plausible
 from footfall.moving.files import ImportFileError, SourceFile, source_files
 from footfall.services import Services
 
+log = logging.getLogger("footfall.moving")
 IMPORTS_PER_SITE = 5  # as Plausible
 SOURCES = {"plausible_csv": "Plausible CSV export", "ga4_csv": "Google Analytics 4 CSV reports"}
-IMPORTING, COMPLETED, FAILED, DELETING = "importing", "completed", "failed", "deleting"
-BATCH_ROWS = 10_000  # rows per insert: what an import holds in memory at once
+IMPORTING, INTERRUPTED, COMPLETED = "importing", "interrupted", "completed"
+FAILED, DELETING = "failed", "deleting"
+HELD = (IMPORTING, INTERRUPTED, COMPLETED, DELETING)  # states that hold rows (and a place of the 5)
+# An insert takes BATCH_ROWS rows, or fewer when they came from more than BATCH_BYTES of the
+# file (long rows): what an import holds in memory at once, whatever the file's size.
+BATCH_ROWS = 10_000
+BATCH_BYTES = 4 << 20
 PROGRESS_EVERY_SECONDS = 0.5
 # An import whose progress has not moved for this long was interrupted (its process is gone).
 STALE_AFTER = timedelta(minutes=10)
@@ -62,6 +78,8 @@ class _Reader:
 
 
 def _readers(files: list[SourceFile]) -> list[_Reader]:
+    """How to read each file, ordered by table (files of one table together, in name order):
+    the order an import and its resumption go in."""
     readers = []
     for source in files:
         # A GA4 report is told by its metric columns (no Plausible file has one), whatever its name.
@@ -88,7 +106,8 @@ def _readers(files: list[SourceFile]) -> list[_Reader]:
     kinds = {reader.kind for reader in readers}
     if len(kinds) > 1:
         raise DomainError("the files mix a Plausible export and GA4 reports: import each on its own")
-    return readers
+    order = {table: index for index, table in enumerate(IMPORTED_TABLES)}
+    return sorted(readers, key=lambda reader: order[reader.table])  # stable: name order within a table
 
 
 def _derive(table: str, values: dict[str, object]) -> None:
@@ -156,6 +175,13 @@ def first_native_day(store: EventStore, site_id: int, timezone: str) -> date | N
 class ImportOutcome:
     record: SiteImport
     skipped: int  # rows on or after the site's first day of its own data
+    # None for a new import; for a resumed one, the tables its interrupted run had completed
+    resumed: tuple[str, ...] | None = None
+
+
+def fingerprint(files: list[SourceFile]) -> list[list[object]]:
+    """What tells the files of an import from others: each one's name, size and digest."""
+    return [[f.name, f.size, f.digest] for f in files]
 
 
 def run_import(
@@ -168,60 +194,176 @@ def run_import(
     progress: Progress | None = None,
 ) -> ImportOutcome:
     """Import a Plausible export (ZIP or folder) or GA4 reports into the site; all or nothing.
+    The same files as an interrupted import of the site's resume that import.
 
     Raises DomainError (ImportFileError for a bad file) with nothing of the import stored."""
     store = _store(services)
     sweep(services)
-    readers = _readers(source_files(path))
-    total = sum(reader.source.size for reader in readers)
+    files = source_files(path)
+    readers = _readers(files)
+    prints = fingerprint(files)
     with session_scope(services.sessions) as db:
         site = db.get(Site, site_id)
         if site is None:
             raise NotFound(f"no site {site_id}")
-        timezone = site.timezone
         held = db.scalars(
-            select(SiteImport).where(
-                SiteImport.site_id == site_id, SiteImport.state.in_((IMPORTING, COMPLETED, DELETING))
-            )
+            select(SiteImport).where(SiteImport.site_id == site_id, SiteImport.state.in_(HELD))
         ).all()
-        if len(held) >= IMPORTS_PER_SITE:
-            raise DomainError(
-                f"{site.domain} has {len(held)} imports, the most a site may have (as in Plausible); "
-                "delete one first"
-            )
-        record = SiteImport(
-            site_id=site_id,
-            source=readers[0].kind,
-            label=(label or path.name)[:255],
-            state=IMPORTING,
-            progress_total=total,
-            imported_by_id=user_id,
+        earlier = next(
+            (
+                r
+                for r in held
+                if r.state == INTERRUPTED and r.checkpoint and r.checkpoint.get("files") == prints
+            ),
+            None,
         )
-        db.add(record)
-        db.flush()
-        import_id = record.id
+        if earlier is not None:
+            import_id = earlier.id
+            earlier.checkpoint = {**(earlier.checkpoint or {}), "path": str(path.resolve())}
+            _restart(earlier)
+            resuming = True
+        else:
+            resuming = False
+            if len(held) >= IMPORTS_PER_SITE:
+                raise DomainError(
+                    f"{site.domain} has {len(held)} imports, the most a site may have (as in Plausible); "
+                    "delete one first"
+                )
+            record = SiteImport(
+                site_id=site_id,
+                source=readers[0].kind,
+                label=(label or path.name)[:255],
+                state=IMPORTING,
+                progress_total=sum(reader.source.size for reader in readers),
+                imported_by_id=user_id,
+                checkpoint={
+                    "path": str(path.resolve()),
+                    "files": prints,
+                    "plan": list(dict.fromkeys(reader.table for reader in readers)),
+                    "tables": {},
+                },
+            )
+            db.add(record)
+            db.flush()
+            import_id = record.id
+    return _carry_on(services, store, site_id, import_id, readers, progress, resuming)
+
+
+def resume_import(
+    services: Services, site_id: int, import_id: int, *, progress: Progress | None = None
+) -> ImportOutcome:
+    """Carry on with an interrupted import from its first incomplete table, reading the files it
+    started with again (they must be the same files)."""
+    store = _store(services)
+    sweep(services)
+    with session_scope(services.sessions) as db:
+        record = get_import(db, site_id, import_id)
+        if record.state != INTERRUPTED:
+            raise DomainError(why_not_resumable(record))
+        path = Path(str((record.checkpoint or {}).get("path") or ""))
+        prints = (record.checkpoint or {}).get("files")
+    if not path.name or not path.exists():
+        raise DomainError(
+            f"import {import_id} read {path or 'files'} which are no longer there: import the same "
+            "file again to resume it, or delete the import"
+        )
+    files = source_files(path)
+    if fingerprint(files) != prints:
+        raise DomainError(
+            f"{path} is not what import {import_id} started with (its files changed): "
+            "delete the import and import the file again"
+        )
+    readers = _readers(files)
+    with session_scope(services.sessions) as db:
+        record = get_import(db, site_id, import_id)
+        if record.state != INTERRUPTED:  # resumed by someone else meanwhile
+            raise DomainError(why_not_resumable(record))
+        _restart(record)
+    return _carry_on(services, store, site_id, import_id, readers, progress, True)
+
+
+def why_not_resumable(record: SiteImport) -> str:
+    """Why an import that is not `interrupted` cannot be resumed, in one line."""
+    if record.state == IMPORTING:
+        return f"import {record.id} is running; it needs no resuming"
+    if record.state == COMPLETED:
+        return f"import {record.id} is complete; there is nothing to resume"
+    if record.state == FAILED:
+        return f"import {record.id} failed ({record.error}); fix the file and import it again"
+    return f"import {record.id} is being deleted"
+
+
+def _restart(record: SiteImport) -> None:
+    record.state = IMPORTING
+    record.error = None
+    record.updated_at = utcnow()
+
+
+def _carry_on(
+    services: Services,
+    store: EventStore,
+    site_id: int,
+    import_id: int,
+    readers: list[_Reader],
+    progress: Progress | None,
+    resuming: bool,
+) -> ImportOutcome:
+    """Bring in every table the import's checkpoint lacks, then complete it; see the module."""
     try:
-        native_from = first_native_day(store, site_id, timezone)
-        counts = _copy_rows(services, store, site_id, import_id, readers, native_from, total, progress)
         with session_scope(services.sessions) as db:
             record = get_import(db, site_id, import_id)
-            if counts.rows == 0:
+            site = db.get(Site, site_id)
+            assert site is not None
+            domain, timezone = site.domain, site.timezone
+            checkpoint = dict(record.checkpoint or {})
+            if "native_from" not in checkpoint:  # fixed when the import starts, kept on resuming
+                native = first_native_day(store, site_id, timezone)
+                checkpoint["native_from"] = native.isoformat() if native else None
+                record.checkpoint = checkpoint
+        native_from = date.fromisoformat(checkpoint["native_from"]) if checkpoint["native_from"] else None
+        done: dict[str, dict[str, object]] = dict(checkpoint.get("tables") or {})
+        resumed = tuple(done) if resuming else None
+        for table in IMPORTED_TABLES:
+            if table not in done:  # what a run cut short left of a table it had not completed
+                _remove_table_rows(store, table, site_id, import_id)
+        meter = _Meter(services, import_id, sum(reader.source.size for reader in readers), progress)
+        for table in dict.fromkeys(reader.table for reader in readers):
+            group = [reader for reader in readers if reader.table == table]
+            if table in done:
+                meter.advanced(sum(reader.source.size for reader in group))
+                continue
+            counts = _copy_table(store, site_id, import_id, table, group, native_from, meter)
+            done[table] = counts.as_json()
+            with session_scope(services.sessions) as db:
+                record = get_import(db, site_id, import_id)
+                record.checkpoint = {**(record.checkpoint or {}), "tables": done}
+                record.rows = sum(int(t["rows"]) for t in done.values())  # type: ignore[call-overload]
+                record.progress_done = meter.done
+                record.updated_at = utcnow()
+        meter.finish()
+        totals = _Counts.total(done.values())
+        with session_scope(services.sessions) as db:
+            record = get_import(db, site_id, import_id)
+            if totals.rows == 0:
                 raise DomainError(
-                    f"every row lies on or after {native_from}, the first day {site.domain} has data of "
+                    f"every row lies on or after {native_from}, the first day {domain} has data of "
                     "its own: nothing to import"
-                    if counts.skipped
+                    if totals.skipped
                     else "the files hold no rows to import"
                 )
-            assert counts.first is not None and counts.last is not None
-            _refuse_overlap(db, site_id, import_id, counts.first, counts.last)
+            assert totals.first is not None and totals.last is not None
+            _refuse_overlap(db, site_id, import_id, totals.first, totals.last)
             record.state = COMPLETED
-            record.rows = counts.rows
-            record.start_date, record.end_date = counts.first, counts.last
-            record.progress_done = total
+            record.rows = totals.rows
+            record.start_date, record.end_date = totals.first, totals.last
+            record.progress_done = record.progress_total
             record.updated_at = utcnow()
-        return ImportOutcome(record, counts.skipped)
-    except BaseException as error:
+        return ImportOutcome(record, totals.skipped, resumed)
+    except DomainError as error:
         _roll_back(services, store, site_id, import_id, error)
+        raise
+    except BaseException as error:
+        _interrupt(services, store, site_id, import_id, error)
         raise
 
 
@@ -238,35 +380,65 @@ class _Counts:
     first: date | None = None
     last: date | None = None
 
+    def as_json(self) -> dict[str, object]:
+        return {
+            "rows": self.rows,
+            "skipped": self.skipped,
+            "first": self.first.isoformat() if self.first else None,
+            "last": self.last.isoformat() if self.last else None,
+        }
 
-def _copy_rows(
-    services: Services,
+    @classmethod
+    def total(cls, tables: Iterable[dict[str, object]]) -> _Counts:
+        total = cls()
+        for table in tables:
+            total.rows += int(table["rows"])  # type: ignore[call-overload]
+            total.skipped += int(table["skipped"])  # type: ignore[call-overload]
+            if table["first"]:
+                first, last = date.fromisoformat(str(table["first"])), date.fromisoformat(str(table["last"]))
+                total.first = first if total.first is None else min(total.first, first)
+                total.last = last if total.last is None else max(total.last, last)
+        return total
+
+
+class _Meter:
+    """Bytes read of the import's files: reported to `progress` and written to the import's
+    row (its heartbeat: a row whose progress stops moving belongs to a process that is gone)."""
+
+    def __init__(self, services: Services, import_id: int, total: int, progress: Progress | None) -> None:
+        self.services, self.import_id, self.total, self.progress = services, import_id, total, progress
+        self.done = 0
+        self.last_report = 0.0
+
+    def advanced(self, size: int) -> None:
+        self.done += size
+        now = time.monotonic()
+        if now - self.last_report >= PROGRESS_EVERY_SECONDS:
+            self.last_report = now
+            if self.progress is not None:
+                self.progress(self.done, self.total)
+            _heartbeat(self.services, self.import_id, self.done)
+
+    def finish(self) -> None:
+        if self.progress is not None:
+            self.progress(self.total, self.total)
+
+
+def _copy_table(
     store: EventStore,
     site_id: int,
     import_id: int,
+    table: str,
     readers: list[_Reader],
     native_from: date | None,
-    total: int,
-    progress: Progress | None,
+    meter: _Meter,
 ) -> _Counts:
     counts = _Counts()
-    done = 0
-    last_report = 0.0
-
-    def advanced(size: int) -> None:
-        nonlocal done, last_report
-        done += size
-        now = time.monotonic()
-        if now - last_report >= PROGRESS_EVERY_SECONDS:
-            last_report = now
-            if progress is not None:
-                progress(done, total)
-            _heartbeat(services, import_id, done)
-
+    columns = ("site_id", "import_id", *(name for name, _ in IMPORTED_TABLES[table]))
     for reader in readers:
-        columns = ("site_id", "import_id", *(name for name, _ in IMPORTED_TABLES[reader.table]))
         batch: list[tuple] = []
-        for row in reader.rows(advanced, _derive):
+        batch_from = meter.done  # the file's bytes read when the batch began
+        for row in reader.rows(meter.advanced, _derive):
             day = row[0]
             assert isinstance(day, date)
             if native_from is not None and day >= native_from:
@@ -275,13 +447,11 @@ def _copy_rows(
             counts.first = day if counts.first is None else min(counts.first, day)
             counts.last = day if counts.last is None else max(counts.last, day)
             batch.append((site_id, import_id, *row))
-            if len(batch) >= BATCH_ROWS:
-                counts.rows += store.insert(reader.table, columns, batch)
-                batch = []
+            if len(batch) >= BATCH_ROWS or meter.done - batch_from >= BATCH_BYTES:
+                counts.rows += store.insert(table, columns, batch)
+                batch, batch_from = [], meter.done
         if batch:
-            counts.rows += store.insert(reader.table, columns, batch)
-    if progress is not None:
-        progress(total, total)
+            counts.rows += store.insert(table, columns, batch)
     return counts
 
 
@@ -303,34 +473,70 @@ def _refuse_overlap(db: Session, site_id: int, import_id: int, first: date, last
 
 
 def _roll_back(
-    services: Services, store: EventStore, site_id: int, import_id: int, error: BaseException
+    services: Services, store: EventStore, site_id: int, import_id: int, error: DomainError
 ) -> None:
     remove_rows(store, site_id, import_id)
-    if isinstance(error, DomainError):
-        reason = str(error)
-    elif isinstance(error, KeyboardInterrupt):
-        reason = "interrupted; nothing of it was kept"
-    else:
-        reason = (
-            f"failed: {str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__}"
-        )
     with session_scope(services.sessions) as db:
         record = db.get(SiteImport, import_id)
         if record is not None:
             record.state = FAILED
             record.rows = 0
-            record.error = reason[:2000]
+            record.checkpoint = {**(record.checkpoint or {}), "tables": {}}
+            record.error = str(error)[:2000]
             record.updated_at = utcnow()
+
+
+def _interrupt(
+    services: Services, store: EventStore, site_id: int, import_id: int, error: BaseException
+) -> None:
+    """Keep the complete tables, drop the rest, and leave the import to be resumed."""
+    if isinstance(error, KeyboardInterrupt):
+        reason = "interrupted"
+    else:
+        text = str(error).strip()
+        reason = f"interrupted by an error: {text.splitlines()[0] if text else type(error).__name__}"
+    try:
+        _set_interrupted(services, store, site_id, import_id, reason)
+    except Exception:  # the stores themselves are failing: the next sweep settles it
+        log.exception("import %s was interrupted and could not be settled now", import_id)
+
+
+def _set_interrupted(
+    services: Services, store: EventStore, site_id: int, import_id: int, reason: str
+) -> None:
+    with session_scope(services.sessions) as db:
+        record = db.get(SiteImport, import_id)
+        if record is None:
+            return
+        done = dict((record.checkpoint or {}).get("tables") or {})
+    for table in IMPORTED_TABLES:
+        if table not in done:
+            _remove_table_rows(store, table, site_id, import_id)
+    with session_scope(services.sessions) as db:
+        record = db.get(SiteImport, import_id)
+        if record is None:
+            return
+        plan = (record.checkpoint or {}).get("plan") or []
+        record.state = INTERRUPTED
+        record.rows = sum(int(t["rows"]) for t in done.values())
+        record.error = (
+            f"{reason} with {len(done)} of {len(plan)} tables in; counted only once it is resumed "
+            "and complete"
+        )[:2000]
+        record.updated_at = utcnow()
+
+
+def _remove_table_rows(store: EventStore, table: str, site_id: int, import_id: int) -> None:
+    store.command(
+        f"DELETE FROM {{db}}.{table} WHERE site_id = {{site:UInt64}} AND import_id = {{import_id:UInt64}}",
+        {"site": site_id, "import_id": import_id},
+    )
 
 
 def remove_rows(store: EventStore, site_id: int, import_id: int) -> None:
     """Delete every row the import brought, from every imported table."""
     for table in IMPORTED_TABLES:
-        store.command(
-            f"DELETE FROM {{db}}.{table} "
-            "WHERE site_id = {site:UInt64} AND import_id = {import_id:UInt64}",
-            {"site": site_id, "import_id": import_id},
-        )
+        _remove_table_rows(store, table, site_id, import_id)
 
 
 # --- deleting and sweeping ----------------------------------------------------------------------
@@ -353,9 +559,10 @@ def delete_import(services: Services, site_id: int, import_id: int) -> SiteImpor
 
 
 def sweep(services: Services, stale_after: timedelta = STALE_AFTER) -> list[int]:
-    """Roll back imports whose process is gone and finish cut-short deletions; returns their ids.
-    With an embedded store, the process that opened it may pass `timedelta(0)`: nobody else can
-    be importing into it."""
+    """Settle imports whose process is gone (`interrupted`: their incomplete tables' rows
+    deleted, ready to resume) and finish cut-short deletions; returns their ids. With an
+    embedded store, the process that opened it may pass `timedelta(0)`: nobody else can be
+    importing into it."""
     store = _store(services)
     cutoff = utcnow() - stale_after
     with session_scope(services.sessions) as db:
@@ -367,23 +574,19 @@ def sweep(services: Services, stale_after: timedelta = STALE_AFTER) -> list[int]
         ).all()
         work = [(r.id, r.site_id, r.state) for r in stale]
     for import_id, site_id, state in work:
-        remove_rows(store, site_id, import_id)
-        with session_scope(services.sessions) as db:
-            record = db.get(SiteImport, import_id)
-            if record is None:
-                continue
-            if state == DELETING:
-                db.delete(record)
-            else:
-                record.state = FAILED
-                record.rows = 0
-                record.error = "interrupted (footfall stopped while importing); nothing of it was kept"
-                record.updated_at = utcnow()
+        if state == DELETING:
+            remove_rows(store, site_id, import_id)
+            with session_scope(services.sessions) as db:
+                record = db.get(SiteImport, import_id)
+                if record is not None:
+                    db.delete(record)
+        else:
+            _set_interrupted(services, store, site_id, import_id, "footfall stopped while importing")
     return [import_id for import_id, _, _ in work]
 
 
-def interrupted_imports_rolled_back(services: Services) -> list[int]:
-    """At start: roll back what an earlier process left half done. An embedded store is this
-    process's alone, so every import still `importing` in it was cut short."""
+def settle_interrupted_imports(services: Services) -> list[int]:
+    """At start: settle what an earlier process left half done (see `sweep`). An embedded store
+    is this process's alone, so every import still `importing` in it was cut short."""
     alone = bool(getattr(services.events, "single_writer", False))
     return sweep(services, timedelta(0) if alone else STALE_AFTER)

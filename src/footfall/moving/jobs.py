@@ -11,13 +11,18 @@ from __future__ import annotations
 import logging
 import shutil
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from sqlalchemy import select
+
 from footfall.accounts.errors import DomainError
+from footfall.meta.db import session_scope
+from footfall.meta.models import SiteImport
 from footfall.moving.export import archive_name, write_export
-from footfall.moving.imports import run_import
+from footfall.moving.imports import INTERRUPTED, get_import, resume_import, run_import
 from footfall.services import Services
 
 log = logging.getLogger("footfall.moving")
@@ -45,24 +50,66 @@ def exports_dir(services: Services, site_id: int) -> Path:
 def start_import(
     services: Services, site_id: int, upload: Path, label: str, user_id: int | None
 ) -> threading.Thread:
-    """Import an uploaded file in the background; the upload is deleted when it is done."""
+    """Import an uploaded file in the background; the upload is deleted when the import is done
+    (completed or failed), and kept while it is interrupted, to resume from."""
+    return _in_background(
+        services,
+        site_id,
+        lambda: run_import(services, site_id, upload, label=label, user_id=user_id).record.id,
+        upload,
+    )
 
+
+def start_resume(services: Services, site_id: int, import_id: int) -> threading.Thread:
+    """Resume an interrupted import in the background (its upload, if it was one, is then deleted)."""
+    with session_scope(services.sessions) as db:
+        path = Path(str((get_import(db, site_id, import_id).checkpoint or {}).get("path") or ""))
+    upload = path if _is_upload(services, path) else None
+    return _in_background(
+        services, site_id, lambda: resume_import(services, site_id, import_id).record.id, upload
+    )
+
+
+def _in_background(
+    services: Services, site_id: int, run: Callable[[], int], upload: Path | None
+) -> threading.Thread:
     def work() -> None:
         try:
-            run_import(services, site_id, upload, label=label, user_id=user_id)
+            run()
         except DomainError as error:
             log.info("import into site %s refused: %s", site_id, error)
         except Exception:
-            log.exception("import into site %s failed", site_id)
+            log.exception("import into site %s was interrupted", site_id)
         finally:
-            if upload.is_dir():
-                shutil.rmtree(upload, ignore_errors=True)
-            else:
-                upload.unlink(missing_ok=True)
+            if upload is not None and not _still_needed(services, upload):
+                discard_upload(services, upload)
 
     thread = threading.Thread(target=work, name=f"import-{site_id}", daemon=True)
     thread.start()
     return thread
+
+
+def _is_upload(services: Services, path: Path) -> bool:
+    return path.name != "" and path.resolve().parent == uploads_dir(services).resolve()
+
+
+def _still_needed(services: Services, upload: Path) -> bool:
+    """Whether an interrupted import will read the upload again when it is resumed."""
+    with session_scope(services.sessions) as db:
+        return any(
+            Path(str((record.checkpoint or {}).get("path") or "")) == upload.resolve()
+            for record in db.scalars(select(SiteImport).where(SiteImport.state == INTERRUPTED))
+        )
+
+
+def discard_upload(services: Services, path: Path) -> None:
+    """Delete an uploaded file (or the folder a single uploaded CSV sits in); nothing else."""
+    if not _is_upload(services, path):
+        return
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def export_job(services: Services, site_id: int) -> ExportJob | None:

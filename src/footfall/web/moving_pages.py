@@ -14,10 +14,18 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute
 
 from footfall.accounts.errors import DomainError
-from footfall.meta.models import Role
+from footfall.meta.models import Role, SiteImport
 from footfall.moving import jobs
 from footfall.moving.export import data_range
-from footfall.moving.imports import IMPORTS_PER_SITE, SOURCES, delete_import, list_imports
+from footfall.moving.imports import (
+    IMPORTS_PER_SITE,
+    INTERRUPTED,
+    SOURCES,
+    delete_import,
+    get_import,
+    list_imports,
+    why_not_resumable,
+)
 from footfall.web.pages import Page, page_route, settings_route, site
 
 TAB = "imports-exports"
@@ -36,6 +44,8 @@ def imports_exports(page: Page) -> Response:
                 return _export(page)
             if action == "delete":
                 return _delete(page)
+            if action == "resume":
+                return _resume(page)
             raise DomainError("unknown action", field="action")
         except DomainError as error:
             errors[error.field or action or "action"] = str(error)
@@ -58,6 +68,7 @@ def _render(page: Page, errors: dict[str, str]) -> Response:
         "settings/imports_exports.html",
         tab=TAB,
         imports=imports,
+        resumable={item.id for item in imports if resumable(page, item)},
         sources=SOURCES,
         limit=IMPORTS_PER_SITE,
         export=export,
@@ -113,18 +124,48 @@ def _export(page: Page) -> Response:
     )
 
 
-def _delete(page: Page) -> Response:
-    assert page.site is not None
+def _import_id(page: Page, field: str) -> int:
     raw = page.field("import_id")
     if not raw.isascii() or not raw.isdigit():
-        raise DomainError("no such import", field="delete")
+        raise DomainError("no such import", field=field)
+    return int(raw)
+
+
+def _delete(page: Page) -> Response:
+    assert page.site is not None
     try:
-        gone = delete_import(page.services, page.site.id, int(raw))
+        gone = delete_import(page.services, page.site.id, _import_id(page, "delete"))
     except DomainError as error:
         raise DomainError(str(error), field="delete") from None
+    jobs.discard_upload(page.services, Path(str((gone.checkpoint or {}).get("path") or "")))
     return page.redirect(
         page.site_url(f"settings/{TAB}"), f"Deleted import {gone.id} ({gone.label}) and its rows."
     )
+
+
+def _resume(page: Page) -> Response:
+    assert page.site is not None
+    import_id = _import_id(page, "delete")
+    try:
+        record = get_import(page.db, page.site.id, import_id)
+        if record.state != INTERRUPTED:
+            raise DomainError(why_not_resumable(record))
+        if not resumable(page, record):
+            raise DomainError(
+                f"import {import_id} cannot be resumed from here: upload the same file again, or delete it"
+            )
+        jobs.start_resume(page.services, page.site.id, import_id)
+    except DomainError as error:
+        raise DomainError(str(error), field="delete") from None
+    return page.redirect(
+        page.site_url(f"settings/{TAB}"), f"Resuming import {import_id}: the list below shows its progress."
+    )
+
+
+def resumable(page: Page, item: SiteImport) -> bool:
+    """An interrupted import whose files are still where it read them."""
+    path = (item.checkpoint or {}).get("path")
+    return item.state == INTERRUPTED and bool(path) and Path(str(path)).exists()
 
 
 def download(page: Page) -> Response:
