@@ -227,6 +227,122 @@ def test_a_shared_link_with_and_without_a_password(server: FootfallServer, brows
     stranger.context.close()
 
 
+def shoot(page: Any, shots: Path, name: str) -> None:
+    """The page at 1280 and at 360 px (which it must fit), into the screenshots folder."""
+    for width in (1280, 360):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.screenshot(path=str(shots / f"{name}-{width}.png"), full_page=True)
+        if width == 360:
+            scroll = page.evaluate("document.documentElement.scrollWidth")
+            assert scroll <= width, f"{name}: {scroll} px wide at 360 px"
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+
+def test_change_email_through_the_link_sent_to_the_new_address(
+    server: FootfallServer, browser: Any, shots: Path
+) -> None:
+    server.cli("user", "create", "--email", "mover@shop.test", "--password", "the mover's passphrase")
+    here, there = new_page(browser), new_page(browser)
+    for page in (here, there):
+        log_in(page, server, "mover@shop.test", "the mover's passphrase")
+        page.wait_for_url("**/sites")
+    here.goto(server.url + "/settings")
+    here.get_by_label("New email").fill(OWNER)
+    here.get_by_label("Current password").first.fill("the mover's passphrase")
+    here.get_by_role("button", name="Change email").click()
+    assert f"{OWNER} is taken: another account uses it" in here.get_by_role("alert").inner_text()
+    here.get_by_label("New email").fill("moved@shop.test")
+    here.get_by_label("Current password").first.fill("the mover's passphrase")
+    here.get_by_role("button", name="Change email").click()
+    assert "A confirmation link is on its way to moved@shop.test" in here.content()
+    assert "Waiting for confirmation" in here.content()
+    shoot(here, shots, "account-email-pending")
+    url = log_line(
+        server, r"email change confirmation link for moved@shop\.test \(now mover@shop\.test\): ([^\s']+)"
+    )
+    here.goto(url)
+    shoot(here, shots, "email-confirm")
+    here.get_by_role("button", name="Confirm moved@shop.test").click()
+    here.wait_for_url("**/settings")
+    assert "Your email is now moved@shop.test" in here.content()
+    there.goto(server.url + "/settings")
+    assert "/login" in there.url  # the other session ended
+    used = here.goto(url)
+    assert used is not None and used.status == 400 and "not valid or has been used" in here.content()
+    log_in(there, server, "moved@shop.test", "the mover's passphrase")
+    there.wait_for_url("**/sites")
+    here.context.close()
+    there.context.close()
+
+
+def test_transfer_a_site_which_the_new_owner_accepts(
+    server: FootfallServer, browser: Any, shots: Path
+) -> None:
+    owner = STATE["owner_page"]
+    owner.goto(server.url + "/sites/new")
+    owner.get_by_label("Domain").fill("outlet.test")
+    owner.get_by_role("button", name="Add site").click()
+    owner.wait_for_url("**/outlet.test/snippet")
+    owner.goto(server.url + "/outlet.test/settings/danger-zone")
+    owner.get_by_label("New owner's email").fill("viewer@shop.test")
+    owner.get_by_role("button", name="Ask them to take over").click()
+    assert "viewer@shop.test is asked to take over outlet.test" in owner.content()
+    shoot(owner, shots, "settings-danger-zone-pending")
+    url = log_line(server, r"ownership transfer of outlet\.test from \S+ to viewer@shop\.test: ([^\s']+)")
+    heir = new_page(browser)
+    log_in(heir, server, "viewer@shop.test", "the viewer's passphrase")
+    heir.wait_for_url("**/sites")
+    heir.goto(url)
+    assert heir.get_by_role("heading", name="Take over outlet.test?").count() == 1
+    shoot(heir, shots, "ownership-transfer")
+    heir.get_by_role("button", name="Accept ownership").click()
+    heir.wait_for_url("**/outlet.test")
+    response = heir.goto(server.url + "/outlet.test/settings/danger-zone")
+    assert response is not None and response.status == 200
+    response = owner.goto(server.url + "/outlet.test/settings/danger-zone")
+    assert response is not None and response.status == 403  # an admin now
+    response = owner.goto(server.url + "/outlet.test/settings/people")
+    assert response is not None and response.status == 200
+    heir.context.close()
+
+
+def test_rename_a_goal_and_allow_a_property_the_page_suggests(
+    server: FootfallServer, browser: Any, pages: PageServer, shots: Path
+) -> None:
+    visitor = new_page(browser)
+    before = server.acknowledged()
+    visitor.goto(pages.url(SITE, "/landing"))
+    visitor.evaluate("window.plausible('Signup', {props: {plan: 'pro', coupon: 'WINTER'}})")
+    server.wait_acknowledged(before + 2)
+    visitor.context.close()
+    owner = STATE["owner_page"]
+    owner.goto(server.url + "/shop.test/settings/goals")
+    owner.get_by_label("Event name").first.fill("Signup")
+    owner.get_by_role("button", name="Add goal").nth(1).click()
+    owner.locator("summary", has_text="Rename").first.click()
+    owner.get_by_label("Display name", exact=True).fill("Trial started")
+    owner.get_by_role("button", name="Save name").click()
+    assert "The goal 'Signup' is now named 'Trial started'." in owner.content()
+    owner.locator("summary", has_text="Rename").first.click()
+    shoot(owner, shots, "settings-goals-rename")
+
+    def suggested() -> list[str] | None:
+        owner.goto(server.url + "/shop.test/settings/properties")
+        found = [" ".join(t.split()) for t in owner.locator("ul.suggestions button").all_inner_texts()]
+        return found or None
+
+    assert sorted(wait_until(suggested, "the properties page to suggest the event's keys")) == [
+        "Allow coupon",
+        "Allow plan",
+    ]
+    shoot(owner, shots, "settings-properties-suggestions")
+    owner.get_by_role("button", name="Allow plan").click()
+    assert "The dashboard offers the property 'plan'." in owner.content()
+    assert [" ".join(t.split()) for t in owner.locator("ul.suggestions button").all_inner_texts()] == [
+        "Allow coupon"
+    ]
+
+
 PAGES = [
     ("login", "/login", False),
     ("register-closed", "/register", False),
@@ -237,6 +353,7 @@ PAGES = [
     ("site", "/shop.test", True),
     ("account", "/settings", True),
     ("two-factor", "/settings/2fa", True),
+    ("instance", "/settings/instance", True),
     *[
         (f"settings-{tab}", f"/shop.test/settings/{tab}", True)
         for tab in (
