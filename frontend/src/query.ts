@@ -80,6 +80,18 @@ export function hasGoalFilter(state: DashState): boolean {
   return state.filters.some((f) => f.key === "goal");
 }
 
-export function hasPageFilter(state: DashState): boolean {
-  return state.filters.some((f) => f.key === "page");
+/**
+ * Whether the view filters by page: directly, or through an applied saved segment whose
+ * filters hold one (a page filter changes which top stats a query may ask for).
+ */
+export function hasPageFilter(state: DashState, site?: Pick<BootConfig, "segments">): boolean {
+  if (state.filters.some((f) => f.key === "page")) return true;
+  const ids = state.filters.filter((f) => f.key === "segment").flatMap((f) => f.values);
+  return (site?.segments ?? []).some((s) => ids.includes(String(s.id)) && mentions(s.segment_data?.filters, "event:page"));
+}
+
+/** Whether a v2 filter tree mentions `dimension` anywhere (inside and/or/not too). */
+export function mentions(filters: unknown, dimension: string): boolean {
+  if (!Array.isArray(filters)) return false;
+  return filters.some((item) => item === dimension || (Array.isArray(item) && mentions(item, dimension)));
 }

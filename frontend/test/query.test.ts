@@ -29,3 +29,17 @@ describe("imported data in the query body", () => {
     expect(skipReason("some_new_reason")).toBe("some new reason");
   });
 });
+
+describe("a page filter inside a saved segment", () => {
+  it("counts as a page filter for the top stats", async () => {
+    const { hasPageFilter, mentions } = await import("../src/query");
+    const segments = [
+      { id: 7, name: "Pricing", type: "site", segment_data: { filters: [["is", "event:page", ["/pricing"]]] } },
+      { id: 8, name: "Google", type: "site", segment_data: { filters: [["or", [["is", "visit:source", ["Google"]]]]] } },
+    ] as unknown as BootConfig["segments"];
+    expect(hasPageFilter(parse("?f=is,segment,7"), { segments })).toBe(true);
+    expect(hasPageFilter(parse("?f=is,segment,8"), { segments })).toBe(false);
+    expect(hasPageFilter(parse("?f=is,page,/x"))).toBe(true);
+    expect(mentions([["not", ["is", "event:page", ["/a"]]]], "event:page")).toBe(true);
+  });
+});

@@ -30,7 +30,7 @@ export function statMetrics(site: BootConfig, state: DashState): string[] {
     const revenue = site.goals.some((g) => g.currency && goals.includes(g.name));
     return ["visitors", "events", "conversion_rate", ...(revenue ? ["total_revenue", "average_revenue"] : [])];
   }
-  if (hasPageFilter(state)) return ["visitors", "visits", "pageviews", "bounce_rate", "scroll_depth", "time_on_page"];
+  if (hasPageFilter(state, site)) return ["visitors", "visits", "pageviews", "bounce_rate", "scroll_depth", "time_on_page"];
   return ["visitors", "visits", "pageviews", "views_per_visit", "bounce_rate", "visit_duration"];
 }
 
