@@ -1,8 +1,9 @@
 """Per-event cost of the write path in-process, without HTTP: what one POST /api/event costs
 the web loop between reading its body and answering.
 
-It feeds the `/api/event` ASGI handler (`footfall.web.event.handle`) the same event mix as
-events.lua (bodies, user agents, forwarded addresses), with a write-ahead log on a temporary
+It feeds the `/api/event` ASGI handler (`footfall.web.event.handle`) the same event mixes as
+events.lua (bodies, user agents, forwarded addresses; `--mix visits`, the default, or
+`new-visits`), with a write-ahead log on a temporary
 directory (WAL_SYNC=none, no flusher: only the loop's own work is timed), and prints
 microseconds per event. Metadata lives in a temporary SQLite file with example.com as a site.
 
@@ -82,13 +83,60 @@ def body(rng: random.Random) -> bytes:
     return text.encode()
 
 
-def requests(count: int, seed: int = 1) -> list[tuple[dict, bytes]]:
+def visit(rng: random.Random) -> list[bytes]:
+    """One visitor's posts in the events.lua `visits` mix."""
+    domain = "unknown.example.net" if rng.randint(1, 100) <= 2 else "example.com"
+    first, second = "https://example.com" + rng.choice(PAGES), "https://example.com" + rng.choice(PAGES)
+    if rng.randint(1, 100) <= 40:
+        referrer = f'"{rng.choice(REFERRERS)}"'
+    else:
+        referrer, first = "null", first + "?utm_source=newsletter&utm_medium=email"
+
+    def post(name: str, url: str, ref: str, extra: str = "") -> bytes:
+        return f'{{"n":"{name}","u":"{url}","d":"{domain}","r":{ref}{extra}}}'.encode()
+
+    def engagement(url: str, ref: str) -> bytes:
+        return post("engagement", url, ref, f',"sd":{rng.randint(1, 100)},"e":{rng.randint(1, 60000)}')
+
+    posts = [post("pageview", first, referrer), engagement(first, referrer)]
+    if rng.randint(1, 3) == 1:
+        props = ',"p":{"plan":"pro","source":"hero"},"$":{"amount":"19.99","currency":"EUR"}'
+        posts.append(post("Signup", first, referrer, props))
+    posts += [post("pageview", second, f'"{first}"'), engagement(second, f'"{first}"')]
+    return posts
+
+
+def bodies(count: int, rng: random.Random, mix: str) -> list[tuple[str, str, bytes]]:
+    """(user agent, address, body) of `count` posts in one of events.lua's mixes."""
+    if mix == "new-visits":
+        made = []
+        for _ in range(count):
+            ua = BOT if rng.randint(1, 100) <= 3 else rng.choice(USER_AGENTS)
+            ip = f"85.{rng.randint(1, 220)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
+            made.append((ua, ip, body(rng)))
+        return made
+    under_way: list[tuple[str, str, list[bytes]]] = []  # visitors taking turns, as events.lua's
+    made, turn = [], 0
+    while len(made) < count:
+        if turn == len(under_way):
+            turn = 0
+            if len(under_way) < 4_096:
+                under_way.append(("", "", []))
+        ua, ip, posts = under_way[turn]
+        if not posts:
+            ua = BOT if rng.randint(1, 100) <= 2 else rng.choice(USER_AGENTS)
+            ip = f"85.{rng.randint(1, 220)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
+            posts = visit(rng)
+        made.append((ua, ip, posts[0]))
+        under_way[turn] = (ua, ip, posts[1:])
+        turn += 1
+    return made
+
+
+def requests(count: int, seed: int = 1, mix: str = "visits") -> list[tuple[dict, bytes]]:
     rng = random.Random(seed)
     made = []
-    for _ in range(count):
-        ua = BOT if rng.randint(1, 100) <= 3 else rng.choice(USER_AGENTS)
-        ip = f"85.{rng.randint(1, 220)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
-        data = body(rng)
+    for ua, ip, data in bodies(count, rng, mix):
         scope = {
             "type": "http",
             "method": "POST",
@@ -151,6 +199,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--events", type=int, default=50_000)
+    parser.add_argument("--mix", choices=("visits", "new-visits"), default="visits", help="events.lua's MIX")
     parser.add_argument("--profile", action="store_true", help="print a cProfile of one run")
     parser.add_argument(
         "--shields", action="store_true", help="example.com with the most shield rules allowed"
@@ -170,8 +219,8 @@ def main() -> None:
     ingestion.buffer = WriteAheadBuffer(None, directory / "wal", sync="none")  # type: ignore[arg-type]
     ingestion.buffer.open()
     ingestion.rotate_salts()
-    asyncio.run(run(ingestion, requests(5_000, seed=7)))  # warm caches, as a running server has
-    made = requests(args.events)
+    asyncio.run(run(ingestion, requests(5_000, seed=7, mix=args.mix)))  # warm caches, as a server has
+    made = requests(args.events, mix=args.mix)
     if args.profile:
         import cProfile
         import pstats
@@ -183,7 +232,10 @@ def main() -> None:
         pstats.Stats(profiler).sort_stats("tottime").print_stats(35)
         return
     best = min(asyncio.run(run(ingestion, made)) for _ in range(3))
-    print(f"{best / len(made) * 1e6:.1f} µs per event (best of 3 runs of {len(made):,}, events.lua mix)")
+    print(
+        f"{best / len(made) * 1e6:.1f} µs per event (best of 3 runs of {len(made):,}, "
+        f"events.lua {args.mix} mix)"
+    )
 
 
 if __name__ == "__main__":
