@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 from footfall.accounts.errors import Conflict, DomainError, NotFound
 from footfall.meta.models import Site
 from footfall.meta.shields import ShieldEpoch, ShieldKind, ShieldRule
+from footfall.wildcards import wildcard_regex
 
 MAX_RULES: dict[ShieldKind, int] = {
     ShieldKind.ip: 30,
@@ -60,7 +61,6 @@ FIELDS: dict[ShieldKind, str] = {
 # Kosovo: not in ISO 3166-1, but the code MaxMind and DB-IP files give its addresses.
 _EXTRA_COUNTRIES = {"XK": "Kosovo"}
 _HOST_LABEL = re.compile(r"^[a-z0-9_*](?:[a-z0-9_*-]*[a-z0-9_*])?$")
-_WILDCARD = re.compile(r"\*\*|\*|[^*]+")
 
 
 def parse_kind(text: str) -> ShieldKind:
@@ -210,17 +210,9 @@ def normalise(kind: ShieldKind, value: str) -> str:
 
 
 def page_regex(pattern: str) -> str:
-    """A page rule as a regular expression over the whole path: `**` matches anything,
-    `*` anything but a slash (as goal paths and Plausible's page filters do)."""
-    parts = []
-    for token in _WILDCARD.findall(pattern):
-        if token == "**":
-            parts.append(".*")
-        elif token == "*":
-            parts.append("[^/]*")
-        else:
-            parts.append(re.escape(token))
-    return "".join(parts)
+    """A page rule as a regular expression over the whole path (`footfall.wildcards`: `**`
+    matches anything, `*` anything but a slash, as goal paths and page filters)."""
+    return wildcard_regex(pattern)
 
 
 def hostname_regex(pattern: str) -> str:

@@ -16,6 +16,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from footfall.stats import catalogue
+from footfall.wildcards import wildcard_regex
 
 # --- vocabulary ---------------------------------------------------------------------------
 
@@ -443,22 +444,13 @@ class Query:
 
 # --- validation ---------------------------------------------------------------------------
 
-_WILDCARD = re.compile(r"\*\*|\*|[^*]+")
 # Python regex features ClickHouse's RE2 lacks: lookarounds, backreferences, atomic groups.
 _NOT_RE2 = re.compile(r"\(\?(?:=|!|<=|<!|>|P=)|\\[1-9]")
 
 
 def wildcard_to_regex(pattern: str) -> str:
-    """Plausible's page wildcards: `**` matches anything, `*` anything but a slash."""
-    parts = []
-    for token in _WILDCARD.findall(pattern):
-        if token == "**":
-            parts.append(".*")
-        elif token == "*":
-            parts.append("[^/]*")
-        else:
-            parts.append(re.escape(token))
-    return "^" + "".join(parts) + "$"
+    """Plausible's page wildcards (`footfall.wildcards`), anchored at both ends."""
+    return "^" + wildcard_regex(pattern) + "$"
 
 
 def validate(query: Query) -> Query:
