@@ -1,4 +1,4 @@
-"""The few numbers the site pages show (visitors in the last 24 hours, headline figures),
+"""The few numbers the site pages show (visitors in the last 24 hours, whether any arrived yet),
 asked of the stats engine as Stats API v2 queries, so they equal what the API answers."""
 
 from __future__ import annotations
@@ -10,15 +10,12 @@ from typing import Any
 
 from footfall.events.store import EventStoreError
 from footfall.meta.models import Site
-from footfall.meta.segments import segment_lookup
 from footfall.services import Services
 from footfall.stats import engine, v2
 from footfall.stats.query import QueryError
 from footfall.web.stats_api import site_spec
 
 log = logging.getLogger("footfall.web")
-
-HEADLINE_METRICS = ("visitors", "visits", "pageviews", "views_per_visit", "bounce_rate", "visit_duration")
 
 
 @dataclass(frozen=True)
@@ -31,8 +28,7 @@ def _query(services: Services, site: Site, body: dict[str, Any]) -> dict[str, An
     if services.events is None:
         return None
     try:
-        segments = segment_lookup(services.sessions, site.id, None) if "filters" in body else None
-        query = v2.parse(site_spec(site), {"site_id": site.domain, **body}, datetime.now(UTC), segments)
+        query = v2.parse(site_spec(site), {"site_id": site.domain, **body}, datetime.now(UTC), None)
         return v2.response(engine.execute(services.events, query), body)
     except (EventStoreError, QueryError) as error:
         log.warning("site page numbers for %s failed: %s", site.domain, error)
@@ -71,21 +67,6 @@ def _zone(name: str):
     from zoneinfo import ZoneInfo
 
     return ZoneInfo(name)
-
-
-def headline(
-    services: Services, site: Site, period: str = "30d", segment_id: int | None = None
-) -> dict[str, Any] | None:
-    """The headline figures of `period` (Stats API v2 metrics and their values), of the
-    visits in a saved segment when `segment_id` is given (a shared link limited to one)."""
-    body: dict[str, Any] = {"metrics": list(HEADLINE_METRICS), "date_range": period}
-    if segment_id is not None:
-        body["filters"] = [["is", "segment", [segment_id]]]
-    answer = _query(services, site, body)
-    if answer is None:
-        return None
-    values = answer["results"][0]["metrics"] if answer["results"] else [0] * len(HEADLINE_METRICS)
-    return dict(zip(HEADLINE_METRICS, values, strict=True))
 
 
 def has_pageviews(services: Services, site: Site) -> bool:
