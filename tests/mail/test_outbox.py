@@ -187,13 +187,9 @@ def test_two_workers_on_one_database_send_each_message_once(
 
 
 def test_at_start_the_worker_says_at_once_whether_mail_can_go_out(
-    sqlite_url, make_settings, starttls_smtp: SmtpServer, ca_file, caplog: pytest.LogCaptureFixture
+    mail_sessions, make_settings, starttls_smtp: SmtpServer, ca_file, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from footfall.meta.db import make_engine, migrate
-
-    engine = make_engine(sqlite_url)
-    migrate(engine)
-    sessions = sessionmaker(engine, expire_on_commit=False)
+    sessions = mail_sessions
     good = make_settings(**starttls_smtp.env(SMTP_CA_CERT=str(ca_file)))
     bad = make_settings(**starttls_smtp.env(SMTP_CA_CERT=str(ca_file), SMTP_USER_PWD="wrong"))
     with caplog.at_level(logging.INFO, logger="footfall.mail"):
@@ -203,4 +199,3 @@ def test_at_start_the_worker_says_at_once_whether_mail_can_go_out(
     assert f"mail: localhost:{starttls_smtp.port} connected and logged in (STARTTLS)" in caplog.text
     assert "mail: cannot send through" in caplog.text and "refused the login of apikey" in caplog.text
     assert "MAILER_ADAPTER=log: messages are written to the log, not sent" in caplog.text
-    engine.dispose()

@@ -21,6 +21,7 @@ from footfall.meta.mail import ReportRecipient, ReportRun
 from footfall.meta.models import Site
 from footfall.services import Services
 from footfall.sites.sites import create_site
+from tests.mail.conftest import with_mail
 from tests.mail.smtp_server import SmtpServer
 from tests.stats.conftest import CHROME_MAC, FIREFOX_LINUX, SAFARI_IPHONE, SiteSetup, World, build_world, hit
 
@@ -96,20 +97,6 @@ def clear_reports(services: Services) -> None:
                 db.delete(row)
 
 
-def with_mail(world: World, smtp: SmtpServer, tmp_path: Path) -> Services:
-    from footfall.config import load_settings
-
-    settings = load_settings(
-        {"DATA_DIR": str(tmp_path), "BASE_URL": "https://stats.example.com", **smtp.env()}
-    )
-    return Services(
-        settings=settings,
-        engine=world.services.engine,
-        sessions=world.services.sessions,
-        events=world.services.events,
-    )
-
-
 def test_the_schedule_is_monday_and_the_first_at_nine_in_the_sites_zone() -> None:
     # 08:59 Berlin on Monday 16 March is 07:59 UTC: the latest weekly report is the week before.
     before = latest_period("weekly", ZONE, datetime(2026, 3, 16, 7, 59))
@@ -134,7 +121,7 @@ def test_the_schedule_is_monday_and_the_first_at_nine_in_the_sites_zone() -> Non
 def test_weekly_report_numbers_equal_the_stats_api_and_it_goes_out_once(
     world: World, plain_smtp: SmtpServer, tmp_path: Path
 ) -> None:
-    services = with_mail(world, plain_smtp, tmp_path)
+    services = with_mail(world.services, plain_smtp, tmp_path)
     clear_reports(services)
     plain_smtp.clear()
     subscribe(services, "weekly", "ada@example.org", "partner@agency.example")
@@ -209,7 +196,7 @@ def test_weekly_report_numbers_equal_the_stats_api_and_it_goes_out_once(
 def test_a_missed_report_is_sent_within_a_day_and_skipped_after(
     world: World, plain_smtp: SmtpServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    services = with_mail(world, plain_smtp, tmp_path)
+    services = with_mail(world.services, plain_smtp, tmp_path)
     clear_reports(services)
     subscribe(services, "weekly", "ada@example.org")
     subscribe(services, "monthly", "ada@example.org")
@@ -235,7 +222,7 @@ def test_a_missed_report_is_sent_within_a_day_and_skipped_after(
 def test_a_new_subscriber_gets_the_next_report_not_the_last_one(
     world: World, plain_smtp: SmtpServer, tmp_path: Path
 ) -> None:
-    services = with_mail(world, plain_smtp, tmp_path)
+    services = with_mail(world.services, plain_smtp, tmp_path)
     clear_reports(services)
     subscribe(services, "weekly", "late@example.org", since=datetime(2026, 3, 16, 8, 10))
     assert send_due_reports(services, datetime(2026, 3, 16, 8, 30)) == []

@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from footfall.config import load_settings
 from footfall.mail.alerts import check_traffic_alerts
 from footfall.mail.outbox import OutboxWorker
 from footfall.meta.db import session_scope
 from footfall.meta.mail import TrafficAlert
 from footfall.meta.models import Site
 from footfall.services import Services
+from tests.mail.conftest import with_mail
 from tests.mail.smtp_server import SmtpServer
 from tests.stats.conftest import (
     CHROME_MAC,
@@ -53,18 +53,6 @@ def world(tmp_path_factory: pytest.TempPathFactory, chdb_engine) -> Iterator[Wor
     close()
 
 
-def services_for(world: World, smtp: SmtpServer, tmp_path: Path) -> Services:
-    settings = load_settings(
-        {"DATA_DIR": str(tmp_path), "BASE_URL": "https://stats.example.com", **smtp.env()}
-    )
-    return Services(
-        settings=settings,
-        engine=world.services.engine,
-        sessions=world.services.sessions,
-        events=world.services.events,
-    )
-
-
 def set_alert(services: Services, kind: str, threshold: int, recipients: str) -> None:
     with session_scope(services.sessions) as db:
         for old in db.scalars(select(TrafficAlert)):
@@ -76,7 +64,7 @@ def set_alert(services: Services, kind: str, threshold: int, recipients: str) ->
 def test_a_spike_mails_the_top_sources_and_pages_of_the_last_five_minutes_once_in_12_hours(
     world: World, plain_smtp: SmtpServer, tmp_path: Path
 ) -> None:
-    services = services_for(world, plain_smtp, tmp_path)
+    services = with_mail(world.services, plain_smtp, tmp_path)
     plain_smtp.clear()
     set_alert(services, "spike", 5, "ops@example.org, owner@example.org")
     assert check_traffic_alerts(services, NOW) == []  # 4 current visitors: below 5
@@ -108,7 +96,7 @@ def test_a_spike_mails_the_top_sources_and_pages_of_the_last_five_minutes_once_i
 def test_a_drop_below_the_threshold_in_12_hours_mails_again_only_after_12_hours(
     world: World, plain_smtp: SmtpServer, tmp_path: Path
 ) -> None:
-    services = services_for(world, plain_smtp, tmp_path)
+    services = with_mail(world.services, plain_smtp, tmp_path)
     plain_smtp.clear()
     set_alert(services, "drop", 5, "owner@example.org")
     assert check_traffic_alerts(services, NOW) == []  # 5 visitors in 12 hours: not below 5

@@ -29,12 +29,8 @@ def deliver(sessions, settings, smtp: SmtpServer):
     return smtp.received
 
 
-def test_each_transactional_mail(sqlite_url, make_settings, plain_smtp: SmtpServer) -> None:
-    from footfall.meta.db import make_engine, migrate
-
-    engine = make_engine(sqlite_url)
-    migrate(engine)
-    sessions = sessionmaker(engine, expire_on_commit=False)
+def test_each_transactional_mail(mail_sessions, make_settings, plain_smtp: SmtpServer) -> None:
+    sessions = mail_sessions
     settings = make_settings(BASE_URL=BASE, **plain_smtp.env())
     plain_smtp.clear()
     with session_scope(sessions) as db:
@@ -93,15 +89,10 @@ def test_each_transactional_mail(sqlite_url, make_settings, plain_smtp: SmtpServ
     assert f"{BASE}/password/request-reset" in got[
         "Two-factor authentication disabled on your footfall account"
     ].part("plain")
-    engine.dispose()
 
 
-def test_html_is_escaped(sqlite_url, make_settings, plain_smtp: SmtpServer) -> None:
-    from footfall.meta.db import make_engine, migrate
-
-    engine = make_engine(sqlite_url)
-    migrate(engine)
-    sessions = sessionmaker(engine, expire_on_commit=False)
+def test_html_is_escaped(mail_sessions, make_settings, plain_smtp: SmtpServer) -> None:
+    sessions = mail_sessions
     settings = make_settings(BASE_URL=BASE, **plain_smtp.env())
     plain_smtp.clear()
     with session_scope(sessions) as db:
@@ -117,7 +108,6 @@ def test_html_is_escaped(sqlite_url, make_settings, plain_smtp: SmtpServer) -> N
     [mail] = deliver(sessions, settings, plain_smtp)
     assert "&lt;b&gt;Eve&lt;/b&gt;" in mail.part("html") and "<b>Eve</b>" not in mail.part("html")
     assert "<b>Eve</b> invited you" in mail.part("plain")
-    engine.dispose()
 
 
 def test_operator_alert_mails_the_admins_once_per_condition_every_few_hours(
@@ -152,14 +142,11 @@ def test_operator_alert_mails_the_admins_once_per_condition_every_few_hours(
 
 
 def test_ops_alerts_reach_the_admins_through_the_running_apps_mail(
-    sqlite_url, make_settings, plain_smtp: SmtpServer
+    mail_sessions, make_settings, plain_smtp: SmtpServer
 ) -> None:
-    from footfall.meta.db import make_engine, migrate
     from footfall.ops import alerts
 
-    engine = make_engine(sqlite_url)
-    migrate(engine)
-    sessions = sessionmaker(engine, expire_on_commit=False)
+    sessions = mail_sessions
     settings = make_settings(BASE_URL=BASE, **plain_smtp.env())
     plain_smtp.clear()
     with session_scope(sessions) as db:
@@ -172,4 +159,3 @@ def test_ops_alerts_reach_the_admins_through_the_running_apps_mail(
     [mail] = deliver(sessions, settings, plain_smtp)
     assert mail.recipients == ["root@example.org"]
     assert mail.message["Subject"] == "[footfall] data disk 91% full (DISK_WARN_PERCENT 90)"
-    engine.dispose()

@@ -60,3 +60,31 @@ def write_zip(path: Path, files: dict[str, str | bytes]) -> Path:
             archive.writestr(name, text.encode() if isinstance(text, str) else text)
     path.write_bytes(buffer.getvalue())
     return path
+
+
+def import_cut_short(
+    services: Services, site_id: int, path: Path, table: str, batch_rows: int, **options
+) -> None:
+    """`run_import` in batches of `batch_rows` rows, interrupted (Ctrl-C) as soon as `table`
+    holds some of the import's rows: the tables before it complete, `table` half in."""
+    import footfall.moving.imports as imports
+
+    assert services.events is not None
+    store = services.events
+
+    def interrupt(done: int, total: int) -> None:
+        if (
+            done < total
+            and store.query(
+                f"SELECT count() FROM {{db}}.{table} WHERE site_id = {{s:UInt64}}", {"s": site_id}
+            ).scalar()
+        ):
+            raise KeyboardInterrupt
+
+    saved = imports.BATCH_ROWS, imports.PROGRESS_EVERY_SECONDS
+    imports.BATCH_ROWS, imports.PROGRESS_EVERY_SECONDS = batch_rows, 0.0
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            imports.run_import(services, site_id, path, progress=interrupt, **options)
+    finally:
+        imports.BATCH_ROWS, imports.PROGRESS_EVERY_SECONDS = saved

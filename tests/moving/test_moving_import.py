@@ -26,7 +26,7 @@ from footfall.moving.imports import (
 )
 from footfall.services import Services
 
-from .conftest import stored_rows, write_zip
+from .conftest import import_cut_short, stored_rows, write_zip
 
 R = "20240101_20240131"
 PLAUSIBLE_FILES = {
@@ -294,19 +294,7 @@ def test_an_interrupted_import_keeps_its_complete_tables_and_resumes_to_the_same
     clean_site = _other_site(services)
     clean = run_import(services, clean_site, big)
 
-    def interrupt(done: int, total: int) -> None:  # Ctrl-C once visitors (the first table) is in
-        if done < total and stored_rows(services, site.id).get("imported_pages"):
-            raise KeyboardInterrupt
-
-    import footfall.moving.imports as imports
-
-    saved = imports.BATCH_ROWS, imports.PROGRESS_EVERY_SECONDS
-    imports.BATCH_ROWS, imports.PROGRESS_EVERY_SECONDS = 10, 0.0
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            run_import(services, site.id, big, progress=interrupt)
-    finally:
-        imports.BATCH_ROWS, imports.PROGRESS_EVERY_SECONDS = saved
+    import_cut_short(services, site.id, big, "imported_pages", 10)  # visitors (the first table) in
     # visitors complete and kept, the pages rows it had begun deleted, and nothing counted
     assert stored_rows(services, site.id) == {"imported_visitors": 300}
     with session_scope(services.sessions) as db:
@@ -330,19 +318,7 @@ def test_importing_the_same_files_again_resumes_the_interrupted_import(
 ) -> None:
     files = {**_visitors_file(date(2021, 1, 1), 30), **_pages_file(date(2021, 1, 1), 30)}
     archive = write_zip(tmp_path / "x.zip", files)
-    import footfall.moving.imports as imports
-
-    def interrupt(done: int, total: int) -> None:
-        if done < total and stored_rows(services, site.id).get("imported_pages"):
-            raise KeyboardInterrupt
-
-    saved = imports.BATCH_ROWS, imports.PROGRESS_EVERY_SECONDS
-    imports.BATCH_ROWS, imports.PROGRESS_EVERY_SECONDS = 5, 0.0
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            run_import(services, site.id, archive, progress=interrupt)
-    finally:
-        imports.BATCH_ROWS, imports.PROGRESS_EVERY_SECONDS = saved
+    import_cut_short(services, site.id, archive, "imported_pages", 5)
     (record,) = _imports(services, site.id)
     # Other files where the import read its own are refused, not half mixed in.
     write_zip(archive, _visitors_file(date(2019, 1, 1), 3))

@@ -136,10 +136,8 @@ def test_viewers_cannot_open_the_page_or_download(web: WebWorld) -> None:
 
 
 def test_an_interrupted_upload_is_listed_not_counted_and_resumed_from_the_page(web: WebWorld) -> None:
-    import pytest
-
-    import footfall.moving.imports as imports
     from footfall.moving import jobs
+    from tests.moving.conftest import import_cut_short
 
     web.user("admin@example.com")
     site_id = web.site("cut.example", "admin@example.com")
@@ -154,20 +152,8 @@ def test_an_interrupted_upload_is_listed_not_counted_and_resumed_from_the_page(w
         archive.writestr("imported_visitors_20230101_20230131.csv", "\n".join(visitors) + "\n")
         archive.writestr("imported_pages_20230101_20230131.csv", "\n".join(pages) + "\n")
 
-    def cut(done: int, total: int) -> None:  # the server stopping while pages are half in
-        assert web.services.events is not None
-        if web.services.events.query(
-            "SELECT count() FROM {db}.imported_pages WHERE site_id = {s:UInt64}", {"s": site_id}
-        ).scalar():
-            raise KeyboardInterrupt
-
-    saved = imports.BATCH_ROWS, imports.PROGRESS_EVERY_SECONDS
-    imports.BATCH_ROWS, imports.PROGRESS_EVERY_SECONDS = 20, 0.0
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            imports.run_import(web.services, site_id, upload, label="cut.zip", progress=cut)
-    finally:
-        imports.BATCH_ROWS, imports.PROGRESS_EVERY_SECONDS = saved
+    # the server stopping while pages are half in
+    import_cut_short(web.services, site_id, upload, "imported_pages", 20, label="cut.zip")
 
     admin = web.visitor()
     admin.log_in("admin@example.com")
