@@ -94,6 +94,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         events = app.state.services.events
         refresher = daily.Refresher(events, lambda: counted_sites(app.state.services)) if events else None
         if refresher is not None:
+            app.state.services.extras["daily_refresher"] = refresher  # paused by footfall.ops.migrate_store
             refresher.start()
         if events is not None:
             settle_interrupted_imports(app.state.services)  # footfall.moving.imports
@@ -118,6 +119,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
             mail.stop()
             if refresher is not None:
                 refresher.stop()
+                app.state.services.extras.pop("daily_refresher", None)
             operations.stop()
             app.state.ingestion.close()
             app.state.services.extras.pop("ingestion", None)

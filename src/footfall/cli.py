@@ -334,11 +334,13 @@ cli.add_command(mail_commands)
 user.add_command(reset_2fa)
 for command in moving_commands.COMMANDS:  # import, export, imports
     cli.add_command(command)
+from footfall.commands.migrate_store import migrate_store  # noqa: E402
 from footfall.commands.ops import admin, backup  # noqa: E402
 
 cli.add_command(admin)
 cli.add_command(backup)
 cli.add_command(shield)
+cli.add_command(migrate_store)
 
 
 def main() -> None:

@@ -52,3 +52,54 @@ def test_same_migrations_insert_and_bound_query_as_chdb(server_store) -> None:
         "SELECT count() FROM {db}.events WHERE pathname = {p:String}", {"p": "/x"}
     ).scalar()
     assert count == 3
+
+
+def test_migrate_store_to_the_server_and_back_keeps_every_count(tmp_path) -> None:
+    """footfall migrate-store: chDB + SQLite to this server (and SQLite metadata), and from the
+    server back into a fresh data directory; the same SQL (system.parts signatures, DROP
+    PARTITION ID, the progress table) runs on chDB in tests/ops/test_ops_migrate_store.py."""
+    import subprocess
+    import sys
+
+    from tests.e2e.harness import FOOTFALL
+    from tests.ops.test_ops_migrate_store import SEED, counts, summary
+
+    base = URL.rsplit("/", 1)[0]
+    database = f"footfall_migrate_{uuid.uuid4().hex[:8]}"
+    server_url = f"{base}/{database}"
+    source = {**os.environ, "DATA_DIR": str(tmp_path / "source")}
+    source.pop("CLICKHOUSE_DATABASE_URL", None)
+    source.pop("DATABASE_URL", None)
+
+    def footfall(env, *args):
+        return subprocess.run([FOOTFALL, *args], env=env, capture_output=True, text=True, timeout=600)
+
+    assert footfall(source, "migrate").returncode == 0
+    seeded = subprocess.run([sys.executable, "-c", SEED, str(tmp_path / "source" / "events")], timeout=300)
+    assert seeded.returncode == 0
+    metadata = f"sqlite:///{tmp_path / 'server-meta.db'}"
+    try:
+        there = footfall(
+            source, "migrate-store", "--to-clickhouse", server_url, "--to-database-url", metadata
+        )
+        assert there.returncode == 0, there.stderr
+        assert counts(there.stdout)["events"] == (4000, 4000)
+        again = footfall(
+            source, "migrate-store", "--to-clickhouse", server_url, "--to-database-url", metadata
+        )
+        assert summary(again.stdout)["copied"] == 0
+        on_server = {
+            **source,
+            "DATA_DIR": str(tmp_path / "server-app"),
+            "CLICKHOUSE_DATABASE_URL": server_url,
+            "DATABASE_URL": metadata,
+        }
+        back = footfall(on_server, "migrate-store", "--to-data-dir", str(tmp_path / "back"))
+        assert back.returncode == 0, back.stderr
+        assert counts(back.stdout)["events"] == (4000, 4000)
+    finally:
+        from footfall.events.clickhouse_store import ClickHouseServerStore
+
+        cleanup = ClickHouseServerStore(server_url)
+        cleanup.command("DROP DATABASE IF EXISTS {db}")
+        cleanup.close()

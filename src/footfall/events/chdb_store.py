@@ -118,6 +118,10 @@ def _as_utc(value: Any) -> Any:
     return value
 
 
+def _quote(path: Path | str) -> str:
+    return "'" + str(path).replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
 def _identity(value: Any) -> Any:
     return value
 
@@ -321,6 +325,26 @@ class ChdbStore:
                 raise EventStoreError(f"no column {missing[0]} in {where}; run `footfall migrate`")
             self._structures[key] = ", ".join(_msgpack_type(types[name]) for name in columns)
         return self._structures[key]
+
+    def export_native(self, sql: str, path: Path, params: Mapping[str, Any] | None = None) -> None:
+        """Write what the SELECT `sql` returns to the new file `path`, in ClickHouse's Native
+        format (columns with their types; aggregate states as they are)."""
+        Path(path).unlink(missing_ok=True)
+        self.command(f"INSERT INTO FUNCTION file({_quote(path)}, 'Native') {sql}", params)
+
+    def load_native(self, table: str, columns: Sequence[str], path: Path) -> int:
+        """Insert every row of the Native file `path` (as `export_native` writes it) into
+        `table`; returns the rows the file held. Row for row: never deduplicated (a file
+        loaded again after its partition was dropped must land again) and not collapsed on
+        insert (`optimize_on_insert`), so the table holds what the file holds."""
+        quoted = ", ".join(f"`{name}`" for name in columns)
+        rows = int(self.query(f"SELECT count() FROM file({_quote(path)}, 'Native')").scalar() or 0)
+        self.command(
+            f"INSERT INTO {{db}}.`{table}` ({quoted}) "
+            "SETTINGS insert_deduplicate = 0, optimize_on_insert = 0 "
+            f"SELECT {quoted} FROM file({_quote(path)}, 'Native')"
+        )
+        return rows
 
     def run_together(self, statements: Sequence[str]) -> list[QueryResult]:
         """Run `statements` one after another with nothing else in between (no flush, no

@@ -76,6 +76,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "footfall.ops.commands",
     "footfall.ops.backup",
     "footfall.ops.retention",
+    "footfall.ops.migrate_store",
     "footfall.moving.admin_commands",
 )
 MAX_REQUEST_BYTES = 1 << 20

@@ -9,10 +9,11 @@ value of each `DAILY_SESSION_KINDS` and `DAILY_EVENT_KINDS` dimension, and per g
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
 
 from footfall.events.daily_marks import COMPUTED, day_states, mark
@@ -234,7 +235,20 @@ class Refresher:
         self.sites = sites
         self.interval = interval
         self._stop = threading.Event()
+        self._pausing = threading.Event()
+        self._counting = threading.Lock()
         self._thread: threading.Thread | None = None
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """No day is counted while this is held (a running round ends after its current day):
+        `footfall migrate-store` copies the daily tables at one point."""
+        self._pausing.set()
+        try:
+            with self._counting:
+                yield
+        finally:
+            self._pausing.clear()
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._loop, name="footfall-daily", daemon=True)
@@ -250,6 +264,12 @@ class Refresher:
         while not self._stop.wait(wait):
             wait = self.interval
             try:
-                refresh(self.store, self.sites(), datetime.now(UTC), stopping=self._stop.is_set)
+                with self._counting:
+                    refresh(
+                        self.store,
+                        self.sites(),
+                        datetime.now(UTC),
+                        stopping=lambda: self._stop.is_set() or self._pausing.is_set(),
+                    )
             except Exception:  # the next round tries again; queries read raw tables meanwhile
                 log.exception("cannot count sealed days")
