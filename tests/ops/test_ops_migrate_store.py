@@ -124,7 +124,8 @@ def seeded(tmp_path: Path):
     assert cli(server, "admin", "flush").returncode == 0  # stored, not only acknowledged
     before = answers(server, key, "seed.example")
     server.stop()
-    return server, key, before
+    yield server, key, before
+    server.stop()  # a test that failed while it ran leaves no server behind
 
 
 def migrate(server: FootfallServer, *flags: str) -> subprocess.CompletedProcess[str]:
