@@ -9,7 +9,9 @@ from datetime import UTC, datetime, timedelta
 from footfall.ops import metrics
 from footfall.ops.admin import AdminServer
 from footfall.ops.backup import backups_in
-from footfall.ops.schedule import BackupSchedule
+from footfall.ops.schedule import BACKUP_SCHEDULE, BackupSchedule
+from footfall.ops.status import failed_backup_notices
+from footfall.services import Services
 
 
 def test_a_scheduled_run_makes_a_backup_and_sets_the_backup_metrics(services_with, tmp_path) -> None:
@@ -51,6 +53,14 @@ def test_a_failed_run_and_an_overdue_schedule_are_counted_logged_and_alerted(
         in caplog.text
     )
     assert "operator alert (backup_failed)" in caplog.text
+    # ... and a banner for the admins, until a run succeeds.
+    services = Services(settings=settings, engine=None, sessions=None, extras={BACKUP_SCHEDULE: schedule})  # type: ignore[arg-type]
+    [notice] = failed_backup_notices(services)
+    assert notice.kind == "backup_failed" and notice.severity == "critical"
+    assert "failed: [Errno 28] No space left on device" in notice.message
+    schedule.run_backup = lambda: None
+    schedule.run_once()
+    assert failed_backup_notices(services) == []
 
     now = datetime(2026, 12, 6, 12, 30, tzinfo=UTC)
     schedule.last_success = now - timedelta(hours=1, minutes=30)

@@ -14,7 +14,7 @@ from footfall.ops.admin import AdminServer
 from footfall.ops.disk import DiskWatch
 from footfall.ops.health import DISK_WATCH
 from footfall.ops.retention import RetentionJob
-from footfall.ops.schedule import BackupSchedule
+from footfall.ops.schedule import BACKUP_SCHEDULE, BackupSchedule
 from footfall.services import Services
 
 log = logging.getLogger("footfall.ops")
@@ -36,6 +36,7 @@ class Operations:
         self.disk.stop()
         self.admin.stop()
         self.services.extras.pop(DISK_WATCH, None)
+        self.services.extras.pop(BACKUP_SCHEDULE, None)
         if metrics.SERVER.services is self.services:
             metrics.SERVER.services = None
             metrics.SERVER.disk = None
@@ -59,6 +60,7 @@ def start_operations(
             ),
         )
         schedule.start()
+        services.extras[BACKUP_SCHEDULE] = schedule  # read by footfall.ops.status (the banner)
         log.info("backups scheduled (%s) into %s", settings.backup_schedule, settings.backup_dir)
     retention = None
     if settings.data_retention_days:

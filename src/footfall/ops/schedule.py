@@ -16,6 +16,9 @@ from footfall.ops import alerts, metrics
 
 log = logging.getLogger("footfall.ops")
 
+# Where `footfall serve` keeps its BackupSchedule (Services.extras), for the admins' banner.
+BACKUP_SCHEDULE = "backup_schedule"
+
 
 class BackupSchedule:
     def __init__(self, settings: Any, run_backup: Any) -> None:
@@ -24,6 +27,8 @@ class BackupSchedule:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.last_success: datetime | None = None
+        # The last failed run since the last success (when, why), for the admins' banner.
+        self.last_failure: tuple[datetime, str] | None = None
         self.stale = False
 
     def start(self) -> None:
@@ -70,9 +75,11 @@ class BackupSchedule:
             reason = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
             message = f"scheduled backup into {self.settings.backup_dir} failed: {reason}"
             log.error(message)
+            self.last_failure = (datetime.now(UTC), reason)
             alerts.operator_alert("backup_failed", message)
             return
         self.last_success = datetime.now(UTC)
+        self.last_failure = None
         self.stale = False
 
     def check_stale(self, now: datetime) -> bool:

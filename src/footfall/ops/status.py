@@ -88,6 +88,31 @@ def backup_notices(services: Services, now: datetime | None = None) -> list[Any]
     ]
 
 
+def failed_backup_notices(services: Services) -> list[Any]:
+    """The running schedule's last run failed (and none has succeeded since)."""
+    from footfall.ops.schedule import BACKUP_SCHEDULE
+
+    schedule = services.extras.get(BACKUP_SCHEDULE)
+    failure = getattr(schedule, "last_failure", None)
+    if failure is None:
+        return []
+    when, reason = failure
+    return [
+        _notice(
+            kind="backup_failed",
+            message=(
+                f"The scheduled backup at {when:%Y-%m-%d %H:%M} UTC into "
+                f"{services.settings.backup_dir} failed: {reason}"
+            ),
+            action=(
+                "Fix the cause (space, permissions), then run footfall backup create --to "
+                "BACKUP_DIR or wait for the next run."
+            ),
+            severity="critical",
+        )
+    ]
+
+
 def operator_notices(services: Services) -> list[Any]:
-    """The ops notices the banner shows: low disk, stale backups."""
-    return [*disk_notices(services), *backup_notices(services)]
+    """The ops notices the banner shows: low disk, a failed scheduled backup, stale backups."""
+    return [*disk_notices(services), *failed_backup_notices(services), *backup_notices(services)]
