@@ -244,3 +244,36 @@ def test_restore_into_postgresql_metadata_through_the_running_server(source, pos
         assert "restore goes into an empty instance" in again.stderr
     finally:
         target.stop()
+
+
+def test_a_moved_directory_of_incremental_backups_still_verifies_and_restores(source) -> None:
+    server, key, root = source
+    made = root / "made-here"
+    chain = [created_path(cli(server, "backup", "create", "--to", str(made), "--full"))]
+    with httpx.Client(timeout=30) as client:
+        for round_ in range(2):
+            for visitor in range(5):
+                assert post(server, "steady.example", f"/moved{round_}", 500 + visitor, client) == 202
+            assert cli(server, "admin", "flush").returncode == 0
+            chain.append(created_path(cli(server, "backup", "create", "--to", str(made))))
+    assert [manifest(b)["kind"] for b in chain] == ["full", "incremental", "incremental"]
+    expected = answers(server, key, "steady.example")
+    events = manifest(chain[-1])["events"]["tables"]["events"]
+    # ClickHouse recorded each base by its absolute path; the directory goes elsewhere whole.
+    moved = root / "elsewhere" / "backups"
+    moved.parent.mkdir()
+    shutil.move(str(made), str(moved))
+    newest = moved / chain[-1].name
+    ok = cli(server, "backup", "verify", str(newest))
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert f"incremental on {chain[1].name} <- {chain[0].name}" in ok.stdout
+    restored = FootfallServer(root / "restored-moved", env={"LOG_LEVEL": "info"})
+    done = cli(restored, "backup", "restore", str(moved))
+    assert done.returncode == 0, done.stderr
+    assert f"{events} events" in done.stdout
+    restored.start()
+    try:
+        assert answers(restored, key, "steady.example") == expected
+    finally:
+        restored.stop()
+    assert sorted(p.name for p in moved.iterdir()) == sorted(b.name for b in chain)  # left as they were

@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import logging
+import re
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -314,7 +316,8 @@ def verify_backup(directory: Path, progress: Progress | None = None) -> Verified
     with tempfile.TemporaryDirectory(prefix="footfall-verify-") as scratch:
         store = ChdbStore(Path(scratch) / "events", database=manifest["events"]["database"])
         try:
-            store.command(f"RESTORE DATABASE {{db}} FROM File({_literal(directory / 'events')})")
+            with events_to_restore(directory) as events_path:
+                store.command(f"RESTORE DATABASE {{db}} FROM File({_literal(events_path)})")
             counts = event_counts(store)
         except Exception as error:
             problems.append(f"events: cannot be restored: {str(error).strip().splitlines()[0]}")
@@ -396,7 +399,8 @@ def restore_backup(job: Job, directory: Path) -> dict[str, Any]:
         copied = metastore.restore_into(services.engine, directory / "metadata.sqlite")
         job.progress(1, 3, "restore")
         store.command("DROP DATABASE IF EXISTS {db} SYNC")
-        store.command(f"RESTORE DATABASE {{db}} FROM File({_literal(directory / 'events')})")
+        with events_to_restore(directory) as events_path:
+            store.command(f"RESTORE DATABASE {{db}} FROM File({_literal(events_path)})")
         migrate_events(store)
         from footfall.events import daily_marks
         from footfall.ingest.buffer import ensure_deduplication
@@ -425,6 +429,48 @@ def restore_backup(job: Job, directory: Path) -> dict[str, Any]:
         "metadata_revision": current_revision(services.engine),
         "seconds": round(time.monotonic() - started, 3),
     }
+
+
+# -- a moved directory of backups ----------------------------------------------------------
+
+_BASE_ELEMENT = re.compile(r"<base_backup>File\('((?:[^'\\]|\\.)*)'\)</base_backup>")
+
+
+@contextlib.contextmanager
+def events_to_restore(directory: Path) -> Iterator[Path]:
+    """The path to RESTORE this backup's events from. ClickHouse records an incremental
+    backup's base by the absolute path it had when made; footfall's manifest records it by
+    name, beside it. When a chain was moved (its recorded base paths are gone), the chain is
+    mirrored in a scratch directory of symbolic links, with each `.backup` naming its base's
+    new place; the backup files themselves are never changed."""
+    chain = chain_of(directory, read_manifest(directory))
+    stale = False
+    for (path, _), (base, _) in itertools.pairwise(chain):
+        match = _BASE_ELEMENT.search((path / "events" / ".backup").read_text(errors="replace"))
+        if match and Path(match.group(1)) != base / "events":
+            stale = True
+    if not stale:
+        yield directory / "events"
+        return
+    with tempfile.TemporaryDirectory(prefix="footfall-relocated-") as scratch:
+        root = Path(scratch)
+        for index, (path, _) in enumerate(chain):
+            mirror = root / path.name / "events"
+            for source in (path / "events").rglob("*"):
+                if source.is_dir():
+                    continue
+                place = mirror / source.relative_to(path / "events")
+                place.parent.mkdir(parents=True, exist_ok=True)
+                if source.name == ".backup" and source.parent == path / "events" and index + 1 < len(chain):
+                    base = root / chain[index + 1][0].name / "events"
+                    text = _BASE_ELEMENT.sub(
+                        lambda _m, b=base: f"<base_backup>File({_literal(b)})</base_backup>",
+                        source.read_text(errors="replace"),
+                    )
+                    place.write_text(text)
+                else:
+                    place.symlink_to(source)
+        yield root / directory.name / "events"
 
 
 # -- admin commands ----------------------------------------------------------------------
