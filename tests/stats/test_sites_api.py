@@ -192,7 +192,12 @@ def test_a_stats_key_reads_stats_sites_and_goals_but_cannot_change_anything(worl
         refused = call(world, method, path, key=stats_key, json=body)
         assert (method, path, refused.status_code, refused.json()) == (method, path, 401, NOT_A_SITES_KEY)
     after = call(world, "GET", "/api/v1/sites/read.example", key=stats_key).json()
-    assert after == {"domain": "read.example", "timezone": "Etc/UTC", "custom_properties": []}
+    assert after == {
+        "domain": "read.example",
+        "timezone": "Etc/UTC",
+        "retention_days": None,
+        "custom_properties": [],
+    }
     assert call(world, "GET", "/api/v1/sites/sneaky.example").status_code == 404
 
 

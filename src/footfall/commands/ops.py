@@ -170,10 +170,16 @@ def backup_restore(directory: str) -> None:
 @admin.command("retention")
 @click.option("--days", type=click.IntRange(1), default=None, help="Instead of DATA_RETENTION_DAYS.")
 def admin_retention(days: int | None) -> None:
-    """Drop the event store's monthly partitions older than DATA_RETENTION_DAYS (or --days)."""
-    result = through_server("retention", {"days": days})
+    """Drop the event store's monthly partitions older than DATA_RETENTION_DAYS (or --days),
+    and delete each site's rows older than its own retention."""
+    result = through_server("retention", {"days": days, "force": True})
     dropped = result["dropped"]
-    click.echo(
-        f"dropped {len(dropped)} partitions older than {result['days']} days"
-        + (": " + ", ".join(dropped) if dropped else "")
-    )
+    if result["days"]:
+        click.echo(
+            f"dropped {len(dropped)} partitions older than {result['days']} days"
+            + (": " + ", ".join(dropped) if dropped else "")
+        )
+    for domain, tables in result.get("sites", {}).items():
+        click.echo(
+            f"{domain}: deleted old rows from " + ", ".join(tables) if tables else f"{domain}: nothing old"
+        )

@@ -72,6 +72,8 @@ class Site(Base):
     ingest_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     # Custom property keys the dashboard offers; None: every key. Events keep all their props.
     allowed_props: Mapped[list[str] | None] = mapped_column(JSON, default=None)
+    # Days this site's events are kept; None: the instance's DATA_RETENTION_DAYS (footfall.ops.retention).
+    retention_days: Mapped[int | None] = mapped_column(Integer, default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 

@@ -4,6 +4,14 @@ hourly rollups, the daily counts). Dropping a partition is a metadata operation:
 no merge, the space is back at once. A partition holding any row younger than the limit is
 kept whole, so up to a month more than the limit may remain.
 
+A site may keep its events for a shorter time (`sites.retention_days`, set on its general
+settings or through the Sites API; no longer than DATA_RETENTION_DAYS when that is set).
+Partitions are shared by all sites, so the same job deletes that site's rows older than its
+cutoff (the UTC midnight `retention_days` days back) from events, sessions, the hourly
+rollups and the daily counts (footfall.events.deletion.delete_site_events_before); imported
+tables are not touched. It runs for a site at most once a day (once its cutoff has moved),
+and a site with nothing that old costs one indexed look per table.
+
 The embedded engine keeps no system logs on disk (chDB has none of ClickHouse's MergeTree
 `system.*_log` tables; `test_ops_retention.py` checks it); for ClickHouse servers
 `deploy/kubernetes/overlays/cluster/clickhouse/footfall-system-logs.xml` keeps `query_log` 30
@@ -17,8 +25,14 @@ import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
+
+from footfall.events.deletion import delete_site_events_before
 from footfall.events.store import EventStore
+from footfall.meta.db import session_scope
+from footfall.meta.models import Site
 from footfall.ops.admin import AdminError, Job, admin_command
+from footfall.services import Services
 
 log = logging.getLogger("footfall.ops")
 
@@ -53,18 +67,82 @@ def apply_retention(store: EventStore, days: int, now: datetime | None = None) -
     return dropped
 
 
+# services.extras key: {site id: the cutoff last applied}, so a site is done once a day.
+APPLIED = "retention.sites"
+
+
+def sites_with_retention(services: Services) -> list[tuple[int, str, int]]:
+    """(id, domain, retention_days) of every site with a retention of its own."""
+    with session_scope(services.sessions) as db:
+        rows = db.execute(
+            select(Site.id, Site.domain, Site.retention_days)
+            .where(Site.retention_days.is_not(None))
+            .order_by(Site.id)
+        ).all()
+    return [(int(i), str(d), int(r)) for i, d, r in rows]
+
+
+def site_cutoff(days: int, now: datetime) -> datetime:
+    """The UTC midnight `days` days before `now`: a site's rows before it are deleted."""
+    day = (now.astimezone(UTC) - timedelta(days=days)).date()
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def apply_site_retention(
+    services: Services, instance_days: int | None, now: datetime | None = None, *, force: bool = False
+) -> dict[str, list[str]]:
+    """Each site with its own retention loses its rows older than its cutoff (the shorter of
+    its own and the instance's limit), unless done for that cutoff already (`force`: again);
+    {domain: tables that had such rows} of the sites looked at."""
+    assert services.events is not None
+    moment = now or datetime.now(UTC)
+    applied: dict[int, datetime] = services.extras.setdefault(APPLIED, {})
+    done: dict[str, list[str]] = {}
+    for site_id, domain, own in sites_with_retention(services):
+        days = min(own, instance_days) if instance_days else own
+        cutoff = site_cutoff(days, moment)
+        if not force and applied.get(site_id) is not None and applied[site_id] >= cutoff:
+            continue  # done today already
+        tables = delete_site_events_before(services.events, site_id, cutoff)
+        applied[site_id] = cutoff
+        if tables:
+            log.info(
+                "retention (%s: %d days): deleted rows before %s from %s",
+                domain,
+                days,
+                cutoff.date().isoformat(),
+                ", ".join(tables),
+            )
+        done[domain] = tables
+    return done
+
+
 @admin_command("retention")
 def retention_command(job: Job, args: dict[str, Any]) -> dict[str, Any]:
     days = args.get("days") or job.settings.data_retention_days
-    if not days:
-        raise AdminError("no retention set: DATA_RETENTION_DAYS is unset (or pass --days)")
+    sites = sites_with_retention(job.services)
+    if not days and not sites:
+        raise AdminError(
+            "no retention set: DATA_RETENTION_DAYS is unset (or pass --days) and no site has its own"
+        )
     assert job.services.events is not None
-    dropped = apply_retention(job.services.events, int(days))
-    return {"days": int(days), "dropped": [f"{t}/{p}" for t, p in dropped]}
+    dropped = apply_retention(job.services.events, int(days)) if days else []
+    deleted = apply_site_retention(job.services, int(days) if days else None, force=bool(args.get("force")))
+    return {
+        "days": int(days) if days else None,
+        "dropped": [f"{t}/{p}" for t, p in dropped],
+        "sites": deleted,
+    }
+
+
+def retention_due(services: Services) -> bool:
+    """Whether the hourly job has anything to apply (a global limit or a site's own)."""
+    return bool(services.settings.data_retention_days) or bool(sites_with_retention(services))
 
 
 class RetentionJob:
-    """Applies DATA_RETENTION_DAYS at start and then hourly, in a thread of its own."""
+    """Applies DATA_RETENTION_DAYS and the sites' own retention at start and then hourly, in
+    a thread of its own."""
 
     def __init__(self, run: Any, interval: float = 3600.0) -> None:
         self.run = run

@@ -13,7 +13,7 @@ from footfall.ops import metrics
 from footfall.ops.admin import AdminServer
 from footfall.ops.disk import DiskWatch
 from footfall.ops.health import DISK_WATCH
-from footfall.ops.retention import RetentionJob
+from footfall.ops.retention import RetentionJob, retention_due
 from footfall.ops.schedule import BACKUP_SCHEDULE, BackupSchedule
 from footfall.services import Services
 
@@ -62,10 +62,10 @@ def start_operations(
         schedule.start()
         services.extras[BACKUP_SCHEDULE] = schedule  # read by footfall.ops.status (the banner)
         log.info("backups scheduled (%s) into %s", settings.backup_schedule, settings.backup_dir)
-    retention = None
-    if settings.data_retention_days:
-        retention = RetentionJob(lambda: admin.run_here("retention", {}))
-        retention.start()
+    # Always running: a site may get a retention of its own at any time. An hour with
+    # nothing to apply takes no job lock (one metadata query).
+    retention = RetentionJob(lambda: retention_due(services) and admin.run_here("retention", {}))
+    retention.start()
     metrics.SERVER.services = services
     metrics.SERVER.buffer_of = buffer_of
     metrics.SERVER.disk = disk

@@ -77,6 +77,45 @@ def change_timezone(db: Session, site: Site, timezone: str) -> Site:
     return site
 
 
+RETENTION_DAYS_MAX = 100_000  # as DATA_RETENTION_DAYS (footfall.config)
+
+
+def validate_retention_days(value: object, instance_days: int | None) -> int | None:
+    """A site's retention: None or "" for the instance's DATA_RETENTION_DAYS, else a whole
+    number of days from 1, and no more than the instance keeps when it has a limit."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    days: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        days = value
+    elif isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        days = int(value.strip())
+    if days is None:
+        raise DomainError(
+            f"retention_days: {value!r} is not a number of days; give a whole number of days, "
+            "or leave it empty to keep the instance's setting",
+            field="retention_days",
+        )
+    if days < 1 or days > RETENTION_DAYS_MAX:
+        raise DomainError(
+            f"retention_days: must be from 1 to {RETENTION_DAYS_MAX} days (got {days})",
+            field="retention_days",
+        )
+    if instance_days is not None and days > instance_days:
+        raise DomainError(
+            f"retention_days: {days} days is longer than this instance keeps events "
+            f"(DATA_RETENTION_DAYS={instance_days}); a site may only keep them for a shorter time",
+            field="retention_days",
+        )
+    return days
+
+
+def change_retention(db: Session, site: Site, value: object, instance_days: int | None) -> Site:
+    site.retention_days = validate_retention_days(value, instance_days)
+    db.flush()
+    return site
+
+
 def get_site(db: Session, domain: str) -> Site:
     site = db.scalar(select(Site).where(Site.domain == normalise_domain(domain)))
     if site is None:

@@ -206,6 +206,16 @@ _V2_BODY = {
 }
 
 _SITE = {"type": "object", "properties": {"domain": {"type": "string"}, "timezone": {"type": "string"}}}
+# footfall extension: a site's own retention in days (null: the instance's DATA_RETENTION_DAYS).
+_RETENTION_DAYS = {"type": ["integer", "null"], "minimum": 1}
+_SITE_DETAILS = {
+    "type": "object",
+    "properties": {
+        "domain": {"type": "string"},
+        "timezone": {"type": "string"},
+        "retention_days": _RETENTION_DAYS,
+    },
+}
 _GOAL = {
     "type": "object",
     "properties": {
@@ -649,12 +659,14 @@ _SITES_PATHS: dict[str, Any] = {
     },
     "/api/v1/sites/{site_id}": {
         "parameters": [{"name": "site_id", "in": "path", "required": True, "schema": {"type": "string"}}],
-        "get": {"summary": "One site", "responses": {"200": _json(_SITE), **_ERRORS}},
+        "get": {"summary": "One site", "responses": {"200": _json(_SITE_DETAILS), **_ERRORS}},
         "put": _provisioning(
             {
-                "summary": "Change a site's domain or time zone (owners and admins)",
-                "requestBody": _body({"type": "object", "properties": _SITE_FIELDS}),
-                "responses": {"200": _json(_SITE), **_ERRORS},
+                "summary": "Change a site's domain, time zone or retention (owners and admins)",
+                "requestBody": _body(
+                    {"type": "object", "properties": {**_SITE_FIELDS, "retention_days": _RETENTION_DAYS}}
+                ),
+                "responses": {"200": _json(_SITE_DETAILS), **_ERRORS},
             }
         ),
         "delete": _provisioning(

@@ -26,7 +26,7 @@ from footfall.sites.funnels import create_funnel, delete_funnel, get_funnel, goa
 from footfall.sites.goals import delete_goal, find_or_create_event_goal, find_or_create_page_goal, rename_goal
 from footfall.sites.properties import allow_property, disallow_property
 from footfall.sites.shared_links import create_shared_link, list_shared_links, revoke_shared_link, share_url
-from footfall.sites.sites import change_domain, change_timezone, remove_member
+from footfall.sites.sites import change_domain, change_retention, change_timezone, remove_member
 from footfall.stats.properties import recent_keys
 from footfall.web.pages import PUBLIC, Page, page_route, settings_route, site_path
 from footfall.web.site_pages import TIMEZONES
@@ -88,11 +88,19 @@ def _change_timezone(page: Page) -> str:
     return f"The reporting time zone is now {page.site.timezone}."
 
 
+def _change_retention(page: Page) -> str:
+    assert page.site is not None
+    change_retention(page.db, page.site, page.field("retention_days"), page.settings.data_retention_days)
+    if page.site.retention_days is None:
+        return "This site keeps its events as long as the instance does."
+    return f"Events older than {page.site.retention_days} days are now deleted (daily)."
+
+
 general = _tab(
     "general",
     "general.html",
-    {"domain": _change_domain, "timezone": _change_timezone},
-    lambda page: {"timezones": TIMEZONES},
+    {"domain": _change_domain, "timezone": _change_timezone, "retention": _change_retention},
+    lambda page: {"timezones": TIMEZONES, "instance_retention_days": page.settings.data_retention_days},
 )
 
 

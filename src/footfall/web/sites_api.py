@@ -49,7 +49,7 @@ from footfall.sites.shields import (
     parse_kind,
     remove_rule,
 )
-from footfall.sites.sites import change_domain, change_timezone, create_site
+from footfall.sites.sites import change_domain, change_retention, change_timezone, create_site
 from footfall.web.api_plumbing import find_site, handle
 from footfall.web.auth import ApiError
 from footfall.web.stats_api import row_id
@@ -77,6 +77,11 @@ MAX_PAGE = 100
 
 def _site_json(site: Site) -> dict[str, Any]:
     return {"domain": site.domain, "timezone": site.timezone}
+
+
+def _site_details(site: Site) -> dict[str, Any]:
+    # retention_days: a footfall extension (null: the instance's DATA_RETENTION_DAYS).
+    return {**_site_json(site), "retention_days": site.retention_days}
 
 
 def _goal_json(goal: Goal) -> dict[str, Any]:
@@ -208,7 +213,7 @@ async def sites_create(request: Request) -> Response:
 async def sites_show(request: Request) -> Response:
     def work(db: Session, user: User, body: dict[str, Any]) -> Any:
         site = _find_site(db, user, body.get("site_id"))
-        return {**_site_json(site), "custom_properties": []}
+        return {**_site_details(site), "custom_properties": []}
 
     return await handle(request, work, provision=False)
 
@@ -216,8 +221,11 @@ async def sites_show(request: Request) -> Response:
 async def sites_update(request: Request) -> Response:
     def work(db: Session, user: User, body: dict[str, Any]) -> Any:
         site = _find_site(db, user, body.get("site_id"), (Role.owner, Role.admin))
-        if "domain" not in body and "timezone" not in body:
-            raise ApiError(400, "Payload must contain at least one of the parameters 'domain', 'timezone'")
+        if not {"domain", "timezone", "retention_days"} & body.keys():
+            raise ApiError(
+                400,
+                "Payload must contain at least one of the parameters 'domain', 'timezone', 'retention_days'",
+            )
         if "domain" in body:
             if not isinstance(body["domain"], str):
                 raise ApiError(400, "domain: is invalid")
@@ -226,8 +234,11 @@ async def sites_update(request: Request) -> Response:
             if not isinstance(body["timezone"], str):
                 raise ApiError(400, "timezone: is invalid")
             change_timezone(db, site, body["timezone"])
+        if "retention_days" in body:
+            settings = request.app.state.services.settings
+            change_retention(db, site, body["retention_days"], settings.data_retention_days)
         db.flush()
-        return _site_json(site)
+        return _site_details(site) if "retention_days" in body else _site_json(site)
 
     return await handle(request, work)
 
