@@ -43,6 +43,7 @@ def test_the_form_refuses_bad_values_and_says_why(web_factory, metadata_url, val
     answer = owner.post(GENERAL, {"action": "retention", "retention_days": value})
     assert answer.status_code == 400
     assert message in answer.text
+    assert f'name="retention_days" type="text" inputmode="numeric" value="{value}"' in answer.text
     assert stored(web, site_id) is None
 
 

@@ -96,11 +96,25 @@ def _change_retention(page: Page) -> str:
     return f"Events older than {page.site.retention_days} days are now deleted (daily)."
 
 
+def _general_context(page: Page) -> dict:
+    assert page.site is not None
+    # A refused retention shows what was typed, so it can be corrected.
+    if page.posted and page.field("action") == "retention":
+        value = page.field("retention_days")
+    else:
+        value = "" if page.site.retention_days is None else str(page.site.retention_days)
+    return {
+        "timezones": TIMEZONES,
+        "instance_retention_days": page.settings.data_retention_days,
+        "retention_value": value,
+    }
+
+
 general = _tab(
     "general",
     "general.html",
     {"domain": _change_domain, "timezone": _change_timezone, "retention": _change_retention},
-    lambda page: {"timezones": TIMEZONES, "instance_retention_days": page.settings.data_retention_days},
+    _general_context,
 )
 
 
