@@ -86,3 +86,35 @@ def test_the_server_configuration_keeps_query_log_30_days_and_no_other_system_lo
         "part_log",
         "asynchronous_metric_log",
     }
+
+
+def test_the_daily_counts_go_with_the_months_whose_events_were_dropped(event_store) -> None:
+    """The daily tables are not partitioned by time: the instance's limit deletes their days
+    once the events of those days are gone, and keeps every day whose month is still held."""
+    now = datetime(2026, 12, 6, 12, tzinfo=UTC)
+    rows = [event(datetime(2025, 1, 10, 8), "/old"), event(datetime(2026, 11, 20, 8), "/recent")]
+    event_store.insert("events", EVENTS_COLUMNS, rows)
+    for day in ("2025-01-10", "2026-11-02", "2026-11-20"):
+        event_store.command(
+            "INSERT INTO {db}.daily_events (site_id, day, generation, kind, value, visitors, pageviews, "
+            "events) VALUES (1, {d:Date}, 1, 'page', '/', 1, 1, 1)",
+            {"d": day},
+        )
+        event_store.command(
+            "INSERT INTO {db}.daily_marks (site_id, day, part, state, generation, goals, at) "
+            "VALUES (1, {d:Date}, 'events', 1, 1, [], now64())",
+            {"d": day},
+        )
+
+    def days(table: str) -> list[str]:
+        return [
+            str(r[0]) for r in event_store.query(f"SELECT DISTINCT day FROM {{db}}.{table} ORDER BY day").rows
+        ]
+
+    apply_retention(event_store, 30, now)
+    # January 2025 is dropped from events, so its daily counts go; 2 November is past the
+    # 30-day limit but its month is still held in events, so it stays with them.
+    assert days("daily_events") == ["2026-11-02", "2026-11-20"]
+    assert days("daily_marks") == ["2026-11-02", "2026-11-20"]
+    apply_retention(event_store, 10, now)  # November's events dropped too: its days go
+    assert days("daily_events") == [] and days("daily_marks") == []

@@ -6,7 +6,7 @@ rows (imported tables are left alone: an import is kept until it is deleted)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from footfall.events.store import EventStore
 
@@ -72,6 +72,31 @@ def delete_site_events_before(store: EventStore, site_id: int, cutoff: datetime)
         store.command(
             f"ALTER TABLE {{db}}.`{table}` DELETE WHERE {condition} SETTINGS mutations_sync = 2",
             {"site": site_id, "cutoff": moment},
+        )
+        touched.append(table)
+    return touched
+
+
+DAILY_TABLES = tuple(table for table, column in RETENTION_TIME_COLUMNS.items() if column == "day")
+
+
+def delete_days_before(store: EventStore, first_kept: date) -> list[str]:
+    """Every site's daily counts and marks of days before `first_kept`, the daily tables
+    having no time partitions for the instance's retention to drop; the tables that had any.
+    A table without such rows is only looked at, not rewritten."""
+    present = set(site_tables(store))
+    touched = []
+    for table in DAILY_TABLES:
+        if table not in present:
+            continue
+        condition = "day < {first:Date}"
+        if not store.query(
+            f"SELECT 1 FROM {{db}}.`{table}` WHERE {condition} LIMIT 1", {"first": first_kept}
+        ).rows:
+            continue
+        store.command(
+            f"ALTER TABLE {{db}}.`{table}` DELETE WHERE {condition} SETTINGS mutations_sync = 2",
+            {"first": first_kept},
         )
         touched.append(table)
     return touched

@@ -1,8 +1,10 @@
 """Retention: `DATA_RETENTION_DAYS` drops whole monthly partitions whose newest row is older
 than the limit, in every event-store table partitioned by time (events, sessions, the
-hourly rollups, the daily counts). Dropping a partition is a metadata operation: no rewrite,
-no merge, the space is back at once. A partition holding any row younger than the limit is
-kept whole, so up to a month more than the limit may remain.
+hourly rollups). Dropping a partition is a metadata operation: no rewrite, no merge, the
+space is back at once. A partition holding any row younger than the limit is kept whole, so
+up to a month more than the limit may remain. The daily counts have no time partitions: their
+days past the limit and before the oldest month left in `events` are deleted (a mutation,
+only when there are any), so they never answer for days whose events are gone.
 
 A site may keep its events for a shorter time (`sites.retention_days`, set on its general
 settings or through the Sites API; no longer than DATA_RETENTION_DAYS when that is set).
@@ -22,12 +24,12 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 
-from footfall.events.deletion import delete_site_events_before
+from footfall.events.deletion import delete_days_before, delete_site_events_before
 from footfall.events.store import EventStore
 from footfall.meta.db import session_scope
 from footfall.meta.models import Site
@@ -64,7 +66,32 @@ def apply_retention(store: EventStore, days: int, now: datetime | None = None) -
         dropped.append((table, partition))
     if dropped:
         log.info("retention (DATA_RETENTION_DAYS=%d): dropped %d partitions", days, len(dropped))
+    first_kept = first_kept_day(store, days, now or datetime.now(UTC))
+    tables = delete_days_before(store, first_kept)
+    if tables:
+        log.info(
+            "retention (DATA_RETENTION_DAYS=%d): deleted daily counts before %s from %s",
+            days,
+            first_kept.isoformat(),
+            ", ".join(tables),
+        )
     return dropped
+
+
+def first_kept_day(store: EventStore, days: int, now: datetime) -> date:
+    """The first day whose daily counts the instance's retention keeps: the daily tables are
+    not partitioned by time, so their days go once they are both past the limit and before
+    the oldest month still held in the events table (whose partitions are dropped whole)."""
+    limit = (now.astimezone(UTC) - timedelta(days=days)).date()
+    oldest = store.query(
+        "SELECT min(partition_id) FROM system.parts "
+        "WHERE database = {d:String} AND table = 'events' AND active",
+        {"d": store.database},
+    ).rows
+    month = str(oldest[0][0]) if oldest and oldest[0][0] else ""
+    if len(month) == 6 and month.isdigit():
+        return min(limit, date(int(month[:4]), int(month[4:]), 1))
+    return limit
 
 
 # services.extras key: {site id: the cutoff last applied}, so a site is done once a day.
