@@ -46,7 +46,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if Path(str(item.fspath)).parent == Path(__file__).parent:
             item.add_marker(pytest.mark.browser)
             # A hung browser fails its own test, not the whole session.
-            item.add_marker(pytest.mark.timeout(120))
+            item.add_marker(pytest.mark.timeout(240))
 
 
 @pytest.fixture(scope="session")
@@ -146,8 +146,8 @@ def context(browser: Any, events: EventLog) -> Iterator[Any]:
     """A fresh browser profile (empty localStorage and cache) that records tracker traffic."""
     ctx = browser.new_context()
     # Fail a stuck wait in seconds, well inside the test's own timeout.
-    ctx.set_default_timeout(15_000)
-    ctx.set_default_navigation_timeout(15_000)
+    ctx.set_default_timeout(30_000)
+    ctx.set_default_navigation_timeout(30_000)
     ctx.add_init_script(OPT_IN_SCRIPT)
 
     def on_request(request: Any) -> None:

@@ -55,7 +55,7 @@ def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def new_page(browser: Any, width: int = 1280, **options: Any) -> Any:
     context = browser.new_context(viewport={"width": width, "height": 900}, **options)
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(30_000)
     context.add_init_script(OPT_IN_SCRIPT)
     return context.new_page()
 

@@ -51,7 +51,7 @@ def dropped(server: FootfallServer, visitor: str) -> bool:
 
 def test_an_owner_manages_shields_in_the_browser(footfall: FootfallServer, browser: Any) -> None:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(30_000)
     page = context.new_page()
     try:
         page.goto(f"{footfall.url}/shop.example/settings/shields")
