@@ -155,6 +155,14 @@ def _converter(clickhouse_type: str) -> Callable[[Any], Any]:
     return _identity
 
 
+def _settings_clause(settings: Mapping[str, Any] | None) -> tuple[str, dict[str, str]]:
+    """An INSERT's ` SETTINGS a = {s_a:String}, ...` and the parameters it names."""
+    if not settings:
+        return "", {}
+    clause = " SETTINGS " + ", ".join(f"{name} = {{s_{name}:String}}" for name in settings)
+    return clause, {f"s_{name}": str(value) for name, value in settings.items()}
+
+
 class ChdbStore:
     """EventStore on chDB. `path` is the data directory it owns."""
 
@@ -260,15 +268,13 @@ class ChdbStore:
         # chDB's Python() table function finds `batch` in this frame by name.
         batch = pa.Table.from_batches(chunks)  # noqa: F841
         quoted = ", ".join(f"`{name}`" for name in columns)
-        setting_sql = ""
-        if settings:
-            setting_sql = " SETTINGS " + ", ".join(f"{name} = {{s_{name}:String}}" for name in settings)
+        setting_sql, setting_params = _settings_clause(settings)
         sql = (
             f"INSERT INTO {self.database}.{table} ({quoted}){setting_sql} SELECT {quoted} FROM Python(batch)"
         )
         try:
             with self._lock:
-                self._session.query(sql, params={f"s_{k}": str(v) for k, v in (settings or {}).items()})
+                self._session.query(sql, params=setting_params)
         except Exception as error:
             raise EventStoreError(str(error).strip().splitlines()[0]) from error
         return len(rows)
@@ -289,9 +295,7 @@ class ChdbStore:
         structure = self._msgpack_structure(table, tuple(columns))
         quoted = ", ".join(f"`{name}`" for name in columns)
         elements = ", ".join(f"r.{i}" for i in range(1, len(columns) + 1))
-        setting_sql = ""
-        if settings:
-            setting_sql = " SETTINGS " + ", ".join(f"{name} = {{s_{name}:String}}" for name in settings)
+        setting_sql, setting_params = _settings_clause(settings)
         self._inserts.mkdir(exist_ok=True)
         path = self._inserts / f"{os.getpid()}-{threading.get_ident()}-{next(self._insert_numbers)}.msgpack"
         literal = str(path).replace("\\", "\\\\").replace("'", "\\'")
@@ -303,7 +307,7 @@ class ChdbStore:
             with open(path, "wb") as batch:
                 batch.write(data)
             with self._lock:
-                self._session.query(sql, params={f"s_{k}": str(v) for k, v in (settings or {}).items()})
+                self._session.query(sql, params=setting_params)
         except Exception as error:
             raise EventStoreError(str(error).strip().splitlines()[0]) from error
         finally:
