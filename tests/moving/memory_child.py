@@ -1,5 +1,5 @@
 """Run by tests/moving/test_moving_memory.py, each step in a process of its own, so each peak
-of resident memory (`ru_maxrss`) is that step's:
+of resident memory (`VmHWM`, reset before each measured step) is that step's:
 
     python -m tests.moving.memory_child import|hold|export WORKDIR ROWS
 
@@ -32,9 +32,20 @@ HEADER = "date,hostname,page,visits,visitors,pageviews,total_scroll_depth,total_
 SLUG = "a-fairly-long-slug-for-the-page"
 
 
+def reset_peak() -> None:
+    """Start the process's resident high-water mark again from its resident memory now (Linux
+    `clear_refs` 5), so a peak read afterwards is the measured step's, not a warm-up's."""
+    with open("/proc/self/clear_refs", "w") as clear:
+        clear.write("5")
+
+
 def peak() -> int:
-    """The process's highest resident memory so far, in bytes."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
+    """The process's highest resident memory since the last `reset_peak`, in bytes."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024  # kB
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def resident() -> int:
@@ -107,6 +118,7 @@ def main(mode: str, work: Path, rows: int) -> dict[str, object]:
         write_pages_export(work / "warm.zip", 3 * imports.BATCH_ROWS)
         imports.run_import(services, sites[0], work / "warm.zip")
         size = write_pages_export(work / "big.zip", rows)
+        reset_peak()
         before, started = resident(), time.monotonic()
         done = imports.run_import(services, sites[1], work / "big.zip").record.rows
         grown, seconds = peak() - before, time.monotonic() - started
@@ -120,6 +132,7 @@ def main(mode: str, work: Path, rows: int) -> dict[str, object]:
         (source,) = source_files(work / "big.zip")
         table_file = plausible.table_file(source)
         assert table_file is not None
+        reset_peak()
         before = resident()
         held = [(warm, 0, *row) for row in plausible.read_rows(table_file, lambda _n: None, imports._derive)]
         columns = ("site_id", "import_id", *(name for name, _ in IMPORTED_TABLES["imported_pages"]))
@@ -127,6 +140,7 @@ def main(mode: str, work: Path, rows: int) -> dict[str, object]:
         return {"held": peak() - before, "rows": len(held)}
     warm, big = 3, 4  # the sites `import` stored pageviews for
     export.write_export(store, warm, "UTC", FIRST_DAY, FIRST_DAY + timedelta(days=1), work / "warm-out.zip")
+    reset_peak()
     before, started = resident(), time.monotonic()
     written = export.write_export(store, big, "UTC", FIRST_DAY, last_day(rows), work / "out.zip")
     grown, seconds = peak() - before, time.monotonic() - started
@@ -134,10 +148,11 @@ def main(mode: str, work: Path, rows: int) -> dict[str, object]:
     with zipfile.ZipFile(work / "out.zip") as archive:
         size = archive.getinfo(name).file_size
     export.CHUNK_DAYS = (last_day(rows) - FIRST_DAY).days + 1  # the whole range in one piece
-    peak_before = peak()
+    reset_peak()
+    before = resident()
     held = list(export.table_rows(store, "imported_pages", big, "UTC", FIRST_DAY, last_day(rows)))
     assert len(held) == written[name]
-    return {"grown": grown, "held": peak() - peak_before, "csv_bytes": size, "rows": written[name],
+    return {"grown": grown, "held": peak() - before, "csv_bytes": size, "rows": written[name],
             "seconds": round(seconds, 1)}  # fmt: skip
 
 

@@ -1,5 +1,5 @@
 """Imports and exports are streamed: each runs in a child process (`memory_child.py`) whose peak
-resident memory (`ru_maxrss`, the engine's included) is compared with the same work done in
+resident memory (`VmHWM`, reset before the step, the engine's included) is compared with the same work done in
 one piece, as an implementation that is not streamed would do it (every row of the file held and
 inserted at once; the whole range's rows read at once). The file and the range are large
 enough that holding them takes several times what the streamed import and export add, so a
