@@ -141,6 +141,22 @@ def events() -> EventLog:
 OPT_IN_SCRIPT = "window.__plausible = true"
 
 
+def new_page(browser: Any, width: int = 1280, **options: Any) -> Any:
+    """A page in a fresh browser profile `width` px wide, opted in to the tracker."""
+    context = browser.new_context(viewport={"width": width, "height": 900}, **options)
+    context.set_default_timeout(30_000)
+    context.add_init_script(OPT_IN_SCRIPT)
+    return context.new_page()
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where a module's screenshots go: `$FOOTFALL_SCREENSHOTS`, else a temporary folder."""
+    folder = Path(os.environ.get("FOOTFALL_SCREENSHOTS") or tmp_path_factory.mktemp("screenshots"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 @pytest.fixture
 def context(browser: Any, events: EventLog) -> Iterator[Any]:
     """A fresh browser profile (empty localStorage and cache) that records tracker traffic."""

@@ -9,7 +9,6 @@ every page at 1280 and 360 px go to `$FOOTFALL_SCREENSHOTS` (else a temporary fo
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from collections.abc import Iterator
@@ -20,7 +19,7 @@ import pyotp
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import OPT_IN_SCRIPT
+from tests.e2e.conftest import new_page
 from tests.e2e.harness import FootfallServer, PageServer, html, wait_until
 
 OWNER = "owner@shop.test"
@@ -35,20 +34,6 @@ def server(tmp_path_factory: pytest.TempPathFactory, built_tracker: Path) -> Ite
     footfall.start()
     yield footfall
     footfall.stop()
-
-
-@pytest.fixture(scope="module")
-def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = Path(os.environ.get("FOOTFALL_SCREENSHOTS") or tmp_path_factory.mktemp("screenshots"))
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def new_page(browser: Any, width: int = 1280) -> Any:
-    context = browser.new_context(viewport={"width": width, "height": 900})
-    context.set_default_timeout(30_000)
-    context.add_init_script(OPT_IN_SCRIPT)
-    return context.new_page()
 
 
 def log_in(page: Any, server: FootfallServer, email: str, password: str) -> None:

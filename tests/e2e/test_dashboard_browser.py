@@ -11,7 +11,6 @@ temporary folder); `docs/screenshots/` holds the ones the README shows.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import OPT_IN_SCRIPT
+from tests.e2e.conftest import new_page
 from tests.e2e.harness import FootfallServer, PageServer, dashboard_stat, html
 
 OWNER = "owner@dash.test"
@@ -44,20 +43,6 @@ def server(tmp_path_factory: pytest.TempPathFactory, built_tracker: Path) -> Ite
     )
     yield footfall
     footfall.stop()
-
-
-@pytest.fixture(scope="module")
-def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = Path(os.environ.get("FOOTFALL_SCREENSHOTS") or tmp_path_factory.mktemp("dash-shots"))
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def new_page(browser: Any, width: int = 1280, **options: Any) -> Any:
-    context = browser.new_context(viewport={"width": width, "height": 900}, **options)
-    context.set_default_timeout(30_000)
-    context.add_init_script(OPT_IN_SCRIPT)
-    return context.new_page()
 
 
 def visitor_from(browser: Any, address: str, width: int = 1280, **options: Any) -> Any:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
 import zipfile
 from collections.abc import Iterator
@@ -24,8 +23,9 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.e2e.conftest import new_page
 from tests.e2e.harness import FootfallServer, dashboard_stat
-from tests.e2e.test_dashboard_browser import IPHONE, new_page, stat_is
+from tests.e2e.test_dashboard_browser import IPHONE, stat_is
 
 OWNER = "owner@more.test"
 VIEWER = "viewer@more.test"
@@ -48,13 +48,6 @@ def server(tmp_path_factory: pytest.TempPathFactory, built_tracker: Path) -> Ite
     footfall.cli("site", "create", OTHER, "--timezone", "Etc/UTC", "--owner", OWNER)
     yield footfall
     footfall.stop()
-
-
-@pytest.fixture(scope="module")
-def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = Path(os.environ.get("FOOTFALL_SCREENSHOTS") or tmp_path_factory.mktemp("dash-more-shots"))
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 def log_in(browser: Any, server: FootfallServer, email: str, width: int = 1280, **options: Any) -> Any:
