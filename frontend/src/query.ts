@@ -76,8 +76,33 @@ export function interval(state: DashState): string {
   return state.interval && allowed.options.includes(state.interval) ? state.interval : allowed.default;
 }
 
-export function hasGoalFilter(state: DashState): boolean {
-  return state.filters.some((f) => f.key === "goal");
+/** The v2 filters (leaves, found inside and/or/not too) of the saved segments applied in the view. */
+function segmentFilters(state: DashState, site?: Pick<BootConfig, "segments">): unknown[] {
+  const ids = state.filters.filter((f) => f.key === "segment").flatMap((f) => f.values);
+  return (site?.segments ?? []).filter((s) => ids.includes(String(s.id))).flatMap((s) => s.segment_data?.filters ?? []);
+}
+
+/** Every leaf filter `[op, dimension, values, ...]` of a v2 filter tree on `dimension`. */
+export function filtersOn(filters: unknown, dimension: string): unknown[][] {
+  if (!Array.isArray(filters)) return [];
+  if (filters[1] === dimension && typeof filters[0] === "string") return [filters];
+  return filters.flatMap((item) => filtersOn(item, dimension));
+}
+
+/**
+ * The goals the view filters by, from a goal filter in the URL or inside an applied saved
+ * segment (Plausible resolves segments into their filters before it picks the top stats),
+ * or null when nothing filters by goal.
+ */
+export function goalFilter(state: DashState, site?: Pick<BootConfig, "segments">): string[] | null {
+  const direct = state.filters.filter((f) => f.key === "goal");
+  const saved = filtersOn(segmentFilters(state, site), "event:goal");
+  if (!direct.length && !saved.length) return null;
+  return [...direct.flatMap((f) => f.values), ...saved.flatMap((f) => (Array.isArray(f[2]) ? f[2].map(String) : []))];
+}
+
+export function hasGoalFilter(state: DashState, site?: Pick<BootConfig, "segments">): boolean {
+  return goalFilter(state, site) !== null;
 }
 
 /**
@@ -86,8 +111,17 @@ export function hasGoalFilter(state: DashState): boolean {
  */
 export function hasPageFilter(state: DashState, site?: Pick<BootConfig, "segments">): boolean {
   if (state.filters.some((f) => f.key === "page")) return true;
-  const ids = state.filters.filter((f) => f.key === "segment").flatMap((f) => f.values);
-  return (site?.segments ?? []).some((s) => ids.includes(String(s.id)) && mentions(s.segment_data?.filters, "event:page"));
+  return mentions(segmentFilters(state, site), "event:page");
+}
+
+export type TopStatsMode = "realtime" | "goal" | "page" | "visits";
+
+/** Which set of top stats the view shows: realtime's, a goal filter's, a page filter's, or the usual. */
+export function topStatsMode(state: DashState, site?: Pick<BootConfig, "segments">): TopStatsMode {
+  if (state.period === "realtime") return "realtime";
+  if (hasGoalFilter(state, site)) return "goal";
+  if (hasPageFilter(state, site)) return "page";
+  return "visits";
 }
 
 /** Whether a v2 filter tree mentions `dimension` anywhere (inside and/or/not too). */

@@ -4,6 +4,7 @@
 
 import type { BootConfig } from "./config";
 import { singleIs } from "./filters";
+import { hasGoalFilter } from "./query";
 import type { DashState } from "./url";
 
 export interface ReportTab {
@@ -232,8 +233,8 @@ export function tabsShown(report: Report, site: BootConfig): ReportTab[] {
 }
 
 /** Metrics of a panel in this state: with a goal filter, conversions and their rate. */
-export function panelMetrics(tab: ReportTab, state: DashState, details = false): string[] {
-  const goal = state.filters.some((f) => f.key === "goal");
+export function panelMetrics(tab: ReportTab, state: DashState, details = false, site?: Pick<BootConfig, "segments">): string[] {
+  const goal = hasGoalFilter(state, site);
   if (goal && tab.kind !== "goals") return details ? ["visitors", "events", "conversion_rate"] : ["visitors", "conversion_rate"];
   return details ? tab.details : tab.metrics;
 }

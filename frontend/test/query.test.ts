@@ -43,3 +43,38 @@ describe("a page filter inside a saved segment", () => {
     expect(mentions([["not", ["is", "event:page", ["/a"]]]], "event:page")).toBe(true);
   });
 });
+
+describe("which top stats the view shows", () => {
+  const segments = [
+    { id: 3, name: "Signed up", type: "site", segment_data: { filters: [["is", "event:goal", ["Signup"]]] } },
+    { id: 4, name: "Bought from Google", type: "personal", segment_data: { filters: [["and", [["is", "visit:source", ["Google"]], ["is", "event:goal", ["Purchase"]]]]] } },
+    { id: 5, name: "Docs", type: "site", segment_data: { filters: [["is", "event:page", ["/docs"]]] } },
+  ] as unknown as BootConfig["segments"];
+  const withSegments = { segments };
+
+  it("switches to the goal metrics for a goal filter in the URL or inside a saved segment", async () => {
+    const { goalFilter, topStatsMode } = await import("../src/query");
+    expect(topStatsMode(parse("?f=is,goal,Signup"), withSegments)).toBe("goal");
+    expect(topStatsMode(parse("?f=is,segment,3"), withSegments)).toBe("goal");
+    expect(goalFilter(parse("?f=is,segment,3"), withSegments)).toEqual(["Signup"]);
+    // a goal nested inside an `and` of the segment counts too, and its goals are known (revenue)
+    expect(goalFilter(parse("?f=is,segment,4"), withSegments)).toEqual(["Purchase"]);
+    expect(goalFilter(parse("?f=is,segment,3&f=is,goal,Purchase"), withSegments)).toEqual(["Purchase", "Signup"]);
+  });
+
+  it("keeps the page metrics for a page segment, the usual ones otherwise, realtime's in realtime", async () => {
+    const { goalFilter, topStatsMode } = await import("../src/query");
+    expect(topStatsMode(parse("?f=is,segment,5"), withSegments)).toBe("page");
+    expect(topStatsMode(parse("?f=is,segment,99"), withSegments)).toBe("visits");
+    expect(goalFilter(parse("?f=is,segment,5"), withSegments)).toBeNull();
+    expect(topStatsMode(parse(""), withSegments)).toBe("visits");
+    expect(topStatsMode(parse("?period=realtime&f=is,segment,3"), withSegments)).toBe("realtime");
+  });
+
+  it("gives the panels conversions under a goal segment", async () => {
+    const { REPORTS, panelMetrics } = await import("../src/reports");
+    const sources = REPORTS[0].tabs[0];
+    expect(panelMetrics(sources, parse("?f=is,segment,3"), false, withSegments)).toEqual(["visitors", "conversion_rate"]);
+    expect(panelMetrics(sources, parse("?f=is,segment,5"), false, withSegments)).toEqual(sources.metrics);
+  });
+});

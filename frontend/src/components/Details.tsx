@@ -61,7 +61,7 @@ export function Details({ site, id }: { site: BootConfig; id: string }) {
   }, []);
   const close = () => navigate((d) => void (d.details = undefined));
   if (!report || !tab || !tab.csv) return null;
-  const metrics = panelMetrics(tab, state, true).filter((m) => m !== "exit_rate" && (!m.endsWith("_revenue") || site.goals.some((g) => g.currency)));
+  const metrics = panelMetrics(tab, state, true, site).filter((m) => m !== "exit_rate" && (!m.endsWith("_revenue") || site.goals.some((g) => g.currency)));
   const shown = tab.details.includes("exit_rate") ? [...metrics, "exit_rate"] : metrics;
   const dimension = tab.dimension(state);
   const dims = tab.labelDimension ? [dimension, tab.labelDimension] : [dimension];

@@ -123,7 +123,7 @@ export function Graph({ site }: { site: BootConfig }) {
   return (
     <section class="graph-card" aria-label="Graph">
       <header class="graph-head">
-        <h2>{statLabel(chosen, state)}</h2>
+        <h2>{statLabel(chosen, state, site)}</h2>
         <div class="graph-tools">
           {loaded.loading && <span class="spinner" aria-label="Loading" />}
           {canNote && (
@@ -151,7 +151,7 @@ export function Graph({ site }: { site: BootConfig }) {
       )}
       <div class="graph" ref={box}>
         {loaded.error && <p class="panel-error" role="alert">{loaded.error}</p>}
-        <svg width={width} height={HEIGHT} role="img" aria-label={`${statLabel(chosen, state)} over time`} onMouseMove={move} onMouseLeave={() => setHover(null)}>
+        <svg width={width} height={HEIGHT} role="img" aria-label={`${statLabel(chosen, state, site)} over time`} onMouseMove={move} onMouseLeave={() => setHover(null)}>
           {[0, 0.25, 0.5, 0.75, 1].map((f) => (
             <g key={f}>
               <line class="grid" x1={PAD.left} x2={width - PAD.right} y1={y(max * f)} y2={y(max * f)} />
@@ -206,7 +206,7 @@ export function Graph({ site }: { site: BootConfig }) {
           <div class="tooltip" style={{ left: Math.min(x(hover) + 10, width - 200), top: 20 }} role="status">
             <div class="tooltip-title">{labels[hover].slice(0, unit === "hour" || unit === "minute" ? 16 : 10)}</div>
             <div>
-              {statLabel(chosen, state)}: <strong>{hover < upto ? metric(chosen, values[hover], true) : "–"}</strong>
+              {statLabel(chosen, state, site)}: <strong>{hover < upto ? metric(chosen, values[hover], true) : "–"}</strong>
             </div>
             {previous && previous[hover] !== null && <div class="muted">Previous: {metric(chosen, previous[hover], true)}</div>}
             {(notes.data ?? [])

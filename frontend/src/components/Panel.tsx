@@ -17,7 +17,7 @@ import { PropertyKeys } from "./PropertyKeys";
 export const PANEL_ROWS = 9;
 
 export function rowBody(site: BootConfig, state: DashState, tab: ReportTab, details: boolean, limit: number, offset = 0) {
-  const metrics = panelMetrics(tab, state, details).filter((m) => m !== "exit_rate");
+  const metrics = panelMetrics(tab, state, details, site).filter((m) => m !== "exit_rate");
   const dimension = tab.dimension(state);
   const dimensions = tab.labelDimension ? [dimension, tab.labelDimension] : [dimension];
   const goal = tab.kind === "goals";

@@ -4,7 +4,7 @@
 import { currentVisitors, query, type V2Response } from "../api";
 import type { BootConfig } from "../config";
 import { change, metric } from "../format";
-import { body, hasGoalFilter, hasPageFilter } from "../query";
+import { body, goalFilter, topStatsMode } from "../query";
 import { navigate, useLoad, view } from "../state";
 import type { DashState } from "../url";
 
@@ -24,19 +24,21 @@ export const STAT_LABELS: Record<string, string> = {
 };
 
 export function statMetrics(site: BootConfig, state: DashState): string[] {
-  if (state.period === "realtime") return ["visitors", "pageviews"];
-  if (hasGoalFilter(state)) {
-    const goals = state.filters.find((f) => f.key === "goal")?.values ?? [];
+  const mode = topStatsMode(state, site);
+  if (mode === "realtime") return ["visitors", "pageviews"];
+  if (mode === "goal") {
+    const goals = goalFilter(state, site) ?? [];
     const revenue = site.goals.some((g) => g.currency && goals.includes(g.name));
     return ["visitors", "events", "conversion_rate", ...(revenue ? ["total_revenue", "average_revenue"] : [])];
   }
-  if (hasPageFilter(state, site)) return ["visitors", "visits", "pageviews", "bounce_rate", "scroll_depth", "time_on_page"];
+  if (mode === "page") return ["visitors", "visits", "pageviews", "bounce_rate", "scroll_depth", "time_on_page"];
   return ["visitors", "visits", "pageviews", "views_per_visit", "bounce_rate", "visit_duration"];
 }
 
-export function statLabel(name: string, state: DashState): string {
-  if (state.period === "realtime") return name === "visitors" ? "Unique visitors (last 30 min)" : "Pageviews (last 30 min)";
-  if (name === "visitors" && hasGoalFilter(state)) return "Unique conversions";
+export function statLabel(name: string, state: DashState, site?: Pick<BootConfig, "segments">): string {
+  const mode = topStatsMode(state, site);
+  if (mode === "realtime") return name === "visitors" ? "Unique visitors (last 30 min)" : "Pageviews (last 30 min)";
+  if (name === "visitors" && mode === "goal") return "Unique conversions";
   return STAT_LABELS[name] ?? name;
 }
 
@@ -78,7 +80,7 @@ export function TopStats({ site }: { site: BootConfig }) {
             aria-pressed={chosen === name}
             onClick={() => navigate((d) => void (d.graph_metric = name === "visitors" ? undefined : name), true)}
           >
-            <span class="stat-label">{statLabel(name, state)}</span>
+            <span class="stat-label">{statLabel(name, state, site)}</span>
             <span class="stat-value" title={row ? metric(name, value, true) : ""}>
               {loaded.error ? "!" : row ? metric(name, value) : "–"}
             </span>
