@@ -136,3 +136,23 @@ export function queryOf(domain: string, body: Record<string, unknown>, signal?: 
 export function suggestions(body: Record<string, unknown>, signal?: AbortSignal): Promise<string[]> {
   return query(body, signal).then((r) => r.results.map((row) => String(row.dimensions[0] ?? "")));
 }
+
+/**
+ * Filter suggestions from several sites at once (the compare view): each site's values of
+ * the dimension, ranked by their visitors summed over the sites.
+ */
+export async function suggestionsAcross(domains: string[], body: Record<string, unknown>, signal?: AbortSignal): Promise<string[]> {
+  const answers = await Promise.allSettled(domains.map((domain) => queryOf(domain, body, signal)));
+  const failed = answers.find((a): a is PromiseRejectedResult => a.status === "rejected");
+  if (failed && answers.every((a) => a.status === "rejected")) throw failed.reason;
+  const visitors = new Map<string, number>();
+  for (const answer of answers) {
+    if (answer.status !== "fulfilled") continue;
+    for (const row of answer.value.results) {
+      const value = String(row.dimensions[0] ?? "");
+      visitors.set(value, (visitors.get(value) ?? 0) + Number(row.metrics[0] ?? 0));
+    }
+  }
+  const limit = Number((body.pagination as { limit?: number } | undefined)?.limit ?? 10);
+  return [...visitors].sort((a, b) => b[1] - a[1]).slice(0, limit).map(([value]) => value);
+}

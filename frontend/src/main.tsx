@@ -13,7 +13,7 @@ import { applyTheme, TopBar } from "./components/TopBar";
 import { TopStats } from "./components/TopStats";
 import { listen } from "./keyboard";
 import { REPORTS } from "./reports";
-import { startState, view } from "./state";
+import { navigate, startState, view } from "./state";
 
 function App({ site }: { site: BootConfig }) {
   const [adding, setAdding] = useState(false);
@@ -43,5 +43,7 @@ applyTheme(site.embed ? site.theme : (localStorage.getItem("footfall:theme") ?? 
 matchMedia("(prefers-color-scheme: dark)").addEventListener("change", () => applyTheme(localStorage.getItem("footfall:theme") ?? site.theme));
 if (site.background) document.documentElement.style.setProperty("--page", site.background === "transparent" ? "transparent" : site.background);
 startState(site.domain);
+// Saved segments belong to one site: the compare view drops a segment filter from its URL.
+if (site.mode === "compare" && view.value.filters.some((f) => f.key === "segment")) navigate((d) => void (d.filters = d.filters.filter((f) => f.key !== "segment")), true);
 listen(site);
 render(site.mode === "compare" ? <Compare site={site} /> : <App site={site} />, document.getElementById("dashboard")!);

@@ -14,6 +14,7 @@ import pytest
 from footfall.meta.db import session_scope
 from footfall.meta.models import Role, SharedLink, Site, SiteImport
 from footfall.meta.segments import Segment, SegmentType
+from footfall.sites.goals import find_or_create_event_goal
 from tests.web.conftest import Visitor
 
 SITE = "notes.example"
@@ -216,12 +217,18 @@ def test_the_config_carries_the_imports_range_and_the_property_allow_list(world)
 
 
 def test_compare_sites_shows_every_site_the_user_can_see_and_no_other(world) -> None:
-    web, people, _, _ = world
+    web, people, site_id, other = world
+    with session_scope(web.services.sessions) as db:
+        find_or_create_event_goal(db, db.get(Site, site_id), "Signup", currency="EUR")
+        find_or_create_event_goal(db, db.get(Site, other), "Signup")
+        find_or_create_event_goal(db, db.get(Site, other), "Download")
     page = people["viewer"][0].get("/sites/compare")
     assert page.status_code == 200
     config = config_of(page.text)
     assert config["mode"] == "compare"
     assert [s["domain"] for s in config["compare_sites"]] == [SITE, "second.example"]
+    # The filter dialog's goals: every site's, once each by name, without revenue side by side.
+    assert config["goals"] == [{"name": "Download", "currency": None}, {"name": "Signup", "currency": None}]
     assert [
         s["domain"] for s in config_of(people["editor"][0].get("/sites/compare").text)["compare_sites"]
     ] == [SITE]

@@ -1,26 +1,33 @@
 // `/sites/compare`: the same top stats side by side for each site the viewer can see, for
-// the period in the URL (the same `period=`, `date=`, `from=`/`to=` as the dashboard), each
-// against its previous period. One v2 query per site, sent in parallel; each card has its own
-// loading and error state.
+// the range and filters in the URL (the dashboard's `period=`, `date=`, `from=`/`to=` and
+// `f=is,page,/docs`, set with the same range picker, filter dialog and chips), each site
+// against its previous period. One v2 query per site, sent in parallel; each card has its
+// own loading and error state. Which stats follows the filters as on the dashboard: a goal
+// filter gives conversions, a page filter the page's stats.
 
-import { queryOf, type V2Response } from "../api";
+import { useState } from "preact/hooks";
+import { queryOf, suggestionsAcross, type V2Response } from "../api";
 import type { BootConfig } from "../config";
 import { change, metric } from "../format";
-import { choiceFor, PERIOD_CHOICES, todayIn } from "../periods";
 import { body } from "../query";
 import { useLoad, view } from "../state";
-import { serialise } from "../url";
-import { STAT_LABELS } from "./TopStats";
-import { pickPeriod } from "./TopBar";
+import { serialise, type DashState } from "../url";
+import { FilterDialog } from "./FilterDialog";
+import { statLabel, statMetrics } from "./TopStats";
+import { FilterChips, PeriodMenu } from "./TopBar";
 
-export const COMPARE_METRICS = ["visitors", "visits", "pageviews", "views_per_visit", "bounce_rate", "visit_duration"];
+/** The view each card queries: the URL's, with a comparison, without saved segments (they belong to one site). */
+export function compareState(state: DashState): DashState {
+  return { ...state, comparison: state.comparison ?? "previous_period", filters: state.filters.filter((f) => f.key !== "segment") };
+}
 
 function SiteCard({ site, domain }: { site: BootConfig; domain: string }) {
-  const state = { ...view.value, comparison: view.value.comparison ?? ("previous_period" as const), filters: [] };
-  const request = body({ ...site, domain, imports: [] }, state, { metrics: COMPARE_METRICS, compare: state.period !== "realtime" && state.period !== "all" });
+  const state = compareState(view.value);
+  const metrics = statMetrics(site, state);
+  const request = body({ ...site, domain, imports: [] }, state, { metrics, compare: state.period !== "realtime" && state.period !== "all" });
   const loaded = useLoad<V2Response>(domain + JSON.stringify(request), (signal) => queryOf(domain, request, signal));
   const row = loaded.data?.results[0];
-  const link = "/" + encodeURIComponent(domain) + serialise({ ...view.value, filters: [], keep: [] });
+  const link = "/" + encodeURIComponent(domain) + serialise({ ...view.value, filters: state.filters, keep: [] });
   return (
     <section class="card compare-card" aria-label={domain} aria-busy={loaded.loading}>
       <h2>
@@ -32,12 +39,12 @@ function SiteCard({ site, domain }: { site: BootConfig; domain: string }) {
         </p>
       )}
       <dl class="compare-stats">
-        {COMPARE_METRICS.map((name, i) => {
+        {metrics.map((name, i) => {
           const delta = change(row?.comparison?.change[i]);
           const good = name === "bounce_rate" ? delta.direction === "down" : delta.direction === "up";
           return (
             <div class="compare-stat" key={name}>
-              <dt>{STAT_LABELS[name]}</dt>
+              <dt>{statLabel(name, state, site)}</dt>
               <dd>
                 <span class="stat-value">{row ? metric(name, row.metrics[i]) : "–"}</span>{" "}
                 <span class={`stat-change ${delta.direction === "flat" ? "" : good ? "good" : "bad"}`}>{row?.comparison ? delta.text : ""}</span>
@@ -52,34 +59,25 @@ function SiteCard({ site, domain }: { site: BootConfig; domain: string }) {
 
 export function Compare({ site }: { site: BootConfig }) {
   const state = view.value;
-  const today = todayIn(site.timezone);
-  const current = choiceFor(state.period, state.date, today);
+  const [open, setOpen] = useState(false);
+  const [adding, setAdding] = useState(false);
   const sites = site.compare_sites ?? [];
+  const domains = sites.map((s) => s.domain);
   return (
     <main class="dashboard compare">
       <div class="top-bar">
         <div class="top-row">
           <h1 class="compare-title">Compare sites</h1>
           <div class="spacer" />
-          <label>
-            <span class="sr-only">Period</span>
-            <select
-              id="period-button"
-              value={current?.id ?? ""}
-              onChange={(e) => {
-                const choice = PERIOD_CHOICES.find((c) => c.id === (e.target as HTMLSelectElement).value);
-                if (choice) pickPeriod(choice, today);
-              }}
-            >
-              {PERIOD_CHOICES.filter((c) => c.period !== "custom").map((c) => (
-                <option key={c.id} value={c.id}>
-                  {c.label}
-                </option>
-              ))}
-            </select>
-          </label>
+          {sites.length > 0 && (
+            <button type="button" class="button" onClick={() => setAdding(true)} aria-haspopup="dialog">
+              + Filter
+            </button>
+          )}
+          <PeriodMenu site={site} open={open} onToggle={setOpen} />
           {state.period !== "realtime" && state.period !== "all" && <span class="muted">vs. previous period</span>}
         </div>
+        <FilterChips site={site} />
       </div>
       {sites.length === 0 ? (
         <p class="card">
@@ -92,6 +90,7 @@ export function Compare({ site }: { site: BootConfig }) {
           ))}
         </div>
       )}
+      {adding && <FilterDialog site={site} onClose={() => setAdding(false)} suggest={(request, signal) => suggestionsAcross(domains, request, signal)} />}
     </main>
   );
 }

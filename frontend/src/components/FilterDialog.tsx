@@ -1,5 +1,6 @@
 // The add-filter dialog: a property from the URL / Acquisition / Device / Behaviour groups,
-// an operator, and values with suggestions from the data (a v2 query on that dimension).
+// an operator, and values with suggestions from the data (a v2 query on that dimension; the
+// compare view asks each of its sites).
 
 import { useEffect, useRef, useState } from "preact/hooks";
 import { suggestions } from "../api";
@@ -8,7 +9,9 @@ import { dimensionOf, FILTER_GROUPS, keyLabel, OPERATORS, withFilter, type Opera
 import { body } from "../query";
 import { navigate, useLoad, view } from "../state";
 
-export function FilterDialog({ site, onClose }: { site: BootConfig; onClose: () => void }) {
+type Suggest = (request: Record<string, unknown>, signal: AbortSignal) => Promise<string[]>;
+
+export function FilterDialog({ site, onClose, suggest = suggestions }: { site: BootConfig; onClose: () => void; suggest?: Suggest }) {
   const [key, setKey] = useState("page");
   const [propKey, setPropKey] = useState("");
   const [op, setOp] = useState<Operator>("is");
@@ -31,7 +34,7 @@ export function FilterDialog({ site, onClose }: { site: BootConfig; onClose: () 
           limit: 10,
         })
       : null;
-  const found = useLoad<string[]>(request ? JSON.stringify(request) : null, (signal) => suggestions(request!, signal));
+  const found = useLoad<string[]>(request ? JSON.stringify(request) : null, (signal) => suggest(request!, signal));
   const offered = realKey === "goal" ? site.goals.map((g) => g.name).filter((n) => n.toLowerCase().includes(text.toLowerCase())) : (found.data ?? []);
   const add = (value: string) => {
     if (value && !values.includes(value)) setValues([...values, value]);

@@ -22,17 +22,7 @@ export function pickPeriod(choice: PeriodChoice, today: string): void {
 
 export function TopBar({ site, onAddFilter }: { site: BootConfig; onAddFilter: () => void }) {
   const state = view.value;
-  const today = todayIn(site.timezone);
   const [open, setOpen] = useState<"period" | "compare" | "options" | null>(null);
-  const [from, setFrom] = useState(state.from ?? today);
-  const [to, setTo] = useState(state.to ?? today);
-  const current = choiceFor(state.period, state.date, today);
-  const periodText =
-    state.period === "custom" && state.from && state.to
-      ? `${shortDate(state.from, true)} – ${shortDate(state.to, true)}`
-      : state.date && current && !current.relative && state.date !== today
-        ? `${current.label} (${shortDate(state.date, true)})`
-        : (current?.label ?? state.period);
   const toggle = (menu: typeof open) => setOpen(open === menu ? null : menu);
   const compareText = state.comparison === "year_over_year" ? "vs. last year" : state.comparison === "custom" ? "vs. custom" : state.comparison ? "vs. previous period" : "Compare";
   return (
@@ -57,39 +47,7 @@ export function TopBar({ site, onAddFilter }: { site: BootConfig; onAddFilter: (
         <button type="button" class="button" onClick={onAddFilter} aria-haspopup="dialog">
           + Filter
         </button>
-        <div class="menu">
-          <button type="button" class="button" aria-expanded={open === "period"} onClick={() => toggle("period")} id="period-button">
-            {periodText} ▾
-          </button>
-          {open === "period" && (
-            <div class="menu-list" role="menu" aria-labelledby="period-button">
-              {PERIOD_CHOICES.filter((c) => c.period !== "custom").map((c) => (
-                <button type="button" role="menuitem" key={c.id} class={current?.id === c.id ? "selected" : ""} onClick={() => (pickPeriod(c, today), setOpen(null))}>
-                  <span>{c.label}</span>
-                  <kbd>{c.key.toUpperCase()}</kbd>
-                </button>
-              ))}
-              <form
-                class="custom-range"
-                onSubmit={(e) => {
-                  e.preventDefault();
-                  navigate((d) => {
-                    d.period = "custom";
-                    [d.from, d.to] = from <= to ? [from, to] : [to, from];
-                    d.date = undefined;
-                    d.interval = undefined;
-                  });
-                  setOpen(null);
-                }}
-              >
-                <span>Custom range <kbd>C</kbd></span>
-                <input type="date" aria-label="From" value={from} max={today} onInput={(e) => setFrom((e.target as HTMLInputElement).value)} />
-                <input type="date" aria-label="To" value={to} max={today} onInput={(e) => setTo((e.target as HTMLInputElement).value)} />
-                <button type="submit">Apply</button>
-              </form>
-            </div>
-          )}
-        </div>
+        <PeriodMenu site={site} open={open === "period"} onToggle={(on) => setOpen(on ? "period" : null)} />
         {state.period !== "realtime" && state.period !== "all" && (
           <div class="menu">
             <button type="button" class="button" aria-expanded={open === "compare"} onClick={() => toggle("compare")}>
@@ -165,30 +123,87 @@ export function TopBar({ site, onAddFilter }: { site: BootConfig; onAddFilter: (
           )}
         </div>
       </div>
-      {state.filters.length > 0 && (
-        <ul class="chips" aria-label="Filters">
-          {state.filters.map((f) => (
-            <li key={f.key} class="chip">
-              <span>{f.key === "segment" ? segmentText(site, f.values) : chipText(f, state.labels)}</span>
-              <button type="button" aria-label={`Remove filter ${chipText(f, state.labels)}`} onClick={() => navigate((d) => void (d.filters = withoutFilter(d.filters, f.key)))}>
-                ×
-              </button>
-            </li>
+      <FilterChips site={site} />
+    </div>
+  );
+}
+
+/** The date range picker: the periods with their shortcut keys, and a custom range. */
+export function PeriodMenu({ site, open, onToggle }: { site: Pick<BootConfig, "timezone">; open: boolean; onToggle: (open: boolean) => void }) {
+  const state = view.value;
+  const today = todayIn(site.timezone);
+  const [from, setFrom] = useState(state.from ?? today);
+  const [to, setTo] = useState(state.to ?? today);
+  const current = choiceFor(state.period, state.date, today);
+  const periodText =
+    state.period === "custom" && state.from && state.to
+      ? `${shortDate(state.from, true)} – ${shortDate(state.to, true)}`
+      : state.date && current && !current.relative && state.date !== today
+        ? `${current.label} (${shortDate(state.date, true)})`
+        : (current?.label ?? state.period);
+  return (
+    <div class="menu">
+      <button type="button" class="button" aria-expanded={open} onClick={() => onToggle(!open)} id="period-button">
+        {periodText} ▾
+      </button>
+      {open && (
+        <div class="menu-list" role="menu" aria-labelledby="period-button">
+          {PERIOD_CHOICES.filter((c) => c.period !== "custom").map((c) => (
+            <button type="button" role="menuitem" key={c.id} class={current?.id === c.id ? "selected" : ""} onClick={() => (pickPeriod(c, today), onToggle(false))}>
+              <span>{c.label}</span>
+              <kbd>{c.key.toUpperCase()}</kbd>
+            </button>
           ))}
-          {state.filters.length > 1 && (
-            <li>
-              <button type="button" class="link" onClick={() => navigate((d) => void (d.filters = []))}>
-                Clear all
-              </button>
-            </li>
-          )}
-        </ul>
+          <form
+            class="custom-range"
+            onSubmit={(e) => {
+              e.preventDefault();
+              navigate((d) => {
+                d.period = "custom";
+                [d.from, d.to] = from <= to ? [from, to] : [to, from];
+                d.date = undefined;
+                d.interval = undefined;
+              });
+              onToggle(false);
+            }}
+          >
+            <span>Custom range <kbd>C</kbd></span>
+            <input type="date" aria-label="From" value={from} max={today} onInput={(e) => setFrom((e.target as HTMLInputElement).value)} />
+            <input type="date" aria-label="To" value={to} max={today} onInput={(e) => setTo((e.target as HTMLInputElement).value)} />
+            <button type="submit">Apply</button>
+          </form>
+        </div>
       )}
     </div>
   );
 }
 
-function segmentText(site: BootConfig, ids: string[]): string {
+/** The filter chips of the URL, each removable, and "Clear all" when there are several. */
+export function FilterChips({ site }: { site: Pick<BootConfig, "segments"> }) {
+  const state = view.value;
+  if (!state.filters.length) return null;
+  return (
+    <ul class="chips" aria-label="Filters">
+      {state.filters.map((f) => (
+        <li key={f.key} class="chip">
+          <span>{f.key === "segment" ? segmentText(site, f.values) : chipText(f, state.labels)}</span>
+          <button type="button" aria-label={`Remove filter ${chipText(f, state.labels)}`} onClick={() => navigate((d) => void (d.filters = withoutFilter(d.filters, f.key)))}>
+            ×
+          </button>
+        </li>
+      ))}
+      {state.filters.length > 1 && (
+        <li>
+          <button type="button" class="link" onClick={() => navigate((d) => void (d.filters = []))}>
+            Clear all
+          </button>
+        </li>
+      )}
+    </ul>
+  );
+}
+
+function segmentText(site: Pick<BootConfig, "segments">, ids: string[]): string {
   const names = ids.map((id) => site.segments.find((s) => String(s.id) === id)?.name ?? `#${id}`);
   return `Segment is ${names.join(" or ")}`;
 }

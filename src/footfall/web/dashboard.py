@@ -533,7 +533,12 @@ def compare_page(page: Page) -> Response:
         "domain": "",
         "timezone": sites[0].timezone if sites else "Etc/UTC",
         "role": "viewer",
-        "goals": [],
+        # The filter dialog offers every site's goals by name; without a currency, as one
+        # goal may carry different currencies on different sites (no revenue side by side).
+        "goals": [
+            {"name": name, "currency": None}
+            for name in sorted({g.display_name for s in sites for g in s.goals})
+        ],
         "funnels": [],
         "props": [],
         "sites": [s.domain for s in sites],
