@@ -237,8 +237,10 @@ def _imported_side(
     dims: tuple[str, ...],
     columns: _Columns,
     import_ids: tuple[int, ...],
+    days_of: str | None = None,
 ) -> str:
-    """The imported table's rows in the range, as `IMPORTED_ROW`, summed per group."""
+    """The imported table's rows in the range, as `IMPORTED_ROW`, summed per group; with
+    `days_of`, only the days (of each import) that table holds rows for."""
     row = cat.IMPORTED_ROW[table]
     params = ctx.params
     ids = ", ".join(params.bind(i, "UInt64") for i in import_ids)
@@ -252,6 +254,9 @@ def _imported_side(
     where += "".join(f" AND {_dimension(ctx, table, d, first)} != ''" for d in dims if d in cat.HIDE_EMPTY)
     for node in query.filters:
         where += f" AND {_filter(ctx, table, node, first)}"
+    if days_of is not None:
+        days = f"site_id = {ctx.site} AND import_id IN ({ids}) AND date >= {first} AND date <= {last}"
+        where += f" AND (import_id, date) IN (SELECT import_id, date FROM {{db}}.{days_of} WHERE {days})"
     outer = ", ".join(
         [f"d{i}" for i in range(len(dims))]
         + [f"toInt64({cat.IMPORTED_PARTS[p]}) AS pt_{p}" for p in columns.parts]
@@ -329,10 +334,27 @@ def _filter(ctx: _Context, table: str, node: Filter, first: str) -> str:
     return f"({joined})" if node.children else "1"
 
 
+# Imported tables that hold every visitor of each day they cover (each visit has a source, a
+# location, a device, a browser, an OS, an entry and exit page, a pageview): a day missing from
+# one of them was not imported into it. A day without imported custom events is a day when
+# nobody did one.
+HOLDS_EVERY_VISITOR = frozenset(
+    {"imported_visitors", "imported_sources", "imported_locations", "imported_devices", "imported_browsers",
+     "imported_operating_systems", "imported_entry_pages", "imported_exit_pages", "imported_pages"}
+)  # fmt: skip
+
+
 def _total_visitors(
     query: Query, decision: Decision, native: Callable[[Query], Compiled]
 ) -> tuple[str, dict]:
-    """The query's visitors without its dimensions, native plus imported: the share's denominator."""
+    """The query's visitors without its dimensions, native plus imported: the share's denominator.
+
+    Plausible's total counts every imported day's visitors (from `imported_visitors` when the
+    query has no filters), which presumes an import fills every table. An import may hold some
+    tables only, so the imported part counts just the days the rows' own table holds: the same
+    number as Plausible's for a complete import, and for a partial one rows that share the
+    total they were counted from (browsers of an import of `imported_visitors` alone: the
+    native visitors' shares, not 2 of 103 = 1.9%)."""
     whole = replace(
         query, dimensions=(), metrics=("visitors",), order_by=None, limit=1, offset=0,
         time_labels=False, total_rows=False, comparison=None, include_imports=False,
@@ -342,6 +364,7 @@ def _total_visitors(
     imported = _Prefixed("u")
     ctx = _Context(whole, imported)
     columns = _Columns(("visitors",), (), ("visitors",))
-    side = _imported_side(ctx, whole, table, (), columns, decision.import_ids)
+    days_of = decision.table if decision.table in HOLDS_EVERY_VISITOR and decision.table != table else None
+    side = _imported_side(ctx, whole, table, (), columns, decision.import_ids, days_of)
     params.update(imported.values)
     return f"((SELECT visitors FROM ({native_sql})) + (SELECT pt_visitors FROM ({side})))", params
