@@ -129,3 +129,12 @@ export function mentions(filters: unknown, dimension: string): boolean {
   if (!Array.isArray(filters)) return false;
   return filters.some((item) => item === dimension || (Array.isArray(item) && mentions(item, dimension)));
 }
+
+/**
+ * The view each card of the compare view queries: the URL's, each site against the previous
+ * period unless the URL names another comparison, without saved segments (one site's each).
+ */
+export function compareState(state: DashState): DashState {
+  const comparison = state.comparison === "custom" && !(state.compare_from && state.compare_to) ? undefined : state.comparison;
+  return { ...state, comparison: comparison ?? "previous_period", filters: state.filters.filter((f) => f.key !== "segment") };
+}

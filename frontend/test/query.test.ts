@@ -78,3 +78,21 @@ describe("which top stats the view shows", () => {
     expect(panelMetrics(sources, parse("?f=is,segment,5"), false, withSegments)).toEqual(sources.metrics);
   });
 });
+
+describe("the compare view's query state", () => {
+  it("keeps the URL's range and filters, drops saved segments, compares with the previous period by default", async () => {
+    const { compareState } = await import("../src/query");
+    const state = compareState(parse("?period=custom&from=2026-11-01&to=2026-11-30&f=is,page,/docs&f=is,segment,3"));
+    expect([state.period, state.from, state.to]).toEqual(["custom", "2026-11-01", "2026-11-30"]);
+    expect(state.filters).toEqual([{ op: "is", key: "page", values: ["/docs"] }]);
+    expect(state.comparison).toBe("previous_period");
+    expect(compareState(parse("?comparison=year_over_year")).comparison).toBe("year_over_year");
+    expect(compareState(parse("?comparison=custom")).comparison).toBe("previous_period"); // no dates given
+    const site = { domain: "a.test", imports: [], goals: [], props: [] } as unknown as BootConfig;
+    expect(body(site, state, { metrics: ["visitors"], compare: true })).toMatchObject({
+      date_range: ["2026-11-01", "2026-11-30"],
+      filters: [["is", "event:page", ["/docs"]]],
+      include: { comparisons: { mode: "previous_period" } },
+    });
+  });
+});

@@ -122,6 +122,8 @@ def test_compare_sites_takes_a_period_and_a_custom_range_from_the_picker(server:
     page.keyboard.press("w")  # the dashboard's shortcuts work here too
     page.wait_for_url(re.compile(r"/sites/compare\?period=7d"))
     assert card_stat(page, SHOP, "Unique visitors", "3")
+    page.goto(f"{server.url}/sites/compare?period=7d&comparison=year_over_year")
+    page.locator(".top-row .muted", has_text="vs. last year").wait_for()
 
 
 def test_compare_sites_applies_the_urls_filters_to_every_site(server: FootfallServer) -> None:

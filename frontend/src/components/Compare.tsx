@@ -9,17 +9,12 @@ import { useState } from "preact/hooks";
 import { queryOf, suggestionsAcross, type V2Response } from "../api";
 import type { BootConfig } from "../config";
 import { change, metric } from "../format";
-import { body } from "../query";
+import { body, compareState } from "../query";
 import { useLoad, view } from "../state";
-import { serialise, type DashState } from "../url";
+import { serialise } from "../url";
 import { FilterDialog } from "./FilterDialog";
 import { statLabel, statMetrics } from "./TopStats";
 import { FilterChips, PeriodMenu } from "./TopBar";
-
-/** The view each card queries: the URL's, with a comparison, without saved segments (they belong to one site). */
-export function compareState(state: DashState): DashState {
-  return { ...state, comparison: state.comparison ?? "previous_period", filters: state.filters.filter((f) => f.key !== "segment") };
-}
 
 function SiteCard({ site, domain }: { site: BootConfig; domain: string }) {
   const state = compareState(view.value);
@@ -63,6 +58,7 @@ export function Compare({ site }: { site: BootConfig }) {
   const [adding, setAdding] = useState(false);
   const sites = site.compare_sites ?? [];
   const domains = sites.map((s) => s.domain);
+  const compared = compareState(state).comparison;
   return (
     <main class="dashboard compare">
       <div class="top-bar">
@@ -75,7 +71,9 @@ export function Compare({ site }: { site: BootConfig }) {
             </button>
           )}
           <PeriodMenu site={site} open={open} onToggle={setOpen} />
-          {state.period !== "realtime" && state.period !== "all" && <span class="muted">vs. previous period</span>}
+          {state.period !== "realtime" && state.period !== "all" && (
+            <span class="muted">{compared === "year_over_year" ? "vs. last year" : compared === "custom" ? "vs. custom period" : "vs. previous period"}</span>
+          )}
         </div>
         <FilterChips site={site} />
       </div>
