@@ -124,6 +124,18 @@ class Job:
                 "(is the event store reachable?)"
             )
 
+    @contextlib.contextmanager
+    def writers_paused(self) -> Iterator[None]:
+        """Nothing of this process writes to the event store while this is held: no batch is
+        stored (posts are still acknowledged into the write-ahead log), no day is counted."""
+        with contextlib.ExitStack() as pause:
+            refresher = self.services.extras.get("daily_refresher")
+            if refresher is not None:
+                pause.enter_context(refresher.paused())
+            if self.buffer is not None:
+                pause.enter_context(self.buffer.paused())
+            yield
+
 
 Handler = Callable[[Job, dict[str, Any]], dict[str, Any]]
 

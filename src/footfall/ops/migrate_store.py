@@ -28,9 +28,7 @@ the source's Alembic revision.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import re
 import shutil
 import time
 from collections.abc import Callable
@@ -38,23 +36,33 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import Engine
 
-from footfall.events.schema import MIGRATIONS
 from footfall.events.store import EventStore, EventStoreError, migrate_events, schema_version
 from footfall.meta.db import current_revision, make_engine
 from footfall.ops import metastore
 from footfall.ops.admin import AdminError, Job, admin_command
 from footfall.ops.backup import event_counts
+from footfall.ops.native_copy import (
+    BOOKKEEPING,
+    Signature,
+    copied_tables,
+    drop_partition,
+    events_identity,
+    export_partition_sql,
+    insertable_columns,
+    masked,
+    signatures,
+    view_statements,
+    views_of,
+)
 
 log = logging.getLogger("footfall.ops")
 
 PROGRESS_TABLE = "store_migration"
-NOT_COPIED = ("schema_migrations", PROGRESS_TABLE)
+NOT_COPIED = BOOKKEEPING
 CATCH_UP_ROUNDS = 5
-_PARTITION_ID = re.compile(r"^[0-9A-Za-z_-]+$")
 
 
 @dataclass
@@ -67,25 +75,8 @@ class Target:
     data_dir: Path | None
 
 
-@dataclass
-class Signature:
-    rows: int
-    max_block: int
-    mutation: int
-
-
-def _masked(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
 def source_identity(job: Job) -> str:
-    settings = job.settings
-    events = _masked(settings.clickhouse_url) if settings.clickhouse_url else f"chdb:{settings.events_dir}"
-    return f"{events} + {_masked(settings.database_url)}"
+    return f"{events_identity(job.settings)} + {masked(job.settings.database_url)}"
 
 
 def open_target(job: Job, args: dict[str, Any]) -> Target:
@@ -117,7 +108,7 @@ def open_target(job: Job, args: dict[str, Any]) -> Target:
             from footfall.events.clickhouse_store import ClickHouseServerStore
 
             events: Any = ClickHouseServerStore(to_clickhouse)
-            events_where = _masked(to_clickhouse)
+            events_where = masked(to_clickhouse)
         else:
             assert to_data_dir is not None
             from footfall.events.chdb_worker import ChdbWorkerStore
@@ -127,44 +118,10 @@ def open_target(job: Job, args: dict[str, Any]) -> Target:
     except EventStoreError as error:
         engine.dispose()
         raise AdminError(f"target event store: {error}") from None
-    return Target(events, engine, events_where, _masked(metadata_url), staging, to_data_dir)
+    return Target(events, engine, events_where, masked(metadata_url), staging, to_data_dir)
 
 
 # -- the event store ---------------------------------------------------------------------
-
-
-def copied_tables(store: EventStore) -> list[str]:
-    found = store.query(
-        "SELECT name FROM system.tables WHERE database = {d:String} AND engine LIKE '%MergeTree' "
-        "ORDER BY name",
-        {"d": store.database},
-    )
-    return [name for (name,) in found.rows if name not in NOT_COPIED]
-
-
-def insertable_columns(store: EventStore, table: str) -> list[str]:
-    found = store.query(
-        "SELECT name FROM system.columns WHERE database = {d:String} AND table = {t:String} "
-        "AND default_kind NOT IN ('MATERIALIZED', 'ALIAS', 'EPHEMERAL') ORDER BY position",
-        {"d": store.database, "t": table},
-    )
-    return [name for (name,) in found.rows]
-
-
-def signatures(store: EventStore, table: str) -> dict[str, Signature]:
-    """Each partition of `table` now: its rows, its highest block number (grows with every
-    insert into it, kept by merges) and the table's latest mutation (an ALTER DELETE)."""
-    mutation = store.query(
-        "SELECT max(toUInt64OrZero(extract(mutation_id, '(\\\\d+)'))) FROM system.mutations "
-        "WHERE database = {d:String} AND table = {t:String}",
-        {"d": store.database, "t": table},
-    ).scalar()
-    parts = store.query(
-        "SELECT partition_id, sum(rows), max(max_block_number) FROM system.parts "
-        "WHERE database = {d:String} AND table = {t:String} AND active GROUP BY partition_id",
-        {"d": store.database, "t": table},
-    )
-    return {str(p): Signature(int(rows), int(block), int(mutation or 0)) for p, rows, block in parts.rows}
 
 
 def ensure_progress_table(target: Any) -> None:
@@ -208,26 +165,8 @@ def record(target: Any, table: str, partition: str, signature: Signature, source
     )
 
 
-def _drop_partition(store: Any, table: str, partition: str) -> None:
-    if not _PARTITION_ID.match(partition):
-        raise AdminError(f"unexpected partition id {partition!r} in {table}")
-    store.command(f"ALTER TABLE {{db}}.`{table}` DROP PARTITION ID '{partition}'")
-
-
 def target_partitions(target: Any, table: str) -> set[str]:
     return set(signatures(target, table))
-
-
-def views_of(store: Any) -> list[str]:
-    found = store.query(
-        "SELECT name FROM system.tables WHERE database = {d:String} AND engine = 'MaterializedView'",
-        {"d": store.database},
-    )
-    return [name for (name,) in found.rows]
-
-
-def view_statements() -> list[str]:
-    return [s for m in MIGRATIONS for s in m.statements if s.lstrip().startswith("CREATE MATERIALIZED VIEW")]
 
 
 @dataclass
@@ -279,7 +218,7 @@ def copy_events(
     columns_of: dict[str, list[str]] = {}
     for table, partition in gone:
         if partition in target_partitions(target.events, table):
-            _drop_partition(target.events, table, partition)
+            drop_partition(target.events, table, partition)
         record(target.events, table, partition, Signature(0, 0, 0), source_id, present=False)
         result.dropped += 1
         if verbose:
@@ -288,16 +227,11 @@ def copy_events(
     for table, partition, signature in plan:
         columns = columns_of.setdefault(table, insertable_columns(source, table))
         file = target.staging / f"{table}-{partition}.native"
-        quoted = ", ".join(f"`{c}`" for c in columns)
         try:
             # A partition with no record may be half there (an interrupted run): drop it first.
             if partition in target_partitions(target.events, table):
-                _drop_partition(target.events, table, partition)
-            source.export_native(  # type: ignore[attr-defined]
-                f"SELECT {quoted} FROM {{db}}.`{table}` WHERE _partition_id = {{p:String}}",
-                file,
-                {"p": partition},
-            )
+                drop_partition(target.events, table, partition)
+            source.export_native(export_partition_sql(table, columns), file, {"p": partition})  # type: ignore[attr-defined]
             loaded = target.events.load_native(table, columns, file)
         finally:
             file.unlink(missing_ok=True)
@@ -368,14 +302,7 @@ def migrate_store(job: Job, args: dict[str, Any]) -> dict[str, Any]:
         )
         rounds = [first]
         job.flush_events()
-        with contextlib.ExitStack() as pause:
-            # Nothing of this process writes to the event store meanwhile: no day is counted,
-            # no batch stored (posts are still acknowledged into the write-ahead log).
-            refresher = services.extras.get("daily_refresher")
-            if refresher is not None:
-                pause.enter_context(refresher.paused())
-            if job.buffer is not None:
-                pause.enter_context(job.buffer.paused())
+        with job.writers_paused():
             for _ in range(CATCH_UP_ROUNDS):
                 more = copy_events(
                     source,
