@@ -100,6 +100,14 @@ def backup() -> None:
 @backup.command("create")
 @click.option("--to", "to", required=True, type=click.Path(file_okay=False), help="Directory of backups.")
 @click.option("--full", is_flag=True, help="A full backup, not incremental on the previous one in DIR.")
+@click.option(
+    "--format",
+    "form",
+    type=click.Choice(["clickhouse", "native"]),
+    default=None,
+    help="Events as ClickHouse's BACKUP (embedded only; the default there) or as Native files "
+    "per partition (a logical backup; the default with a ClickHouse server).",
+)
 @click.option("--keep", type=click.IntRange(1), default=None, help="Keep the newest N backups in DIR.")
 @click.option(
     "--keep-days",
@@ -107,17 +115,24 @@ def backup() -> None:
     default=None,
     help="Keep backups younger than D days.",
 )
-def backup_create(to: str, full: bool, keep: int | None, keep_days: float | None) -> None:
+def backup_create(to: str, full: bool, form: str | None, keep: int | None, keep_days: float | None) -> None:
     """Back up the metadata and event stores into a new directory under DIR, while ingestion goes on."""
     from pathlib import Path
 
     result = through_server(
         "backup.create",
-        {"to": str(Path(to).expanduser().resolve()), "full": full, "keep": keep, "keep_days": keep_days},
+        {
+            "to": str(Path(to).expanduser().resolve()),
+            "full": full,
+            "format": form,
+            "keep": keep,
+            "keep_days": keep_days,
+        },
     )
     on = f" on {result['base']}" if result["base"] else ""
+    held = "Native files" if result["format"] == "native" else "ClickHouse BACKUP"
     click.echo(
-        f"{result['path']}: {result['kind']}{on}, {result['events']} events, "
+        f"{result['path']}: {result['kind']}{on} ({held}), {result['events']} events, "
         f"{_size(result['size_bytes'])}, {result['seconds']:.1f} s"
     )
     for name in result["deleted"]:

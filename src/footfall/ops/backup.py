@@ -3,18 +3,30 @@
 A backup is a directory `DIR/footfall-<UTC time>/` holding
 * `metadata.sqlite`: the metadata store (footfall.ops.metastore: SQLite's online backup API,
   or a logical export of PostgreSQL into the same schema);
-* `events/`: the event database, by ClickHouse's own `BACKUP DATABASE ... TO File(...)`
-  (chDB is opened with `backups.allowed_path` set for it), incremental against the previous
-  backup in DIR (`base_backup`) unless `full`;
-* `manifest.json`: footfall's version, both schema versions, rows per table, the events'
-  time range, the base backup's name, and the size and SHA-256 of every file.
+* the events, in one of two forms (`--format`):
+  - `clickhouse` (the default with embedded chDB): `events/`, by ClickHouse's own
+    `BACKUP DATABASE ... TO File(...)` (chDB is opened with `backups.allowed_path` set for
+    it), incremental against the previous backup in DIR (`base_backup`) unless `full`;
+  - `native` (the default, and the only form, with a ClickHouse server; allowed for chDB
+    too): a logical backup, `events/<table>/<partition>.native`, every partition of every
+    table as a ClickHouse Native file written through the store's `export_native`
+    (footfall.ops.native_copy, the pieces `footfall migrate-store` copies with), restored by
+    `load_native` into an empty embedded or server store. Incremental: a partition whose
+    signature (highest block number, latest mutation) is the one the previous backup of the
+    same store recorded is not written again; the manifest names the backup holding it;
+* `manifest.json`: footfall's version, both schema versions, rows per table (and, for the
+  native form, per partition), the events' time range, the base backup's name, and the size
+  and SHA-256 of every file.
 
 Consistency: the write-ahead log is flushed first (every event acknowledged before the
-backup began is in it), then the flusher is paused, and the row counts and the BACKUP run
-back to back with no other statement in between; tracker posts are still acknowledged into
-the log meanwhile and stored once the backup has been taken. Counts are merge-proof
-(`count() ... FINAL` for the collapsing and aggregating tables), so a restored copy counts
-the same whatever merges ran since.
+backup began is in it), then the flusher is paused. For ClickHouse's BACKUP the row counts
+and the BACKUP run back to back with no other statement in between; for Native files the
+flusher and the daily counts stay paused until the last partition is written, and each
+partition's signature is read before its count and after its export (made again if another
+writer of a ClickHouse server changed it in between), so the count describes the file.
+Tracker posts are still acknowledged into the log meanwhile and stored once the backup has
+been taken. Counts are merge-proof (`count() ... FINAL` for the collapsing and aggregating
+tables), so a restored copy counts the same whatever merges ran since.
 """
 
 from __future__ import annotations
@@ -35,14 +47,27 @@ from pathlib import Path
 from typing import Any
 
 import footfall
-from footfall.events.store import EventStore, migrate_events, schema_version
+from footfall.events.schema import MIGRATIONS
+from footfall.events.store import EventStore, EventStoreError, migrate_events, schema_version
 from footfall.meta.db import current_revision
 from footfall.ops import metastore
 from footfall.ops.admin import AdminError, Job, admin_command
+from footfall.ops.native_copy import (
+    COMPRESSED_SUFFIX,
+    compress,
+    data_tables,
+    decompress,
+    events_identity,
+    export_partition,
+    insertable_columns,
+    partition_rows,
+    signatures,
+)
 
 log = logging.getLogger("footfall.ops")
 
 FORMAT = 1
+FORMS = ("clickhouse", "native")  # how the events are held: ClickHouse's BACKUP, or Native files
 MANIFEST = "manifest.json"
 PREFIX = "footfall-"
 MAX_CHAIN = 24  # at most this many backups in one chain: a full one then 23 incrementals
@@ -130,18 +155,34 @@ class Created:
     deleted: list[str]
 
 
+def events_form(manifest: dict[str, Any]) -> str:
+    """How a backup holds its events: "clickhouse" (BACKUP DATABASE) or "native" (files)."""
+    return str(manifest.get("events", {}).get("format", "clickhouse"))
+
+
 def create_backup(
-    job: Job, to: Path, *, full: bool = False, keep: int | None = None, keep_days: float | None = None
+    job: Job,
+    to: Path,
+    *,
+    full: bool = False,
+    keep: int | None = None,
+    keep_days: float | None = None,
+    form: str | None = None,
 ) -> Created:
     services = job.services
     store = services.events
     if store is None:
         raise AdminError("the event store is not open")
-    if not hasattr(store, "run_together"):
+    embedded = hasattr(store, "run_together")
+    form = form or ("clickhouse" if embedded else "native")
+    if form not in FORMS:
+        raise AdminError(f"--format is one of {', '.join(FORMS)}, not {form!r}")
+    if form == "clickhouse" and not embedded:
         raise AdminError(
-            "backup create: events on a ClickHouse server are backed up by the server itself "
-            "(BACKUP DATABASE ... TO Disk/S3 on it); footfall backs up the embedded store"
+            "backup create --format clickhouse: with events on a ClickHouse server, ClickHouse's "
+            "BACKUP writes on the server's own disks; use --format native (the default there)"
         )
+    identity = events_identity(services.settings)
     to = to.expanduser().resolve()
     to.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
@@ -152,7 +193,7 @@ def create_backup(
     base: tuple[Path, dict[str, Any]] | None = None
     if not full:
         previous = backups_in(to)
-        if previous:
+        if previous and _can_build_on(previous[-1][1], form, identity, store.database):
             base = previous[-1]
             # A chain (an incremental, its base, ...) is deleted only whole, so start a new full
             # backup once the chain is as long as retention keeps (or MAX_CHAIN): old chains can go.
@@ -164,21 +205,15 @@ def create_backup(
         job.say(f"flushing the write-ahead log, then backing up to {final}")
         job.flush_events()
         job.progress(1, 4, "backup")
-        names, statements = count_statements(store)
-        range_sql = "SELECT toString(min(timestamp)), toString(max(timestamp)), count() FROM {db}.events"
-        base_sql = f" SETTINGS base_backup = File({_literal(base[0] / 'events')})" if base else ""
-        backup_sql = f"BACKUP DATABASE {{db}} TO File({_literal(final / 'events')}){base_sql}"
-        # The BACKUP writes to its final path (ClickHouse records it, and an incremental's
-        # base, by path); the directory becomes a backup only when its manifest is written.
+        # The events are written to their final path (ClickHouse records a BACKUP, and an
+        # incremental's base, by path); the directory becomes a backup only when its manifest
+        # is written.
         final.mkdir()
-        pause = job.buffer.paused() if job.buffer is not None else contextlib.nullcontext()
-        with pause:
-            answers = store.run_together([*statements, range_sql, backup_sql])  # type: ignore[attr-defined]
-        counts = {n: int(a.rows[0][0]) for n, a in zip(names, answers, strict=False)}
-        first, last, events = answers[len(names)].rows[0]
-        status = answers[-1].rows[0][1] if answers[-1].rows else "?"
-        if status != "BACKUP_CREATED":
-            raise AdminError(f"the event store's BACKUP ended {status}")
+        if form == "clickhouse":
+            events = _backup_events_clickhouse(job, store, final, base)
+        else:
+            events = _backup_events_native(job, store, final, base)
+        events["source"] = identity
         job.progress(2, 4, "backup")
         revision = metastore.export_to_sqlite(services.engine, partial / "metadata.sqlite")
         metadata_counts = metastore.count_rows(metastore.open_copy(partial / "metadata.sqlite"))
@@ -196,13 +231,7 @@ def create_backup(
                 "revision": revision,
                 "tables": metadata_counts,
             },
-            "events": {
-                "backend": "chdb",
-                "database": store.database,
-                "schema_version": schema_version(store),
-                "tables": counts,
-                "time_range": {"first": first if events else None, "last": last if events else None},
-            },
+            "events": events,
             "files": file_list(final),
             "seconds": None,
         }
@@ -217,6 +246,103 @@ def create_backup(
     job.progress(4, 4, "backup")
     deleted = apply_retention(to, keep=keep, keep_days=keep_days) if keep or keep_days else []
     return Created(final, manifest, deleted)
+
+
+def _can_build_on(previous: dict[str, Any], form: str, identity: str, database: str) -> bool:
+    """Whether a new backup may be incremental on `previous`: the same form, and for Native
+    files the same event store (its partitions' block numbers are that store's own)."""
+    if events_form(previous) != form:
+        return False
+    if form == "native":
+        return previous["events"].get("source") == identity and previous["events"]["database"] == database
+    return True
+
+
+_RANGE_SQL = "SELECT toString(min(timestamp)), toString(max(timestamp)), count() FROM {db}.events"
+
+
+def _time_range(first: Any, last: Any, events: Any) -> dict[str, Any]:
+    return {"first": first if events else None, "last": last if events else None}
+
+
+def _backup_events_clickhouse(
+    job: Job, store: EventStore, final: Path, base: tuple[Path, dict[str, Any]] | None
+) -> dict[str, Any]:
+    """BACKUP DATABASE into `final/events`, with the counts taken back to back with it."""
+    names, statements = count_statements(store)
+    base_sql = f" SETTINGS base_backup = File({_literal(base[0] / 'events')})" if base else ""
+    backup_sql = f"BACKUP DATABASE {{db}} TO File({_literal(final / 'events')}){base_sql}"
+    pause = job.buffer.paused() if job.buffer is not None else contextlib.nullcontext()
+    with pause:
+        answers = store.run_together([*statements, _RANGE_SQL, backup_sql])  # type: ignore[attr-defined]
+    counts = {n: int(a.rows[0][0]) for n, a in zip(names, answers, strict=False)}
+    first, last, events = answers[len(names)].rows[0]
+    status = answers[-1].rows[0][1] if answers[-1].rows else "?"
+    if status != "BACKUP_CREATED":
+        raise AdminError(f"the event store's BACKUP ended {status}")
+    return {
+        "backend": "chdb",
+        "format": "clickhouse",
+        "database": store.database,
+        "schema_version": schema_version(store),
+        "tables": counts,
+        "time_range": _time_range(first, last, events),
+    }
+
+
+def _backup_events_native(
+    job: Job, store: EventStore, final: Path, base: tuple[Path, dict[str, Any]] | None
+) -> dict[str, Any]:
+    """Every partition of every table as a Native file `events/<table>/<partition>.native`
+    (footfall.ops.native_copy), with this process's writers paused throughout. Incremental:
+    a partition whose signature (highest block number, latest mutation) and columns are
+    those the base recorded is not written again; the manifest names the backup holding it."""
+    base_events = base[1]["events"] if base else {}
+    base_partitions: dict[str, dict[str, Any]] = base_events.get("partitions", {})
+    base_columns: dict[str, list[str]] = base_events.get("columns", {})
+    partitions: dict[str, dict[str, Any]] = {}
+    with job.writers_paused():
+        tables = data_tables(store)
+        columns = {table: insertable_columns(store, table) for table in tables}
+        first, last, events = store.query(_RANGE_SQL).rows[0]
+        plan = [(t, p, sig) for t in tables for p, sig in sorted(signatures(store, t).items())]
+        for done, (table, partition, signature) in enumerate(plan, start=1):
+            before = base_partitions.get(table, {}).get(partition)
+            if (
+                base is not None
+                and before is not None
+                and base_columns.get(table) == columns[table]
+                and (before["max_block"], before["mutation"]) == (signature.max_block, signature.mutation)
+            ):
+                partitions.setdefault(table, {})[partition] = {
+                    **before,
+                    "in": before.get("in") or base[0].name,
+                }
+            else:
+                relative = f"events/{table}/{partition}{COMPRESSED_SUFFIX}"
+                raw = final / "events" / table / f".{partition}.native"
+                exported = export_partition(store, table, tables[table], partition, columns[table], raw)
+                if exported is not None:
+                    compress(raw, final / relative)
+                    rows, now = exported
+                    partitions.setdefault(table, {})[partition] = {
+                        "file": relative,
+                        "in": None,
+                        "rows": rows,
+                        "max_block": now.max_block,
+                        "mutation": now.mutation,
+                    }
+            job.progress(done, len(plan), "events")
+    return {
+        "backend": "chdb" if hasattr(store, "run_together") else "clickhouse",
+        "format": "native",
+        "database": store.database,
+        "schema_version": schema_version(store),
+        "tables": {t: sum(int(p["rows"]) for p in partitions.get(t, {}).values()) for t in tables},
+        "partitions": partitions,
+        "columns": columns,
+        "time_range": _time_range(first, last, events),
+    }
 
 
 def apply_retention(directory: Path, *, keep: int | None, keep_days: float | None) -> list[str]:
@@ -316,8 +442,11 @@ def verify_backup(directory: Path, progress: Progress | None = None) -> Verified
     with tempfile.TemporaryDirectory(prefix="footfall-verify-") as scratch:
         store = ChdbStore(Path(scratch) / "events", database=manifest["events"]["database"])
         try:
-            with events_to_restore(directory) as events_path:
-                store.command(f"RESTORE DATABASE {{db}} FROM File({_literal(events_path)})")
+            if events_form(manifest) == "native":
+                problems += load_native_events(store, directory, manifest, Path(scratch))
+            else:
+                with events_to_restore(directory) as events_path:
+                    store.command(f"RESTORE DATABASE {{db}} FROM File({_literal(events_path)})")
             counts = event_counts(store)
         except Exception as error:
             problems.append(f"events: cannot be restored: {str(error).strip().splitlines()[0]}")
@@ -350,6 +479,60 @@ def verify_backup(directory: Path, progress: Progress | None = None) -> Verified
     return Verified(directory, manifest, problems, [p.name for p, _ in chain])
 
 
+def load_native_events(
+    store: EventStore,
+    directory: Path,
+    manifest: dict[str, Any],
+    staging: Path,
+    progress: Progress | None = None,
+) -> list[str]:
+    """Load a Native-file backup (and the bases it takes partitions from) into `store`, whose
+    database must be empty or absent. The schema is made at the backup's version, the
+    materialized views are dropped while rows arrive (the rollups are loaded as they were, not
+    computed again) and made again; each file is unpacked into `staging` for its load. Returns
+    each partition whose merge-proof rows differ from the manifest's."""
+    events = manifest["events"]
+    version = int(events["schema_version"])
+    store.command("CREATE DATABASE IF NOT EXISTS {db}")
+    migrate_events(store, [m for m in MIGRATIONS if m.version <= version])
+    views = store.query(
+        "SELECT name, create_table_query FROM system.tables WHERE database = {d:String} "
+        "AND engine = 'MaterializedView' ORDER BY name",
+        {"d": store.database},
+    ).rows
+    for view, _ in views:
+        store.command(f"DROP TABLE IF EXISTS {{db}}.`{view}` SYNC")
+    plan = [(t, p, e) for t, parts in sorted(events["partitions"].items()) for p, e in sorted(parts.items())]
+    try:
+        for done, (table, partition, entry) in enumerate(plan, start=1):
+            holder = directory.parent / entry["in"] if entry.get("in") else directory
+            path = holder / entry["file"]
+            if not path.is_file():
+                raise AdminError(f"{holder.name}/{entry['file']}: missing (events.{table} {partition})")
+            raw = staging / f"{table}-{partition}.native"
+            decompress(path, raw)
+            try:
+                store.load_native(table, events["columns"][table], raw)  # type: ignore[attr-defined]
+            finally:
+                raw.unlink(missing_ok=True)
+            if progress:
+                progress(done, len(plan), "events")
+    finally:
+        for _, create in views:
+            store.command(create)
+    problems = []
+    engines = data_tables(store)
+    for table, parts in sorted(events["partitions"].items()):
+        held = partition_rows(store, table, engines.get(table, "MergeTree"))
+        for partition, entry in sorted(parts.items()):
+            if held.get(partition, 0) != int(entry["rows"]):
+                problems.append(
+                    f"events.{table} partition {partition}: {held.get(partition, 0)} rows restored, "
+                    f"the manifest says {entry['rows']}"
+                )
+    return problems
+
+
 # -- restore -----------------------------------------------------------------------------
 
 
@@ -367,17 +550,24 @@ def check_version(manifest: dict[str, Any]) -> None:
 
 def restore_backup(job: Job, directory: Path) -> dict[str, Any]:
     """Restore into this instance, which must hold no data (a fresh DATA_DIR, an empty
-    PostgreSQL database): the metadata at the backup's revision then upgraded, the events
-    by ClickHouse's RESTORE then migrated; afterwards the Stats API answers as at backup time."""
+    PostgreSQL database, an empty ClickHouse database): the metadata at the backup's revision
+    then upgraded, the events by ClickHouse's RESTORE (embedded only) or by loading their
+    Native files (embedded or a ClickHouse server), then migrated; afterwards the Stats API
+    answers as at backup time."""
     services = job.services
     store = services.events
     if store is None:
         raise AdminError("the event store is not open")
-    if not hasattr(store, "run_together"):
-        raise AdminError("backup restore: events go to a ClickHouse server with RESTORE on the server itself")
     directory = resolve(directory.expanduser().resolve())
     manifest = read_manifest(directory)
     check_version(manifest)
+    native = events_form(manifest) == "native"
+    if not native and not hasattr(store, "run_together"):
+        raise AdminError(
+            f"{directory.name} holds its events as a ClickHouse BACKUP, which footfall restores into "
+            "an embedded store only: restore it into an embedded instance and move it with "
+            "`footfall migrate-store --to-clickhouse`, or back up with --format native"
+        )
     chain_of(directory, manifest)
     for path, each in chain_of(directory, manifest):
         problems = check_files(path, each)
@@ -392,15 +582,25 @@ def restore_backup(job: Job, directory: Path) -> dict[str, Any]:
     if any(held.get(t, 0) for t in ("events", "sessions")):
         raise AdminError("restore goes into an empty instance, and this event store holds events")
     job.flush_events()
-    pause = job.buffer.paused() if job.buffer is not None else contextlib.nullcontext()
     started = time.monotonic()
-    with pause:
+    with job.writers_paused():
         job.progress(0, 3, "restore")
         copied = metastore.restore_into(services.engine, directory / "metadata.sqlite")
         job.progress(1, 3, "restore")
         store.command("DROP DATABASE IF EXISTS {db} SYNC")
-        with events_to_restore(directory) as events_path:
-            store.command(f"RESTORE DATABASE {{db}} FROM File({_literal(events_path)})")
+        if native:
+            staging = Path(tempfile.mkdtemp(prefix=".restore-", dir=services.settings.data_dir))
+            try:
+                problems = load_native_events(store, directory, manifest, staging, job.progress)
+            except EventStoreError as error:
+                raise AdminError(f"the events cannot be loaded: {error}") from None
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+            if problems:
+                raise AdminError(f"the restored events differ from the backup's manifest: {problems[0]}")
+        else:
+            with events_to_restore(directory) as events_path:
+                store.command(f"RESTORE DATABASE {{db}} FROM File({_literal(events_path)})")
         migrate_events(store)
         from footfall.events import daily_marks
         from footfall.ingest.buffer import ensure_deduplication
@@ -481,6 +681,7 @@ def backup_create_command(job: Job, args: dict[str, Any]) -> dict[str, Any]:
     created = create_backup(
         job,
         Path(str(args["to"])),
+        form=str(args["format"]) if args.get("format") else None,
         full=bool(args.get("full")),
         keep=int(args["keep"]) if args.get("keep") else None,
         keep_days=float(args["keep_days"]) if args.get("keep_days") else None,
@@ -492,6 +693,7 @@ def backup_create_command(job: Job, args: dict[str, Any]) -> dict[str, Any]:
     return {
         "path": str(created.path),
         "kind": m["kind"],
+        "format": m["events"]["format"],
         "base": m["base"],
         "size_bytes": m["size_bytes"],
         "seconds": m["seconds"],
