@@ -113,3 +113,20 @@ def redis_url() -> Iterator[str]:
     yield REDIS_TEST_URL
     client.flushdb()
     client.close()
+
+
+@pytest.fixture(scope="session")
+def clickhouse_base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Where `ClickHouseServerStore` tests send their HTTP: CLICKHOUSE_TEST_URL's server (less
+    its database) when set, else tests/clickhouse_standin.py: chDB behind a test HTTP layer in
+    a process of its own, NOT a ClickHouse server (the SQL runs on ClickHouse's engine; the
+    HTTP interface is a stand-in). Append `/database`."""
+    url = os.environ.get("CLICKHOUSE_TEST_URL")
+    if url:
+        yield url.rsplit("/", 1)[0]
+        return
+    from tests.clickhouse_standin import StandIn
+
+    standin = StandIn(tmp_path_factory.mktemp("clickhouse-standin") / "engine")
+    yield standin.url
+    standin.stop()

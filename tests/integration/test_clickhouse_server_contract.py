@@ -1,8 +1,12 @@
-"""Contract tests of the ClickHouse server connector.
+"""Contract tests of the ClickHouse server connector (clickhouse-connect over HTTP).
 
-No modern ClickHouse server can run on the development machines, so these run only
-when CLICKHOUSE_TEST_URL points at one (e.g. http://default:@127.0.0.1:8123/footfall_test);
-the SQL itself is covered on ClickHouse's own engine through chDB in test_event_store.py.
+With CLICKHOUSE_TEST_URL pointing at a ClickHouse server (e.g.
+http://default:@127.0.0.1:8123/footfall_test) they run against it. Without it, as on the
+development machines where no modern ClickHouse server can be installed, they run against
+tests/clickhouse_standin.py: chDB (ClickHouse's engine) behind a test HTTP layer that speaks
+the subset of ClickHouse's HTTP interface clickhouse-connect uses. That is NOT a ClickHouse
+server: the SQL, parameters, settings and Native data are the engine's own, the transport is
+the stand-in's (no sessions, no cluster, no replication).
 """
 
 import os
@@ -14,15 +18,12 @@ import pytest
 from footfall.events.schema import EVENTS_COLUMNS
 from footfall.events.store import migrate_events, schema_version
 
-URL = os.environ.get("CLICKHOUSE_TEST_URL")
-pytestmark = pytest.mark.skipif(not URL, reason="CLICKHOUSE_TEST_URL is not set")
-
 
 @pytest.fixture
-def server_store():
+def server_store(clickhouse_base_url):
     from footfall.events.clickhouse_store import ClickHouseServerStore
 
-    base = URL.rsplit("/", 1)[0]
+    base = clickhouse_base_url
     store = ClickHouseServerStore(f"{base}/footfall_contract_{uuid.uuid4().hex[:8]}")
     migrate_events(store)
     yield store
@@ -54,7 +55,7 @@ def test_same_migrations_insert_and_bound_query_as_chdb(server_store) -> None:
     assert count == 3
 
 
-def test_migrate_store_to_the_server_and_back_keeps_every_count(tmp_path) -> None:
+def test_migrate_store_to_the_server_and_back_keeps_every_count(tmp_path, clickhouse_base_url) -> None:
     """footfall migrate-store: chDB + SQLite to this server (and SQLite metadata), and from the
     server back into a fresh data directory; the same SQL (system.parts signatures, DROP
     PARTITION ID, the progress table) runs on chDB in tests/ops/test_ops_migrate_store.py."""
@@ -64,7 +65,7 @@ def test_migrate_store_to_the_server_and_back_keeps_every_count(tmp_path) -> Non
     from tests.e2e.harness import FOOTFALL
     from tests.ops.test_ops_migrate_store import SEED, counts, summary
 
-    base = URL.rsplit("/", 1)[0]
+    base = clickhouse_base_url
     database = f"footfall_migrate_{uuid.uuid4().hex[:8]}"
     server_url = f"{base}/{database}"
     source = {**os.environ, "DATA_DIR": str(tmp_path / "source")}
