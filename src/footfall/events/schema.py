@@ -515,6 +515,31 @@ MIGRATIONS: tuple[Migration, ...] = (
             """,
         ),
     ),
+    Migration(
+        7,
+        "events ordered by page within each day and name: a page filter reads that page's rows",
+        (
+            # A sorting key cannot be changed in place, so the rows are copied into a table
+            # with the new key, which then takes the name `events` (EXCHANGE is atomic). Safe to
+            # run again from the start after an interruption: before the exchange `events_v7`
+            # holds a partial copy, after it the old rows, and `events` always holds them all.
+            # The views that read `events` are made again around it (nothing inserts while
+            # migrations run), with the texts the earlier migrations released.
+            "DROP TABLE IF EXISTS {db}.events_v7",
+            "DROP VIEW IF EXISTS {db}.events_hourly_mv",
+            "DROP VIEW IF EXISTS {db}.visitors_hourly_mv",
+            "CREATE TABLE {db}.events_v7 AS {db}.events ENGINE = MergeTree PARTITION BY toYYYYMM(timestamp) "
+            "ORDER BY (site_id, toDate(timestamp), name, pathname, user_id, timestamp) "
+            "SETTINGS index_granularity = 8192",
+            "INSERT INTO {db}.events_v7 SELECT * FROM {db}.events",
+            "EXCHANGE TABLES {db}.events AND {db}.events_v7",
+            "DROP TABLE {db}.events_v7",
+            "CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.events_hourly_mv TO {db}.events_hourly AS "
+            + _EVENTS_HOURLY_SELECT,
+            "CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.visitors_hourly_mv TO {db}.visitors_hourly AS "
+            + _VISITORS_HOURLY_SELECT,
+        ),
+    ),
 )
 
 
