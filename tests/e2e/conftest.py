@@ -49,6 +49,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.timeout(240))
 
 
+# Why each failed browser test failed, by test name: a test that builds on an earlier one's
+# state fails naming the earlier failure instead of with a bare KeyError.
+FAILURES: dict[str, str] = {}
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[Any]:
+    report = yield
+    if report.failed and item.name not in FAILURES:
+        crash = getattr(report.longrepr, "reprcrash", None)
+        FAILURES[item.name] = crash.message if crash is not None else str(report.longrepr).splitlines()[-1]
+    return report
+
+
 @pytest.fixture(scope="session")
 def built_tracker() -> Path:
     if not (DEFAULT_STATIC_DIR / "script.js").is_file():

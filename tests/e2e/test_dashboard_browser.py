@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import new_page
+from tests.e2e.conftest import FAILURES, new_page
 from tests.e2e.harness import FootfallServer, PageServer, dashboard_stat, html
 
 OWNER = "owner@dash.test"
@@ -47,7 +47,12 @@ def server(tmp_path_factory: pytest.TempPathFactory, built_tracker: Path) -> Ite
 
 def visitor_from(browser: Any, address: str, width: int = 1280, **options: Any) -> Any:
     """A visitor whose events reach footfall through a trusted proxy (loopback) that names
-    `address` in X-Forwarded-For, added on the wire (a header the page set would need CORS)."""
+    `address` in X-Forwarded-For, added on the wire (a header the page set would need CORS).
+
+    A routed request waits in the browser until Playwright's sync API runs the handler, and
+    it runs handlers only while the test is inside a Playwright call: wait for the event with
+    `page.expect_response`, never with a plain sleep (`server.wait_acknowledged`), or it is
+    never sent."""
     page = new_page(browser, width, **options)
 
     def forward(route: Any) -> None:
@@ -55,6 +60,20 @@ def visitor_from(browser: Any, address: str, width: int = 1280, **options: Any) 
 
     page.context.route("**/api/event", forward)
     return page
+
+
+@pytest.fixture
+def owner() -> Any:
+    """The owner's logged-in dashboard, as the module's first test leaves it."""
+    if "owner" not in STATE:
+        first = test_the_owner_sees_each_visit_with_its_source_country_and_device.__name__
+        why = FAILURES.get(first, "it did not run (run the module from its first test)")
+        pytest.fail(f"needs the owner's dashboard from {first}, which failed: {why}", pytrace=False)
+    return STATE["owner"]
+
+
+def is_event_answer(server: FootfallServer) -> Any:
+    return lambda response: response.url.startswith(f"{server.url}/api/event")
 
 
 def stat_is(page: Any, label: str, value: str) -> bool:
@@ -107,9 +126,13 @@ def test_the_owner_sees_each_visit_with_its_source_country_and_device(
     ]:
         before = server.acknowledged()
         visitor = visitor_from(browser, address, width, **options)
-        visitor.goto(pages.url(SITE, path))
-        # Seen: a page the browser keeps hidden is counted only once shown (the tracker's rule).
-        visitor.bring_to_front()
+        # The pageview's request may reach Playwright just after the page's load event (on a
+        # loaded machine it often does): waiting for its answer keeps routing it.
+        with visitor.expect_response(is_event_answer(server), timeout=60_000) as answer:
+            visitor.goto(pages.url(SITE, path))
+            # Seen: a page the browser keeps hidden is counted only once shown (the tracker's rule).
+            visitor.bring_to_front()
+        assert answer.value.status == 202, f"the pageview was answered {answer.value.status}"
         server.wait_acknowledged(before + 1, timeout=60)  # the shared machine may be slow
         visitor.context.close()
 
@@ -136,70 +159,68 @@ def test_the_owner_sees_each_visit_with_its_source_country_and_device(
     STATE["owner"] = page
 
 
-def test_clicking_a_source_filters_every_panel_and_back_removes_it(server: FootfallServer) -> None:
-    page = STATE["owner"]
-    row(page, "sources", "newsletter").click()
-    page.wait_for_url(re.compile(r"[?&]f=is,source,newsletter"))
-    assert page.locator(".chip", has_text="Source is newsletter").count() == 1
-    assert stat_is(page, "Unique visitors", "1")
+def test_clicking_a_source_filters_every_panel_and_back_removes_it(
+    server: FootfallServer, owner: Any
+) -> None:
+    row(owner, "sources", "newsletter").click()
+    owner.wait_for_url(re.compile(r"[?&]f=is,source,newsletter"))
+    assert owner.locator(".chip", has_text="Source is newsletter").count() == 1
+    assert stat_is(owner, "Unique visitors", "1")
     # Every panel now counts the newsletter's visitor only.
-    wait_rows(page, "pages", ["/landing", "/pricing"])
-    wait_rows(page, "locations", ["🇩🇪 Germany"])
-    wait_rows(page, "devices", ["Desktop"])
+    wait_rows(owner, "pages", ["/landing", "/pricing"])
+    wait_rows(owner, "locations", ["🇩🇪 Germany"])
+    wait_rows(owner, "devices", ["Desktop"])
     # With one source picked, the Sources tab drills into its referrers.
     assert (
-        page.locator("section[aria-labelledby='panel-sources'] .row-head span").first.inner_text().upper()
+        owner.locator("section[aria-labelledby='panel-sources'] .row-head span").first.inner_text().upper()
         == "REFERRER"
     )
-    page.go_back()
-    page.wait_for_function("() => !location.search.includes('f=')")
-    assert page.locator(".chip").count() == 0
-    wait_rows(page, "locations", ["🇩🇪 Germany", "🇬🇧 United Kingdom"])
-    assert stat_is(page, "Unique visitors", "2")
+    owner.go_back()
+    owner.wait_for_function("() => !location.search.includes('f=')")
+    assert owner.locator(".chip").count() == 0
+    wait_rows(owner, "locations", ["🇩🇪 Germany", "🇬🇧 United Kingdom"])
+    assert stat_is(owner, "Unique visitors", "2")
 
 
-def test_the_range_changes_with_the_picker_and_with_a_shortcut(server: FootfallServer) -> None:
-    page = STATE["owner"]
-    page.locator("#period-button").click()
-    page.get_by_role("menuitem", name=re.compile("Last 7 days")).click()
-    page.wait_for_url(re.compile(r"[?&]period=7d"))
-    assert "Last 7 days" in page.locator("#period-button").inner_text()
-    page.keyboard.press("t")
-    page.wait_for_url(re.compile(r"[?&]period=30d"))
-    assert "Last 30 days" in page.locator("#period-button").inner_text()
-    page.keyboard.press("x")
-    page.wait_for_url(re.compile(r"[?&]comparison=previous_period"))
-    page.keyboard.press("d")
-    page.wait_for_url(re.compile(r"[?&]period=day"))
-    assert stat_is(page, "Unique visitors", "2")
-    page.go_back()
-    page.wait_for_url(re.compile(r"[?&]period=30d"))
+def test_the_range_changes_with_the_picker_and_with_a_shortcut(server: FootfallServer, owner: Any) -> None:
+    owner.locator("#period-button").click()
+    owner.get_by_role("menuitem", name=re.compile("Last 7 days")).click()
+    owner.wait_for_url(re.compile(r"[?&]period=7d"))
+    assert "Last 7 days" in owner.locator("#period-button").inner_text()
+    owner.keyboard.press("t")
+    owner.wait_for_url(re.compile(r"[?&]period=30d"))
+    assert "Last 30 days" in owner.locator("#period-button").inner_text()
+    owner.keyboard.press("x")
+    owner.wait_for_url(re.compile(r"[?&]comparison=previous_period"))
+    owner.keyboard.press("d")
+    owner.wait_for_url(re.compile(r"[?&]period=day"))
+    assert stat_is(owner, "Unique visitors", "2")
+    owner.go_back()
+    owner.wait_for_url(re.compile(r"[?&]period=30d"))
 
 
-def test_a_details_view_sorts_by_a_column(server: FootfallServer) -> None:
-    page = STATE["owner"]
-    page.locator("section[aria-labelledby='panel-pages'] .details-link").click()
-    dialog = page.locator("dialog.details")
+def test_a_details_view_sorts_by_a_column(server: FootfallServer, owner: Any) -> None:
+    owner.locator("section[aria-labelledby='panel-pages'] .details-link").click()
+    dialog = owner.locator("dialog.details")
     dialog.wait_for()
-    page.wait_for_url(re.compile(r"[?&]details=pages:pages"))
+    owner.wait_for_url(re.compile(r"[?&]details=pages:pages"))
     rows = dialog.locator(".row-link")
-    page.wait_for_function("() => document.querySelectorAll('dialog.details .row-link').length === 2")
+    owner.wait_for_function("() => document.querySelectorAll('dialog.details .row-link').length === 2")
     assert rows.all_inner_texts() == ["/pricing", "/landing"]  # 2 visitors, 1 visitor
     header = dialog.get_by_role("button", name=re.compile("^Visitors"))
     header.click()  # descending → ascending
-    page.wait_for_function(
+    owner.wait_for_function(
         "() => document.querySelector('dialog.details .row-link')?.textContent === '/landing'"
     )
     assert header.get_attribute("aria-sort") == "ascending"
     assert "PAGEVIEWS" in dialog.locator(".row-head").inner_text().upper()
-    page.keyboard.press("Escape")
-    page.wait_for_function("() => !location.search.includes('details=')")
+    owner.keyboard.press("Escape")
+    owner.wait_for_function("() => !location.search.includes('details=')")
 
 
-def test_the_funnel_shows_each_steps_visitors(server: FootfallServer) -> None:
-    page = STATE["owner"]
-    page.locator("section[aria-labelledby='panel-behaviours'] [role=tab]", has_text="Funnels").click()
-    steps = page.locator(".funnel-steps li")
+def test_the_funnel_shows_each_steps_visitors(server: FootfallServer, owner: Any) -> None:
+    owner.locator("section[aria-labelledby='panel-behaviours'] [role=tab]", has_text="Funnels").click()
+    steps = owner.locator(".funnel-steps li")
     steps.first.wait_for()
     texts = steps.all_inner_texts()
     assert len(texts) == 2
@@ -207,8 +228,9 @@ def test_the_funnel_shows_each_steps_visitors(server: FootfallServer) -> None:
     assert "2. Visit /pricing" in texts[1] and "1 · 100.00%" in texts[1]
 
 
-def test_a_shared_link_embedded_and_a_stranger_who_gets_nothing(server: FootfallServer, browser: Any) -> None:
-    owner = STATE["owner"]
+def test_a_shared_link_embedded_and_a_stranger_who_gets_nothing(
+    server: FootfallServer, browser: Any, owner: Any
+) -> None:
     owner.goto(server.url + f"/{SITE}/settings/visibility")
     owner.get_by_label("Name").fill("Embed")
     owner.get_by_role("button", name="Make link").click()
@@ -248,10 +270,10 @@ VIEWS = [
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 @pytest.mark.parametrize("width", [1280, 360])
 def test_screenshots_of_the_main_views_fit_the_screen(
-    server: FootfallServer, browser: Any, shots: Path, width: int, scheme: str
+    server: FootfallServer, browser: Any, shots: Path, owner: Any, width: int, scheme: str
 ) -> None:
     page = new_page(browser, width, color_scheme=scheme)
-    page.context.add_cookies(STATE["owner"].context.cookies())
+    page.context.add_cookies(owner.context.cookies())
     too_wide = []
     for name, query in VIEWS:
         page.goto(f"{server.url}/{SITE}{query}")
