@@ -164,7 +164,7 @@ def backup_verify(directory: str) -> None:
     tables = len(verified.manifest["events"]["tables"]) + len(verified.manifest["metadata"]["tables"])
     chain = f", incremental on {' <- '.join(verified.chain[1:])}" if len(verified.chain) > 1 else ""
     click.echo(
-        f"{verified.path}: ok: {len(verified.manifest['files'])} files match their checksums, "
+        f"{verified.path}: ok: {verified.files} files match their checksums, "
         f"{tables} tables restored with the manifest's row counts ({events} events){chain}"
     )
 

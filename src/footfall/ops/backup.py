@@ -385,6 +385,7 @@ class Verified:
     manifest: dict[str, Any]
     problems: list[str]
     chain: list[str]
+    files: int = 0  # checked, in this backup and its bases
 
 
 def check_files(directory: Path, manifest: dict[str, Any]) -> list[str]:
@@ -435,10 +436,11 @@ def verify_backup(directory: Path, progress: Progress | None = None) -> Verified
     problems: list[str] = []
     for path, each in chain:
         problems += check_files(path, each)
+    files = sum(len(each.get("files", {})) for _, each in chain)
     if progress:
         progress(1, 3, "verify")
     if problems:
-        return Verified(directory, manifest, problems, [p.name for p, _ in chain])
+        return Verified(directory, manifest, problems, [p.name for p, _ in chain], files)
     with tempfile.TemporaryDirectory(prefix="footfall-verify-") as scratch:
         store = ChdbStore(Path(scratch) / "events", database=manifest["events"]["database"])
         try:
@@ -476,7 +478,7 @@ def verify_backup(directory: Path, progress: Progress | None = None) -> Verified
                 )
     if progress:
         progress(3, 3, "verify")
-    return Verified(directory, manifest, problems, [p.name for p, _ in chain])
+    return Verified(directory, manifest, problems, [p.name for p, _ in chain], files)
 
 
 def load_native_events(
