@@ -324,6 +324,21 @@ def test_days_are_counted_only_once_sealed_and_again_when_goals_change(world_fac
     assert [r.metrics for r in execute(store, query).rows] == [{"visitors": 1, "events": 1}]
 
 
+def test_the_newest_sealed_days_are_counted_first(world_factory) -> None:
+    moments = [datetime(2026, 3, d, 12, tzinfo=UTC) for d in (2, 3, 4)]
+    _world, store, site_id = one_site(world_factory, "newest.example", moments)
+    asked = iter([False, True])  # stop after the first count
+    made = daily.refresh(
+        store, [(site_id, ())], datetime(2026, 3, 6, tzinfo=UTC), stopping=lambda: next(asked)
+    )
+    assert made == 1
+    states = daily.day_states(store, site_id, date(2026, 3, 1), date(2026, 3, 5))
+    counted = sorted(
+        day for (day, part), state in states.items() if part == "rows" and state.state == daily.COMPUTED
+    )
+    assert counted == [date(2026, 3, 4)]
+
+
 def test_the_background_refresher_counts_days(world_factory) -> None:
     _world, store, site_id = one_site(world_factory, "bg.example", [datetime(2026, 3, 5, 9, tzinfo=UTC)])
     refresher = daily.Refresher(store, lambda: [(site_id, ())], interval=0.1)
