@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -186,6 +187,13 @@ def _clickhouse_url(env: Mapping[str, str]) -> str | None:
         raise ConfigError(
             "CLICKHOUSE_DATABASE_URL",
             f"must look like http://user:pass@host:8123/database, got {raw!r}",
+        )
+    database = (parts.path or "/").strip("/")
+    if database and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", database):
+        raise ConfigError(
+            "CLICKHOUSE_DATABASE_URL",
+            f"the database name {database!r} must be letters, digits and underscores, "
+            "not starting with a digit (footfall's statements name it unquoted)",
         )
     return raw
 

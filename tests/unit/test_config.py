@@ -57,6 +57,7 @@ def test_plausible_names_are_read(tmp_path: Path) -> None:
         ("BASE_URL", "stats.example.com", "http(s) URL"),
         ("DATABASE_URL", "mysql://x/y", "postgres://"),
         ("CLICKHOUSE_DATABASE_URL", "not a url", "http://user:pass@host"),
+        ("CLICKHOUSE_DATABASE_URL", "http://ch:8123/my-events", "letters, digits and underscores"),
         ("SECRET_KEY_BASE", "short", "at least 32"),
         ("LISTEN_IP", "localhost:80", "IP address"),
         ("LOG_LEVEL", "loud", "one of"),
