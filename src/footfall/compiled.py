@@ -35,6 +35,7 @@ HOT_MODULES = (
     "footfall.ingest.identity",
     "footfall.ingest.pipeline",
     "footfall.ingest.request",
+    "footfall.ingest.sessions",
     "footfall.web.event",
 )
 # The compiled modules' shared runtime is the extension module `<SHARED_RUNTIME>__mypyc`.

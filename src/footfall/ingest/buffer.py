@@ -140,6 +140,7 @@ RowsWritten = Callable[[list[Any], list[Any]], None]
 _Unwritten = tuple[bytes, bytes, int, bytes, int, int, Written]
 _EVENT_TIME, _SESSION_START = EVENTS_COLUMNS.index("timestamp"), SESSIONS_COLUMNS.index("start")
 _EVENT_TIMES = (_EVENT_TIME,)
+_ARRAY_HEADERS = tuple(array_header(length) for length in range(16))
 _SESSION_TIMES = (_SESSION_START, SESSIONS_COLUMNS.index("timestamp"))
 
 
@@ -358,7 +359,11 @@ class WriteAheadBuffer:
                 return
             done(None)
             return
-        self._loop = asyncio.get_running_loop()
+        # The loop the syncer settles through: this call's (asked only when the one kept is
+        # gone: `get_running_loop` makes a system call, getpid, on every call).
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            self._loop = asyncio.get_running_loop()
         if self._syncer is None:
             self._start_syncer()
         self._unwritten.append((*framed, done))
@@ -371,22 +376,34 @@ class WriteAheadBuffer:
         them) with their numbers, and the earliest time among the rows. Times are unix
         seconds, as the pipeline writes them."""
         encode = self._encoder.encode
-        encoded_events = b"".join(map(encode, events))
-        encoded_sessions = b"".join(map(encode, sessions))
+        event_count, session_count = len(events), len(sessions)
+        # A request has one event row and up to two session rows: those cases without `map`.
+        encoded_events = encode(events[0]) if event_count == 1 else b"".join(map(encode, events))
+        if session_count == 0:
+            encoded_sessions = b""
+        elif session_count == 1:
+            encoded_sessions = encode(sessions[0])
+        else:
+            encoded_sessions = b"".join(map(encode, sessions))
         payload = b"".join(
             (
                 b"\x92",
-                array_header(len(events)),
+                _ARRAY_HEADERS[event_count] if event_count < 16 else array_header(event_count),
                 encoded_events,
-                array_header(len(sessions)),
+                _ARRAY_HEADERS[session_count] if session_count < 16 else array_header(session_count),
                 encoded_sessions,
             )
         )
-        times = [row[_EVENT_TIME] for row in events]
-        times += [row[_SESSION_START] for row in sessions]
-        oldest = min(times) if times else 0
+        # The earliest of the rows' times (0 without rows), without a list to take `min` of.
+        oldest = events[0][_EVENT_TIME] if events else sessions[0][_SESSION_START] if sessions else 0
+        for row in events:
+            if row[_EVENT_TIME] < oldest:
+                oldest = row[_EVENT_TIME]
+        for row in sessions:
+            if row[_SESSION_START] < oldest:
+                oldest = row[_SESSION_START]
         record = HEADER.pack(len(payload), zlib.crc32(payload)) + payload
-        return record, encoded_events, len(events), encoded_sessions, len(sessions), oldest
+        return record, encoded_events, event_count, encoded_sessions, session_count, oldest
 
     def _append_locked(
         self, record: bytes, events: bytes, event_count: int, sessions: bytes, session_count: int, oldest: int
@@ -484,13 +501,24 @@ class WriteAheadBuffer:
         if self._offset > 0 and self._offset + size > self.segment_bytes:
             self._rotate()
         self._write_or_undo(b"".join([unwritten[0] for unwritten in chunk]))
-        for record, *encoded, _ in chunk:
+        for unwritten in chunk:  # indexed, not unpacked: no list per record
             start = self._offset
-            self._offset += len(record)
+            self._offset += len(unwritten[0])
             self._seq += 1
-            entry = (self._seq, self._segment, start, self._offset, *encoded)
-            self._queue.append(entry)
-            self._pending_rows += _rows(entry)
+            self._queue.append(
+                (
+                    self._seq,
+                    self._segment,
+                    start,
+                    self._offset,
+                    unwritten[1],
+                    unwritten[2],
+                    unwritten[3],
+                    unwritten[4],
+                    unwritten[5],
+                )
+            )
+            self._pending_rows += unwritten[2] + unwritten[4]
         self._pending_bytes += size
         if self._pending_rows >= self.batch_size and not self._wake.is_set():
             self._wake.set()
@@ -726,9 +754,9 @@ def _write_all(fd: int, data: bytes) -> None:
 
 def _settle(records: list[_Unwritten], error: OSError | None) -> None:
     """In the loop thread: tell every request a sync covered (or its error)."""
-    for *_, done in records:
+    for record in records:
         try:
-            done(error)
+            record[-1](error)  # its `done`
         except Exception:  # one request's answer must not keep the others waiting
             log.exception("cannot answer a request after the write-ahead log sync")
 

@@ -48,14 +48,21 @@ def parse_address(raw: str) -> Address | None:
     try:
         if ":" not in text:
             packed = socket.inet_pton(socket.AF_INET, text)
-            return Address(4, int.from_bytes(packed, "big"), socket.inet_ntop(socket.AF_INET, packed))
+            return _address(4, int.from_bytes(packed, "big"), socket.inet_ntop(socket.AF_INET, packed))
         packed = socket.inet_pton(socket.AF_INET6, text)
     except (OSError, ValueError):
         return None
     if packed[:12] == _V4_MAPPED:
         v4 = packed[12:]
-        return Address(4, int.from_bytes(v4, "big"), socket.inet_ntop(socket.AF_INET, v4))
-    return Address(6, int.from_bytes(packed, "big"), socket.inet_ntop(socket.AF_INET6, packed))
+        return _address(4, int.from_bytes(v4, "big"), socket.inet_ntop(socket.AF_INET, v4))
+    return _address(6, int.from_bytes(packed, "big"), socket.inet_ntop(socket.AF_INET6, packed))
+
+
+def _address(version: int, value: int, text: str) -> Address:
+    """`Address(version, value, text)`, made by `tuple.__new__`: a NamedTuple's own `__new__`
+    is interpreted Python even where this module is compiled, and most addresses a busy
+    server sees are new to the cache above."""
+    return tuple.__new__(Address, (version, value, text))
 
 
 def forwarded_for(header: str) -> list[str]:

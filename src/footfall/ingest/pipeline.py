@@ -43,7 +43,12 @@ class DropReason(enum.StrEnum):
     shield = "shield"
 
 
-@dataclass(slots=True)
+# The records below are built once or more per request: each has its `__init__` written out
+# (`init=False`), because compiled (footfall.compiled) the methods a dataclass generates stay
+# interpreted Python, which cost more than the rest of building them.
+
+
+@dataclass(slots=True, init=False)
 class Outcome:
     """What became of one event for one site domain."""
 
@@ -54,17 +59,39 @@ class Outcome:
     user_id: int | None = None
     session_id: int | None = None
 
+    def __init__(
+        self,
+        domain: str,
+        accepted: bool,
+        drop_reason: DropReason | None = None,
+        site_id: int | None = None,
+        user_id: int | None = None,
+        session_id: int | None = None,
+    ) -> None:
+        self.domain = domain
+        self.accepted = accepted
+        self.drop_reason = drop_reason
+        self.site_id = site_id
+        self.user_id = user_id
+        self.session_id = session_id
 
-@dataclass(slots=True)
+
+@dataclass(slots=True, init=False)
 class Rows:
     events: list[EventRow] = field(default_factory=list)
     sessions: list[tuple[Any, ...]] = field(default_factory=list)
+
+    def __init__(
+        self, events: list[EventRow] | None = None, sessions: list[tuple[Any, ...]] | None = None
+    ) -> None:
+        self.events = [] if events is None else events
+        self.sessions = [] if sessions is None else sessions
 
     def __bool__(self) -> bool:
         return bool(self.events or self.sessions)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class Event:
     """One event for one site on its way through the steps; what visits need to know
     about it too (`sessions.SessionEvent`)."""
@@ -82,6 +109,21 @@ class Event:
     previous_salt: bytes | None = None
     session: SessionState | None = None
     session_rows: list[tuple[Any, ...]] | None = None
+
+    def __init__(self, request: EventRequest, domain: str, user_agent: str, ip: str, timestamp: int) -> None:
+        self.request = request
+        self.domain = domain
+        self.user_agent = user_agent
+        self.ip = ip
+        self.timestamp = timestamp
+        self.site_id = 0
+        self.location = None
+        self.device = None
+        self.source = None
+        self.user_id = 0
+        self.previous_salt = None
+        self.session = None
+        self.session_rows = None
 
     def previous_user_id(self) -> int | None:
         # A visit that began before midnight UTC is filed under yesterday's id.

@@ -230,28 +230,38 @@ class RedisSessionCache:
         return f"{self._prefix}{key[0]}:{key[1]}"
 
     def update(self, key: Key, event: SessionEvent) -> tuple[SessionState | None, SessionState | None]:
-        import redis
-
-        now = event.timestamp
         other = previous_key(event)
         names = [self._key(key)] if other is None else [self._key(key), self._key(other)]
         while True:
-            with self._client.pipeline() as pipe:
-                try:
-                    pipe.watch(*names)
-                    found = None
-                    for raw in pipe.mget(names):
-                        found = _open(self._decoder.decode(raw), now) if raw else None
-                        if found is not None:
-                            break
-                    result = apply_event(found, event)
-                    pipe.multi()
-                    if result is not None:
-                        pipe.set(names[0], self._encoder.encode(result), ex=SESSION_TIMEOUT_SECONDS + 60)
-                    pipe.execute()
-                    return found, result
-                except redis.WatchError:
-                    continue
+            updated = self._try_update(names, event)
+            if updated is not None:
+                return updated
+
+    def _try_update(
+        self, names: list[str], event: SessionEvent
+    ) -> tuple[SessionState | None, SessionState | None] | None:
+        """One optimistic transaction: (the visit found, the visit now), or None if another
+        replica changed one of `names` meanwhile (the caller tries again)."""
+        import redis
+
+        now = event.timestamp
+        with self._client.pipeline() as pipe:
+            try:
+                pipe.watch(*names)
+                found = None
+                states: list[Any] = pipe.mget(names)  # bytes: the client does not decode them
+                for raw in states:
+                    found = _open(self._decoder.decode(raw), now) if raw else None
+                    if found is not None:
+                        break
+                result = apply_event(found, event)
+                pipe.multi()
+                if result is not None:
+                    pipe.set(names[0], self._encoder.encode(result), ex=SESSION_TIMEOUT_SECONDS + 60)
+                pipe.execute()
+                return found, result
+            except redis.WatchError:
+                return None
 
     def close(self) -> None:
         self._client.close()
