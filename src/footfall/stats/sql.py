@@ -526,6 +526,14 @@ def _group_totals(ctx: _Context, dims: tuple[str, ...], totals: tuple[Filter, ..
     )
 
 
+# A filter on the other table is a set of session ids (`session_id IN (SELECT ...)`), often
+# hundreds of thousands of them (the visits that saw a page). Neither table's primary key can
+# use it (session_id follows user_id in the sessions' key; the events' has none), yet ClickHouse
+# checks every set against the key by default: a third of a page filter's visits part at 10
+# million events (240 against 170 ms) for no granule skipped.
+READ_SETTINGS = " SETTINGS use_index_for_in_with_subqueries = 0"
+
+
 def finish(
     params: Params,
     query: Query,
@@ -545,7 +553,7 @@ def finish(
     sql = (
         f"SELECT {select} FROM ({body}) AS body{group_join}"
         f" ORDER BY {order} LIMIT {params.bind(query.limit, 'UInt64')}"
-        f" OFFSET {params.bind(query.offset, 'UInt64')}"
+        f" OFFSET {params.bind(query.offset, 'UInt64')}{READ_SETTINGS}"
     )
     check_size(sql)
     return Compiled(sql=sql, params=params.values, dimensions=dims, metrics=query.metrics)
