@@ -85,9 +85,17 @@ def closed(sock: socket.socket) -> bool:
 
 @pytest.fixture(params=["group", "none"])
 def running(request, make_settings, sqlite_url, event_store) -> Iterator[Running]:
-    settings = make_settings(
-        DATABASE_URL=sqlite_url, WAL_SYNC=request.param, MAX_BODY_BYTES="4096", FLUSH_INTERVAL_MS="50"
-    )
+    yield from serve(make_settings, sqlite_url, event_store, WAL_SYNC=request.param)
+
+
+@pytest.fixture
+def running_with_redis(make_settings, sqlite_url, event_store, redis_url) -> Iterator[Running]:
+    """The session cache in Redis (REDIS_URL): the pipeline runs on the executor's threads."""
+    yield from serve(make_settings, sqlite_url, event_store, WAL_SYNC="group", REDIS_URL=redis_url)
+
+
+def serve(make_settings, sqlite_url: str, event_store, **env: str) -> Iterator[Running]:
+    settings = make_settings(DATABASE_URL=sqlite_url, MAX_BODY_BYTES="4096", FLUSH_INTERVAL_MS="50", **env)
     engine = make_engine(sqlite_url)
     migrate(engine)
     services = Services(
@@ -145,6 +153,40 @@ def test_an_event_is_answered_by_the_fast_path_and_stored_with_its_visit(running
     assert rows == [("/pricing", "Google", "Organic Search", "Chrome")]
     visits = running.stored("SELECT entry_page, country_code FROM {db}.sessions WHERE sign = 1")
     assert visits == [("/pricing", "DE")]
+
+
+def test_with_the_session_cache_in_redis_a_visit_is_answered_by_the_fast_path(
+    running_with_redis: Running,
+) -> None:
+    """REDIS_URL: the pipeline runs on the executor's threads and the fast path answers once
+    they are done; requests pipelined behind one it is still answering are answered in order
+    (those behind the ASGI request go through ASGI); the visit is kept in Redis."""
+    running = running_with_redis
+    assert running.app.state.ingestion.executor is not None
+    engagement = {**PAGEVIEW, "n": "engagement", "sd": 40, "e": 12_000}
+    second = {**PAGEVIEW, "u": "https://example.com/docs", "r": "https://example.com/pricing"}
+    with running.connect() as sock:
+        for body in (PAGEVIEW, engagement):
+            sock.sendall(request(json.dumps(body)))
+            assert read_responses(sock, 1)[0][0] == 202
+        # Pipelined: sent before the first is answered, answered in order across both paths.
+        sock.sendall(
+            request(json.dumps(second))
+            + b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+            + request(b"{not json")
+            + request(json.dumps({"n": "pageview", "u": "https://other.net/", "d": "other.net"}))
+        )
+        answers = read_responses(sock, 4)
+    assert [status for status, _, _ in answers] == [202, 200, 400, 202]
+    assert answers[3][1]["x-plausible-dropped"] == "1"
+    assert running.fast == [202, 202, 202]  # the pageviews and the engagement
+    events = running.stored("SELECT name, pathname FROM {db}.events ORDER BY timestamp, name DESC")
+    assert sorted(events) == [("engagement", "/pricing"), ("pageview", "/docs"), ("pageview", "/pricing")]
+    visits = running.stored(
+        "SELECT argMax(entry_page, version), argMax(exit_page, version), sum(sign * pageviews) "
+        "FROM {db}.sessions GROUP BY session_id HAVING sum(sign) > 0"
+    )
+    assert visits == [("/pricing", "/docs", 2)]
 
 
 def test_keep_alive_connection_serves_many_events_and_the_errors_in_between(running: Running) -> None:

@@ -8,10 +8,14 @@ the HTTP parser: it collects the body as it arrives and runs `footfall.web.event
 (admit -> write -> reply, the same flow the ASGI handler runs), whose answer, once the
 write-ahead log has the rows, it writes to the socket in one call.
 
+With the session cache in Redis (`REDIS_URL`), `respond` runs the pipeline on the write path's
+executor threads and answers from the loop once they are done; the fast path waits for that
+answer as it waits for the log's group commit.
+
 Everything else, and every `/api/event` request this fast path does not take (another
-method, `Expect: 100-continue`, a request pipelined behind one still unanswered, the session
-cache in Redis, the server still starting), goes through uvicorn's own path to the ASGI
-application unchanged, where `EventFirstStarlette` answers `/api/event` with the same replies.
+method, `Expect: 100-continue`, a request pipelined behind one still unanswered, the server
+still starting), goes through uvicorn's own path to the ASGI application unchanged, where
+`EventFirstStarlette` answers `/api/event` with the same replies.
 
 `footfall serve` passes `event_protocol(app)` to uvicorn as its `http` protocol class.
 """
@@ -163,9 +167,7 @@ class EventProtocol(HttpToolsProtocol):
             if ingestion is None:
                 return None
             self._found = ingestion
-        if ingestion.buffer is None or ingestion.executor is not None:
-            return None
-        return ingestion
+        return ingestion if ingestion.buffer is not None else None
 
     def _start_event(self, ingestion: Ingestion) -> None:
         http_version = self.parser.get_http_version()
