@@ -1,7 +1,10 @@
 """The metadata store: the same migrations and models on SQLite and PostgreSQL."""
 
+import threading
+import time
+
 import pytest
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, select, update
 from sqlalchemy.exc import IntegrityError
 
 from footfall.accounts.apikeys import create_api_key, find_api_key
@@ -9,7 +12,18 @@ from footfall.accounts.errors import Conflict, DomainError
 from footfall.accounts.passwords import verify_password
 from footfall.accounts.users import authenticate, create_user
 from footfall.meta.db import current_revision, head_revision, make_sessionmaker, migrate, session_scope
-from footfall.meta.models import ApiKey, Funnel, FunnelStep, Goal, Membership, Role, Salt, SharedLink, Site
+from footfall.meta.models import (
+    ApiKey,
+    Funnel,
+    FunnelStep,
+    Goal,
+    Membership,
+    Role,
+    Salt,
+    SharedLink,
+    Site,
+    User,
+)
 from footfall.sites.sites import create_site, list_sites, role_of
 
 
@@ -151,3 +165,41 @@ def test_a_keys_last_use_is_recorded_to_the_minute(metadata_engine) -> None:
     with session_scope(factory) as db:
         assert find_api_key(db, raw).last_used_at > first - timedelta(minutes=2)
         assert db.get(ApiKey, key_id).id == key_id
+
+
+def test_a_nested_block_reading_then_writing_survives_a_commit_from_another_connection(
+    metadata_engine,
+) -> None:
+    """A page's `begin_nested()` block reads, works a while (a password hash), then writes;
+    another connection (the outbox worker marking a mail sent) commits in between. On SQLite a
+    deferred transaction's write then failed at once with "database is locked"; the block
+    must wait for the other writer instead and both writes land."""
+    factory = make_sessionmaker(metadata_engine)
+    with session_scope(factory) as db:
+        create_user(db, "reader@example.com", "long enough password")
+        create_user(db, "other@example.com", "long enough password")
+    trying = threading.Event()
+    failures: list[BaseException] = []
+
+    def rename_other() -> None:
+        try:
+            with session_scope(factory) as other:
+                trying.set()
+                other.execute(update(User).where(User.email == "other@example.com").values(name="Other"))
+        except BaseException as error:  # reported by the assertion below
+            failures.append(error)
+
+    with session_scope(factory) as db, db.begin_nested():
+        reader = db.scalar(select(User).where(User.email == "reader@example.com"))
+        assert reader is not None
+        writer = threading.Thread(target=rename_other)
+        writer.start()
+        trying.wait(10)
+        time.sleep(0.3)  # the other connection's commit lands here when nothing holds it back
+        reader.name = "Reader"
+        db.flush()
+    writer.join(60)
+    assert failures == []
+    with session_scope(factory) as db:
+        names = dict(db.execute(select(User.email, User.name)).all())
+    assert names == {"reader@example.com": "Reader", "other@example.com": "Other"}

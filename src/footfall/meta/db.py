@@ -33,6 +33,19 @@ def make_engine(database_url: str) -> Engine:
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
 
+        @event.listens_for(engine, "savepoint")
+        def _write_lock_first(connection, _name) -> None:
+            # The sqlite3 module opens a transaction only at the first INSERT, UPDATE or DELETE,
+            # so a SAVEPOINT (Session.begin_nested) issued outside one opens it itself, deferred:
+            # its reads fix a snapshot, and if another connection commits before the block's
+            # first write (a password hashed in between is long enough), that write fails at
+            # once with "database is locked" (SQLITE_BUSY_SNAPSHOT; busy_timeout cannot help).
+            # Every nested block here is there to write, so it takes the write lock up front
+            # and waits for it with busy_timeout instead.
+            raw = connection.connection.dbapi_connection
+            if raw is not None and not raw.in_transaction:
+                raw.execute("BEGIN IMMEDIATE")
+
         return engine
     return create_engine(database_url, pool_pre_ping=True, pool_size=5, max_overflow=10)
 
