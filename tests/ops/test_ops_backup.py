@@ -82,6 +82,26 @@ def created_path(result: subprocess.CompletedProcess[str]) -> Path:
     return Path(match.group(1))
 
 
+def damage_two_and_verify(server: FootfallServer, made: Path, damaged: Path, picks) -> None:
+    """Truncates the largest file of the copy `damaged` that `picks` chooses and alters one byte
+    of the next largest; `footfall backup verify` must name both and exit 1 with one line."""
+    files = manifest(damaged)["files"]
+    data = sorted((name for name in files if picks(name)), key=lambda name: -files[name]["size"])
+    truncated, altered = data[0], data[1]
+    with (damaged / truncated).open("r+b") as handle:
+        handle.truncate(files[truncated]["size"] // 2)
+    content = bytearray((damaged / altered).read_bytes())
+    content[len(content) // 2] ^= 0xFF
+    (damaged / altered).write_bytes(bytes(content))
+    result = cli(server, "backup", "verify", str(damaged))
+    assert result.returncode == 1
+    assert f"{made.name}/{truncated}: truncated ({files[truncated]['size'] // 2} bytes" in result.stdout
+    assert f"{made.name}/{altered}: altered (its SHA-256 differs from the manifest's)" in result.stdout
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"footfall: error: {made.name} failed verification (2 problems)")
+
+
 @pytest.fixture(scope="module")
 def source(tmp_path_factory):
     """A running server with a user, an API key, two sites and some traffic on `steady.example`."""
@@ -200,24 +220,9 @@ def test_verify_names_a_truncated_and_an_altered_file_and_exits_1(source) -> Non
     made = created_path(cli(server, "backup", "create", "--to", str(root / "to-damage"), "--full"))
     damaged = root / "damaged" / made.name
     shutil.copytree(made, damaged)
-    files = manifest(damaged)["files"]
-    data = sorted(
-        (name for name in files if name.startswith("events/data/") and name.endswith(".bin")),
-        key=lambda name: -files[name]["size"],
+    damage_two_and_verify(
+        server, made, damaged, lambda name: name.startswith("events/data/") and name.endswith(".bin")
     )
-    truncated, altered = data[0], data[1]
-    with (damaged / truncated).open("r+b") as handle:
-        handle.truncate(files[truncated]["size"] // 2)
-    content = bytearray((damaged / altered).read_bytes())
-    content[len(content) // 2] ^= 0xFF
-    (damaged / altered).write_bytes(bytes(content))
-    result = cli(server, "backup", "verify", str(damaged))
-    assert result.returncode == 1
-    assert f"{made.name}/{truncated}: truncated ({files[truncated]['size'] // 2} bytes" in result.stdout
-    assert f"{made.name}/{altered}: altered (its SHA-256 differs from the manifest's)" in result.stdout
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith(f"footfall: error: {made.name} failed verification (2 problems): ")
     # A backup is refused for restore while damaged, naming the file.
     fresh = FootfallServer(root / "never", env={"LOG_LEVEL": "info"})
     refused = cli(fresh, "backup", "restore", str(damaged))

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from tests.e2e.harness import FootfallServer
-from tests.ops.test_ops_backup import answers, cli, created_path, manifest, post
+from tests.ops.test_ops_backup import answers, cli, created_path, damage_two_and_verify, manifest, post
 
 pytestmark = pytest.mark.slow
 
@@ -177,22 +177,7 @@ def test_verify_of_a_native_backup_names_a_truncated_and_an_altered_file_and_exi
     )
     damaged = root / "damaged" / made.name
     shutil.copytree(made, damaged)
-    files = manifest(damaged)["files"]
-    native = sorted((n for n in files if n.endswith(".native.zst")), key=lambda n: -files[n]["size"])
-    truncated, altered = native[0], native[1]
-    with (damaged / truncated).open("r+b") as handle:
-        handle.truncate(files[truncated]["size"] // 2)
-    content = bytearray((damaged / altered).read_bytes())
-    content[len(content) // 2] ^= 0xFF
-    (damaged / altered).write_bytes(bytes(content))
-    result = cli(server, "backup", "verify", str(damaged))
-    assert result.returncode == 1
-    assert f"{made.name}/{truncated}: truncated ({files[truncated]['size'] // 2} bytes" in result.stdout
-    assert f"{made.name}/{altered}: altered (its SHA-256 differs from the manifest's)" in result.stdout
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith(
-        f"footfall: error: {made.name} failed verification (2 problems)"
-    )
+    damage_two_and_verify(server, made, damaged, lambda name: name.endswith(".native.zst"))
     refused = cli(
         FootfallServer(root / "never", env={"LOG_LEVEL": "info"}), "backup", "restore", str(damaged)
     )

@@ -10,25 +10,11 @@ import pytest
 from footfall.events.schema import EVENTS_COLUMNS
 from footfall.ops.admin import AdminError
 from footfall.ops.native_copy import compress, decompress, export_partition, partition_rows
+from tests.ops.test_ops_retention import event
 
 
 def event_rows(count: int, month: int, path: str = "/x") -> list[tuple]:
-    row = dict.fromkeys(EVENTS_COLUMNS, "")
-    row.update(
-        timestamp=datetime(2026, month, 3, 12),
-        site_id=1,
-        user_id=2,
-        session_id=3,
-        name="pageview",
-        pathname=path,
-        **{"meta.key": [], "meta.value": []},
-        revenue_source_amount=None,
-        revenue_reporting_amount=None,
-        interactive=1,
-        scroll_depth=0,
-        engagement_time=0,
-    )
-    return [tuple(row[c] for c in EVENTS_COLUMNS)] * count
+    return [event(datetime(2026, month, 3, 12), path)] * count
 
 
 class WriterBetween:
