@@ -82,9 +82,10 @@ def created_path(result: subprocess.CompletedProcess[str]) -> Path:
     return Path(match.group(1))
 
 
-def damage_two_and_verify(server: FootfallServer, made: Path, damaged: Path, picks) -> None:
+def damage_two_and_verify(server: FootfallServer, made: Path, damaged: Path, picks) -> str:
     """Truncates the largest file of the copy `damaged` that `picks` chooses and alters one byte
-    of the next largest; `footfall backup verify` must name both and exit 1 with one line."""
+    of the next largest; `footfall backup verify` must name both and exit 1 with one line,
+    which is returned."""
     files = manifest(damaged)["files"]
     data = sorted((name for name in files if picks(name)), key=lambda name: -files[name]["size"])
     truncated, altered = data[0], data[1]
@@ -100,6 +101,7 @@ def damage_two_and_verify(server: FootfallServer, made: Path, damaged: Path, pic
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith(f"footfall: error: {made.name} failed verification (2 problems)")
+    return lines[0]
 
 
 @pytest.fixture(scope="module")
@@ -220,9 +222,10 @@ def test_verify_names_a_truncated_and_an_altered_file_and_exits_1(source) -> Non
     made = created_path(cli(server, "backup", "create", "--to", str(root / "to-damage"), "--full"))
     damaged = root / "damaged" / made.name
     shutil.copytree(made, damaged)
-    damage_two_and_verify(
+    line = damage_two_and_verify(
         server, made, damaged, lambda name: name.startswith("events/data/") and name.endswith(".bin")
     )
+    assert line.startswith(f"footfall: error: {made.name} failed verification (2 problems): ")
     # A backup is refused for restore while damaged, naming the file.
     fresh = FootfallServer(root / "never", env={"LOG_LEVEL": "info"})
     refused = cli(fresh, "backup", "restore", str(damaged))
