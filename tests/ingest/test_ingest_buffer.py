@@ -286,6 +286,8 @@ def test_events_arriving_during_a_flush_wait_for_the_next_one_instead_of_a_strea
 def test_with_group_sync_a_request_waits_for_a_sync_that_began_after_its_record_was_written(
     store, wal_dir, monkeypatch
 ) -> None:
+    """The syncer thread's group commit (where the kernel takes no asynchronous syncs; the
+    kernel's path: tests/ingest/test_ingest_kernel_sync.py)."""
     import asyncio
     import os
     import threading
@@ -302,7 +304,7 @@ def test_with_group_sync_a_request_waits_for_a_sync_that_began_after_its_record_
         assert may_end[number].wait(10)
         real_fdatasync(fd)
 
-    buffer = WriteAheadBuffer(store, wal_dir, sync="group", flush_interval=3600)
+    buffer = WriteAheadBuffer(store, wal_dir, sync="group", flush_interval=3600, kernel_sync=False)
     buffer.open()
     monkeypatch.setattr(os, "fdatasync", paused_fdatasync)  # the syncer's syncs only
 

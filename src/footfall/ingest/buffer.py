@@ -13,14 +13,18 @@ nothing. `WAL_SYNC` decides what a crash of the machine can lose:
 * `always` - one `fdatasync` per request before it is answered; slowest.
 
 The web side (`write`) frames each record. With `none` and `always` it appends it with one
-`os.write` in the event-loop thread (with `always`, then an `fdatasync`). With `group` it
-hands the record to a syncer thread, which appends every record handed over so far with
-one `os.write`, runs one `fdatasync` (2-4 ms on a slow disk; both calls release the
-interpreter lock, so the loop keeps answering other requests meanwhile), and then wakes
-all their requests with one `call_soon_threadsafe`; records handed over while a sync runs
-wait for the next one, which starts when it ends but at most every `GROUP_COMMIT_INTERVAL`
-(2 ms), so that under load one sync covers more requests. So no request is answered before
-its record is written and a sync that began after that write has completed.
+`os.write` in the event-loop thread (with `always`, then an `fdatasync`). With `group`, on
+Linux (x86_64 and aarch64), the loop gathers the records of one loop turn, appends them with
+one `os.write` and submits one data sync to the kernel (footfall.ingest.kernel_sync: Linux
+AIO's `IOCB_CMD_FDSYNC`, the same `vfs_fsync_range` as `fdatasync`), whose end an eventfd in
+the loop's own poll announces; then it answers their requests. Records handed over while a
+sync runs wait for the next one, which starts when it ends but at most every
+`GROUP_COMMIT_INTERVAL` (2 ms), so that under load one sync covers more requests. Where the
+kernel takes no asynchronous syncs, a syncer thread does the same (one `os.write`, one
+`fdatasync`, both releasing the interpreter lock, then one `call_soon_threadsafe`); a thread
+costs more, as its every return into Python takes the interpreter lock from the busy loop
+(see footfall.ingest.kernel_sync). Either way no request is answered before its record is
+written and a sync that began after that write has completed.
 
 A background thread (the flusher) takes batches from the head of the log (by size,
 `FLUSH_BATCH_SIZE` rows, or by time, `FLUSH_INTERVAL_MS`) and inserts them into `events`
@@ -56,6 +60,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import json
 import logging
 import os
@@ -75,6 +80,7 @@ from footfall.events import daily_marks
 from footfall.events.schema import EVENTS_COLUMNS, SESSIONS_COLUMNS
 from footfall.events.store import EventStore, EventStoreError, array_header
 from footfall.ingest import metrics
+from footfall.ingest.kernel_sync import KernelSync
 
 log = logging.getLogger("footfall.ingest")
 
@@ -178,6 +184,7 @@ class WriteAheadBuffer:
         batch_size: int = 10_000,
         segment_bytes: int = SEGMENT_BYTES,
         rows_written: RowsWritten | None = None,
+        kernel_sync: bool = True,
     ) -> None:
         if sync not in SYNC_MODES:
             raise ValueError(f"sync must be one of {SYNC_MODES}")
@@ -229,6 +236,14 @@ class WriteAheadBuffer:
         self._sync_wanted = threading.Event()
         self._syncer: threading.Thread | None = None
         self._stopping_syncer = False
+        # Or, where Linux takes them, syncs submitted from the loop (footfall.ingest.kernel_sync):
+        # records written by the loop itself, one sync in flight, the records it covers.
+        self.kernel_sync = kernel_sync
+        self._kernel: KernelSync | None = None
+        self._kernel_loop: asyncio.AbstractEventLoop | None = None
+        self._in_flight: list[_Unwritten] = []
+        self._cycle_due = False
+        self._sync_began = -1.0
         self._loop: asyncio.AbstractEventLoop | None = None  # the one `write_then` is called from
 
     # -- life cycle -------------------------------------------------------------------
@@ -284,6 +299,8 @@ class WriteAheadBuffer:
             self._stopping_syncer = True
             self._sync_wanted.set()
             self._syncer.join(timeout=5)
+        if self._kernel is not None:
+            self._stop_kernel_sync()
         done = self.flush(timeout)
         self._stopping = True
         self._wake.set()
@@ -363,7 +380,18 @@ class WriteAheadBuffer:
         # gone: `get_running_loop` makes a system call, getpid, on every call).
         loop = self._loop
         if loop is None or loop.is_closed():
-            self._loop = asyncio.get_running_loop()
+            self._loop = loop = asyncio.get_running_loop()
+        kernel = self._kernel
+        if kernel is not None and self._kernel_loop is loop:
+            self._unwritten.append((*framed, done))
+            if not self._cycle_due and not kernel.pending:
+                # After the callbacks this loop turn runs: their records share the sync.
+                self._cycle_due = True
+                loop.call_soon(self._kernel_cycle)
+            return
+        if self._syncer is None and self._start_kernel_sync(loop):
+            self.write_then(events, sessions, done)
+            return
         if self._syncer is None:
             self._start_syncer()
         self._unwritten.append((*framed, done))
@@ -436,6 +464,121 @@ class WriteAheadBuffer:
         return self._seq
 
     # -- the group commit (the syncer thread) --------------------------------------------
+
+    def _start_kernel_sync(self, loop: asyncio.AbstractEventLoop) -> bool:
+        """Sync from `loop` through the kernel where it can (see footfall.ingest.kernel_sync);
+        False: use the syncer thread."""
+        if not self.kernel_sync:
+            return False
+        kernel = self._kernel
+        if kernel is None:
+            kernel = KernelSync.open()
+            if kernel is None:
+                self.kernel_sync = False
+                return False
+            self._kernel = kernel
+        elif self._kernel_loop is not None and not self._kernel_loop.is_closed():
+            self._kernel_loop.remove_reader(kernel.eventfd)
+        loop.add_reader(kernel.eventfd, self._kernel_synced)
+        self._kernel_loop = loop
+        return True
+
+    def _kernel_cycle(self) -> None:
+        """In the loop: write the records handed over since the last sync began with one
+        `os.write` (a copy into the page cache) and submit one data sync for them, at most one
+        per GROUP_COMMIT_INTERVAL."""
+        self._cycle_due = False
+        kernel = self._kernel
+        if kernel is None or kernel.pending or not self._unwritten:
+            return
+        wait = self._sync_began + GROUP_COMMIT_INTERVAL - time.monotonic()
+        if wait > 0 and self._kernel_loop is not None:
+            self._cycle_due = True
+            self._kernel_loop.call_later(wait, self._kernel_cycle)
+            return
+        self._sync_began = time.monotonic()
+        records: list[_Unwritten] = []
+        with contextlib.suppress(IndexError):
+            while True:
+                records.append(self._unwritten.popleft())
+        try:
+            with self._lock:
+                self._write_records_locked(records)
+                fd = self._fd
+        except OSError as error:
+            log.exception("cannot write the write-ahead log")
+            _settle(records, error)
+            return
+        try:
+            kernel.submit(fd)
+        except OSError as refused:  # e.g. a file system without asynchronous syncs
+            log.info("asynchronous data syncs refused (%s): the write-ahead log syncs from a thread", refused)
+            self._drop_kernel_sync()
+            sync_error: OSError | None = None
+            try:
+                os.fdatasync(fd)
+            except OSError as failed:
+                sync_error = failed
+            _settle(records, sync_error)
+            if self._unwritten:
+                self._start_syncer()
+                self._sync_wanted.set()
+            return
+        self._in_flight = records
+
+    def _kernel_synced(self) -> None:
+        """In the loop, when the eventfd says the sync in flight ended: answer its requests
+        and start the next cycle if records wait."""
+        kernel = self._kernel
+        if kernel is None:
+            return
+        if not kernel.ended():
+            return
+        records, self._in_flight = self._in_flight, []
+        if kernel.error is not None:
+            log.error("cannot sync the write-ahead log: %s", kernel.error)
+        _settle(records, kernel.error)
+        if self._unwritten and not self._cycle_due:
+            self._kernel_cycle()
+
+    def _stop_kernel_sync(self) -> None:
+        """At shutdown: wait for the sync in flight, then write and sync what still waits, and
+        answer both groups' requests through the loop."""
+        kernel = self._kernel
+        assert kernel is not None
+        groups: list[tuple[list[_Unwritten], OSError | None]] = []
+        if kernel.pending:
+            ended = kernel.wait(10.0)
+            records, self._in_flight = self._in_flight, []
+            late = OSError(errno.ETIMEDOUT, "the write-ahead log sync did not end")
+            groups.append((records, kernel.error if ended else late))
+        records = list(self._unwritten)
+        self._unwritten.clear()
+        if records:
+            error: OSError | None = None
+            try:
+                with self._lock:
+                    self._write_records_locked(records)
+                    os.fdatasync(self._fd)
+            except OSError as failed_write:
+                error = failed_write
+            groups.append((records, error))
+        self._drop_kernel_sync()
+        loop = self._loop
+        for records, error in groups:
+            if loop is not None and not loop.is_closed():
+                loop.call_soon_threadsafe(_settle, records, error)
+
+    def _drop_kernel_sync(self) -> None:
+        kernel, self._kernel = self._kernel, None
+        self.kernel_sync = False
+        if kernel is None:
+            return
+        loop, self._kernel_loop = self._kernel_loop, None
+        if loop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                loop.remove_reader(kernel.eventfd)
+        kernel.close()
 
     def _start_syncer(self) -> None:
         self._syncer = threading.Thread(target=self._sync_loop, name="footfall-wal-sync", daemon=True)
