@@ -329,3 +329,92 @@ def test_with_group_sync_a_request_waits_for_a_sync_that_began_after_its_record_
     monkeypatch.setattr(os, "fdatasync", real_fdatasync)
     assert buffer.stop()
     assert paths(store) == ["/page/1", "/page/2"]
+
+
+def visit_state(session_id: int, sign: int, version: int, pageviews: int) -> list:
+    row = session(session_id - 1)
+    row[1], row[2], row[11] = sign, version, pageviews
+    return row
+
+
+def visit_updates(session_id: int, first_version: int, updates: int) -> list[list[list]]:
+    """The session rows of `updates` requests that each change one visit: a cancelling row of
+    the previous state and the new state (the first request of a new visit: its state only)."""
+    records = []
+    for version in range(first_version, first_version + updates):
+        new = visit_state(session_id, 1, version, version)
+        records.append(
+            [new] if version == 1 else [visit_state(session_id, -1, version - 1, version - 1), new]
+        )
+    return records
+
+
+def sessions_table(store) -> list[tuple]:
+    return store.query(
+        "SELECT session_id, sign, version, pageviews FROM {db}.sessions ORDER BY version, sign"
+    ).rows
+
+
+def test_a_visit_changed_within_one_batch_is_written_as_its_last_state(store, wal_dir) -> None:
+    from footfall.ingest import metrics
+
+    before = metrics.COALESCED_SESSION_ROWS._value.get()
+    buffer = WriteAheadBuffer(store, wal_dir, sync="none", flush_interval=3600)
+    buffer.open()
+    for n, rows in enumerate(visit_updates(41, 1, 4)):  # a new visit, then three changes
+        buffer.append([event(n)], rows)
+    buffer.append([event(9)], [visit_state(42, 1, 1, 1)])  # another visit, unchanged
+    assert buffer.flush()
+    assert sessions_table(store) == [(42, 1, 1, 1), (41, 1, 4, 4)]
+    assert metrics.COALESCED_SESSION_ROWS._value.get() - before == 6
+    assert count(store) == 5  # every event
+    visits = store.query("SELECT sum(sign), sum(sign * pageviews) FROM {db}.sessions").rows
+    assert visits == [(2, 5)]
+    rollup = store.query(
+        "SELECT sum(visits_sum), sum(pageviews_sum) FROM {db}.sessions_hourly WHERE dimension = 'visit:source'"
+    ).rows
+    assert rollup == [(2, 5)]
+    assert buffer.stop()
+
+
+def test_a_state_written_by_an_earlier_batch_is_cancelled_by_the_next(store, wal_dir) -> None:
+    buffer = WriteAheadBuffer(store, wal_dir, sync="none", flush_interval=3600)
+    buffer.open()
+    first, *later = visit_updates(41, 1, 3)
+    buffer.append([event(0)], first)
+    assert buffer.flush()
+    for n, rows in enumerate(later, start=1):
+        buffer.append([event(n)], rows)
+    assert buffer.flush()
+    # Batch 2 keeps its cancelling row of version 1 (written by batch 1), drops version 2's pair.
+    assert sessions_table(store) == [(41, -1, 1, 1), (41, 1, 1, 1), (41, 1, 3, 3)]
+    final = store.query("SELECT version, pageviews FROM {db}.sessions FINAL").rows
+    assert final == [(3, 3)]
+    assert buffer.stop()
+
+
+def test_a_batch_of_visit_changes_resent_after_a_crash_is_stored_once(store, wal_dir, monkeypatch) -> None:
+    first = WriteAheadBuffer(store, wal_dir, sync="none", flush_interval=3600)
+    first.open()
+    for n, rows in enumerate(visit_updates(41, 1, 3)):
+        first.append([event(n)], rows)
+    original = WriteAheadBuffer._write_checkpoint
+
+    def die_on_commit(self, pending, fresh=None):
+        if pending is None and fresh is None:
+            raise KeyboardInterrupt("killed between insert and checkpoint")
+        return original(self, pending, fresh)
+
+    monkeypatch.setattr(WriteAheadBuffer, "_write_checkpoint", die_on_commit)
+    with pytest.raises(KeyboardInterrupt):
+        first.flush()
+    crash(first)
+    monkeypatch.setattr(WriteAheadBuffer, "_write_checkpoint", original)
+    assert sessions_table(store) == [(41, 1, 3, 3)]
+
+    second = WriteAheadBuffer(store, wal_dir, sync="none", flush_interval=3600)
+    assert second.open() == 3  # replayed: the same range, the same rows, the same token
+    assert second.flush()
+    assert sessions_table(store) == [(41, 1, 3, 3)]
+    assert count(store) == 3
+    assert second.stop()

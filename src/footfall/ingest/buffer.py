@@ -120,16 +120,18 @@ def ensure_deduplication(store: EventStore) -> None:
 
 
 # One record of the log, queued for the flusher, as a plain tuple:
-#   (seq, segment, start, end, events, event_count, sessions, session_count, oldest)
+#   (seq, segment, start, end, events, event_count, sessions, session_count, oldest, keys)
 # its position in the log, its event rows and its session rows (each a run of MessagePack
-# arrays, what `insert_msgpack` takes) with their numbers, and the earliest time among the
-# rows (an event's timestamp, a visit's start) for the daily counts' dirty marks. Entries wait
+# arrays, what `insert_msgpack` takes) with their numbers, the earliest time among the
+# rows (an event's timestamp, a visit's start) for the daily counts' dirty marks, and four
+# numbers per session row (session id, sign, version, its length in `sessions`) with which
+# a batch drops a visit's state that a later row of the same batch cancels. Entries wait
 # seconds for their flush; a plain tuple of numbers and bytes is what the garbage collector
 # stops tracking at its first look (not a NamedTuple or a dataclass: while entries were
 # tracked, every collection walked tens of thousands of them, 15-40 ms pauses at 9,000
 # events/s).
-_Entry = tuple[int, int, int, int, bytes, int, bytes, int, int]
-SEQ, SEGMENT, START, END, EVENTS, EVENT_COUNT, SESSIONS, SESSION_COUNT, OLDEST = range(9)
+_Entry = tuple[int, int, int, int, bytes, int, bytes, int, int, tuple[int, ...]]
+SEQ, SEGMENT, START, END, EVENTS, EVENT_COUNT, SESSIONS, SESSION_COUNT, OLDEST, KEYS = range(10)
 
 
 def _rows(entry: _Entry) -> int:
@@ -143,7 +145,7 @@ Written = Callable[[OSError | None], None]
 # before today (each row in EVENTS_COLUMNS / SESSIONS_COLUMNS order).
 RowsWritten = Callable[[list[Any], list[Any]], None]
 # A record handed to the syncer: framed bytes, its rows, and what to call once it is synced.
-_Unwritten = tuple[bytes, bytes, int, bytes, int, int, Written]
+_Unwritten = tuple[bytes, bytes, int, bytes, int, int, tuple[int, ...], Written]
 _EVENT_TIME, _SESSION_START = EVENTS_COLUMNS.index("timestamp"), SESSIONS_COLUMNS.index("start")
 _EVENT_TIMES = (_EVENT_TIME,)
 _ARRAY_HEADERS = tuple(array_header(length) for length in range(16))
@@ -398,21 +400,37 @@ class WriteAheadBuffer:
         if not self._sync_wanted.is_set():  # the syncer clears it before it takes records
             self._sync_wanted.set()
 
-    def _frame(self, events: list[Any], sessions: list[Any]) -> tuple[bytes, bytes, int, bytes, int, int]:
+    def _frame(
+        self, events: list[Any], sessions: list[Any]
+    ) -> tuple[bytes, bytes, int, bytes, int, int, tuple[int, ...]]:
         """The log record for these rows (a framed MessagePack `[events, sessions]`), the
         event rows and the session rows as runs of MessagePack arrays (the record is made of
-        them) with their numbers, and the earliest time among the rows. Times are unix
-        seconds, as the pipeline writes them."""
+        them) with their numbers, the earliest time among the rows, and the session rows'
+        keys (see `_Entry`). Times are unix seconds, as the pipeline writes them."""
         encode = self._encoder.encode
         event_count, session_count = len(events), len(sessions)
         # A request has one event row and up to two session rows: those cases without `map`.
         encoded_events = encode(events[0]) if event_count == 1 else b"".join(map(encode, events))
         if session_count == 0:
             encoded_sessions = b""
+            keys: tuple[int, ...] = ()
         elif session_count == 1:
-            encoded_sessions = encode(sessions[0])
+            row = sessions[0]
+            encoded_sessions = encode(row)
+            keys = (row[0], row[1], row[2], len(encoded_sessions))
+        elif session_count == 2:  # a visit's update: its cancelling row and its new state
+            cancel, new = sessions
+            first, second = encode(cancel), encode(new)
+            encoded_sessions = first + second
+            keys = (cancel[0], cancel[1], cancel[2], len(first), new[0], new[1], new[2], len(second))
         else:
-            encoded_sessions = b"".join(map(encode, sessions))
+            parts = [encode(row) for row in sessions]
+            encoded_sessions = b"".join(parts)
+            keys = tuple(
+                n
+                for row, part in zip(sessions, parts, strict=True)
+                for n in (row[0], row[1], row[2], len(part))
+            )
         payload = b"".join(
             (
                 b"\x92",
@@ -431,10 +449,17 @@ class WriteAheadBuffer:
             if row[_SESSION_START] < oldest:
                 oldest = row[_SESSION_START]
         record = HEADER.pack(len(payload), zlib.crc32(payload)) + payload
-        return record, encoded_events, event_count, encoded_sessions, session_count, oldest
+        return record, encoded_events, event_count, encoded_sessions, session_count, oldest, keys
 
     def _append_locked(
-        self, record: bytes, events: bytes, event_count: int, sessions: bytes, session_count: int, oldest: int
+        self,
+        record: bytes,
+        events: bytes,
+        event_count: int,
+        sessions: bytes,
+        session_count: int,
+        oldest: int,
+        keys: tuple[int, ...],
     ) -> int:
         size = len(record)
         if self._offset > 0 and self._offset + size > self.segment_bytes:
@@ -455,6 +480,7 @@ class WriteAheadBuffer:
             sessions,
             session_count,
             oldest,
+            keys,
         )
         self._queue.append(entry)
         self._pending_bytes += size
@@ -659,6 +685,7 @@ class WriteAheadBuffer:
                     unwritten[3],
                     unwritten[4],
                     unwritten[5],
+                    unwritten[6],
                 )
             )
             self._pending_rows += unwritten[2] + unwritten[4]
@@ -813,11 +840,13 @@ class WriteAheadBuffer:
             settings = {**INSERT_SETTINGS, "insert_deduplication_token": token + "e"}
             self.store.insert_msgpack("events", EVENTS_COLUMNS, events, event_count, settings=settings)
         if session_count:
-            sessions = b"".join([entry[SESSIONS] for entry in batch])
+            sessions, written_sessions = _without_cancelled_states(batch)
             settings = {**INSERT_SETTINGS, "insert_deduplication_token": token + "s"}
             self.store.insert_msgpack(
-                "sessions", SESSIONS_COLUMNS, sessions, session_count, settings=settings
+                "sessions", SESSIONS_COLUMNS, sessions, written_sessions, settings=settings
             )
+            metrics.COALESCED_SESSION_ROWS.inc(session_count - written_sessions)
+            session_count = written_sessions
         # Rows about a day the dashboard counts already (a visit still going after midnight, a
         # replayed log) send that day back to the raw tables until it is counted again.
         midnight = int(time.time()) // 86_400 * 86_400
@@ -885,6 +914,39 @@ def _unix_times(row: list[Any], indexes: tuple[int, ...]) -> list[Any]:
         if not isinstance(row[index], int):
             row[index] = daily_marks.unix(row[index])
     return row
+
+
+def _without_cancelled_states(batch: list[_Entry]) -> tuple[bytes, int]:
+    """The batch's session rows, less each state of a visit that a cancelling row of the same
+    batch takes back (both rows), and their number. A visit's update is a cancelling row (-1,
+    the previous state and version) and the new state (+1, version + 1); a state written and
+    cancelled within one insert sums to nothing in every query and in the rollups' sums, and
+    the table would collapse the pair at its next merge. So a visit that starts and changes
+    within a flush (a pageview, then a custom event or the next pageview seconds later) is
+    written as its last state alone: fewer rows for the engine to parse, fan out into the
+    hourly rollups and merge. A cancelling row whose state an earlier batch wrote is kept.
+    The same batch always gives the same rows, so a re-sent batch keeps its token's meaning."""
+    pieces: list[bytes] = []
+    written: dict[tuple[int, int], int] = {}  # (session id, version) of a +1 row -> its piece
+    dropped = total = 0
+    for entry in batch:
+        keys, data = entry[KEYS], entry[SESSIONS]
+        total += entry[SESSION_COUNT]
+        offset = 0
+        for at in range(0, len(keys), 4):
+            session_id, sign, version, size = keys[at], keys[at + 1], keys[at + 2], keys[at + 3]
+            row = data if size == len(data) else data[offset : offset + size]
+            offset += size
+            if sign < 0:
+                earlier = written.pop((session_id, version), None)
+                if earlier is not None:
+                    pieces[earlier] = b""
+                    dropped += 2
+                    continue
+            else:
+                written[(session_id, version)] = len(pieces)
+            pieces.append(row)
+    return b"".join(pieces), total - dropped
 
 
 def _write_all(fd: int, data: bytes) -> None:

@@ -86,6 +86,10 @@ class _CountsCollector(Collector):
 
 REGISTRY.register(_CountsCollector())
 FLUSHED_ROWS = Counter("footfall_ingest_flushed_rows", "Rows written to the event store", ["table"])
+COALESCED_SESSION_ROWS = Counter(
+    "footfall_ingest_coalesced_session_rows",
+    "Session rows not written: a visit's state and the row cancelling it, both in one batch",
+)
 FLUSH_FAILURES = Counter("footfall_ingest_flush_failures", "Failed attempts to write a batch to the store")
 FLUSH_SECONDS = Histogram(
     "footfall_ingest_flush_seconds",
