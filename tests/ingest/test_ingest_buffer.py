@@ -371,7 +371,8 @@ def test_a_visit_changed_within_one_batch_is_written_as_its_last_state(store, wa
     visits = store.query("SELECT sum(sign), sum(sign * pageviews) FROM {db}.sessions").rows
     assert visits == [(2, 5)]
     rollup = store.query(
-        "SELECT sum(visits_sum), sum(pageviews_sum) FROM {db}.sessions_hourly WHERE dimension = 'visit:source'"
+        "SELECT sum(visits_sum), sum(pageviews_sum) FROM {db}.sessions_hourly "
+        "WHERE dimension = 'visit:source'"
     ).rows
     assert rollup == [(2, 5)]
     assert buffer.stop()
