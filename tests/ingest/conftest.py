@@ -142,3 +142,18 @@ def run_async(coroutine: Any) -> Any:
     if "error" in outcome:
         raise outcome["error"]
     return outcome.get("value")
+
+
+@pytest.fixture
+def wal_dir(tmp_path) -> Any:
+    """A write-ahead log's directory (not created: the buffer makes it)."""
+    return tmp_path / "wal"
+
+
+@pytest.fixture
+def store(event_store) -> Any:
+    """The embedded event store, its tables keeping a deduplication window as the server's do."""
+    from footfall.ingest.buffer import ensure_deduplication
+
+    ensure_deduplication(event_store)
+    return event_store

@@ -1,7 +1,6 @@
 """The write-ahead buffer: nothing acknowledged is lost or stored twice, whatever fails when."""
 
 import zlib
-from pathlib import Path
 
 import pytest
 
@@ -67,15 +66,20 @@ def paths(store) -> list[str]:
     return [r[0] for r in store.query("SELECT pathname FROM {db}.events ORDER BY pathname").rows]
 
 
-@pytest.fixture
-def wal_dir(tmp_path: Path) -> Path:
-    return tmp_path / "wal"
+def flush_and_die_before_the_checkpoint(buffer: WriteAheadBuffer, monkeypatch) -> None:
+    """Flush `buffer` and crash it after its inserts landed, before its checkpoint moved on."""
+    original = WriteAheadBuffer._write_checkpoint
 
+    def die_on_commit(self, pending, fresh=None):
+        if pending is None and fresh is None:
+            raise KeyboardInterrupt("killed between insert and checkpoint")
+        return original(self, pending, fresh)
 
-@pytest.fixture
-def store(event_store):
-    ensure_deduplication(event_store)
-    return event_store
+    monkeypatch.setattr(WriteAheadBuffer, "_write_checkpoint", die_on_commit)
+    with pytest.raises(KeyboardInterrupt):
+        buffer.flush()
+    crash(buffer)
+    monkeypatch.setattr(WriteAheadBuffer, "_write_checkpoint", original)
 
 
 def crash(buffer: WriteAheadBuffer) -> None:
@@ -134,18 +138,7 @@ def test_a_crash_after_the_insert_but_before_the_checkpoint_stores_nothing_twice
     first.open()
     for n in range(4):
         first.append([event(n)], [session(n)])
-    original = WriteAheadBuffer._write_checkpoint
-
-    def die_on_commit(self, pending, fresh=None):
-        if pending is None and fresh is None:
-            raise KeyboardInterrupt("killed between insert and checkpoint")
-        return original(self, pending, fresh)
-
-    monkeypatch.setattr(WriteAheadBuffer, "_write_checkpoint", die_on_commit)
-    with pytest.raises(KeyboardInterrupt):
-        first.flush()
-    crash(first)
-    monkeypatch.setattr(WriteAheadBuffer, "_write_checkpoint", original)
+    flush_and_die_before_the_checkpoint(first, monkeypatch)
     assert count(store) == 4  # the insert did land
 
     second = WriteAheadBuffer(store, wal_dir, sync="group", flush_interval=3600)
@@ -222,18 +215,7 @@ def test_a_replayed_batch_is_not_counted_twice_by_materialized_views(
     first.open()
     for n in range(3):
         first.append([event(n)], [session(n)])
-    original = WriteAheadBuffer._write_checkpoint
-
-    def die_on_commit(self, pending, fresh=None):
-        if pending is None and fresh is None:
-            raise KeyboardInterrupt("killed between insert and checkpoint")
-        return original(self, pending, fresh)
-
-    monkeypatch.setattr(WriteAheadBuffer, "_write_checkpoint", die_on_commit)
-    with pytest.raises(KeyboardInterrupt):
-        first.flush()
-    crash(first)
-    monkeypatch.setattr(WriteAheadBuffer, "_write_checkpoint", original)
+    flush_and_die_before_the_checkpoint(first, monkeypatch)
     second = WriteAheadBuffer(event_store, wal_dir, sync="none", flush_interval=3600)
     assert second.open() == 3
     assert second.flush()
@@ -399,18 +381,7 @@ def test_a_batch_of_visit_changes_resent_after_a_crash_is_stored_once(store, wal
     first.open()
     for n, rows in enumerate(visit_updates(41, 1, 3)):
         first.append([event(n)], rows)
-    original = WriteAheadBuffer._write_checkpoint
-
-    def die_on_commit(self, pending, fresh=None):
-        if pending is None and fresh is None:
-            raise KeyboardInterrupt("killed between insert and checkpoint")
-        return original(self, pending, fresh)
-
-    monkeypatch.setattr(WriteAheadBuffer, "_write_checkpoint", die_on_commit)
-    with pytest.raises(KeyboardInterrupt):
-        first.flush()
-    crash(first)
-    monkeypatch.setattr(WriteAheadBuffer, "_write_checkpoint", original)
+    flush_and_die_before_the_checkpoint(first, monkeypatch)
     assert sessions_table(store) == [(41, 1, 3, 3)]
 
     second = WriteAheadBuffer(store, wal_dir, sync="none", flush_interval=3600)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from footfall.ingest.buffer import END, WriteAheadBuffer, ensure_deduplication, read_segment
+from footfall.ingest.buffer import END, WriteAheadBuffer, read_segment
 from footfall.ingest.kernel_sync import KernelSync
 from tests.ingest.conftest import run_async
 from tests.ingest.test_ingest_buffer import event, paths, session
@@ -20,17 +20,6 @@ LINUX_AIO = sys.platform.startswith("linux") and platform.machine() in ("x86_64"
 pytestmark = pytest.mark.skipif(
     not LINUX_AIO and not os.environ.get("CI"), reason="asynchronous syncs are Linux's (x86_64, aarch64)"
 )
-
-
-@pytest.fixture
-def wal_dir(tmp_path: Path) -> Path:
-    return tmp_path / "wal"
-
-
-@pytest.fixture
-def store(event_store):
-    ensure_deduplication(event_store)
-    return event_store
 
 
 def test_a_kernel_sync_of_a_written_file_ends_on_its_eventfd(tmp_path: Path) -> None:
