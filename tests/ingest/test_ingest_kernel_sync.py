@@ -36,6 +36,9 @@ def test_a_kernel_sync_of_a_written_file_ends_on_its_eventfd(tmp_path: Path) -> 
         assert readable == [kernel.eventfd]
         assert kernel.ended() and kernel.error is None and not kernel.pending
         assert not kernel.ended()  # nothing more in flight: nothing to collect
+        os.eventfd_write(kernel.eventfd, 1)  # a wake-up with nothing to collect is emptied
+        assert not kernel.ended()
+        assert select.select([kernel.eventfd], [], [], 0)[0] == []
         closed = os.dup(fd)
         os.close(closed)
         with pytest.raises(OSError) as refused:

@@ -138,13 +138,22 @@ class KernelSync:
 
     def ended(self) -> bool:
         """After `eventfd` became readable: whether the sync ended (False: a spurious wake-up);
-        `error` then holds what `fdatasync` would have raised, or None."""
+        `error` then holds what `fdatasync` would have raised, or None. The eventfd is emptied
+        first: a completion after that is both found here and readable again, never lost, and
+        a readable eventfd with nothing to collect does not wake the loop over and over."""
+        self._drain()
         return self._reap(ctypes.byref(self._zero), blocking=False)
 
     def wait(self, timeout: float) -> bool:
         """Block until the pending sync ends (at most `timeout` seconds); as `ended`."""
         whole = int(timeout)
-        return self._reap(ctypes.byref(_Timespec(whole, int((timeout - whole) * 1e9))), blocking=True)
+        done = self._reap(ctypes.byref(_Timespec(whole, int((timeout - whole) * 1e9))), blocking=True)
+        self._drain()
+        return done
+
+    def _drain(self) -> None:
+        """Read the eventfd's count (nonblocking: -1 with EAGAIN when it is zero)."""
+        self._call("read", ctypes.c_long(self.eventfd), ctypes.byref(self._count), ctypes.c_long(8))
 
     def _reap(self, timeout: object, blocking: bool) -> bool:
         one = ctypes.c_long(1)
@@ -153,8 +162,6 @@ class KernelSync:
         )
         if got < 1:
             return False
-        # Empty the eventfd (nonblocking; already empty after a spurious wake-up).
-        self._call("read", ctypes.c_long(self.eventfd), ctypes.byref(self._count), ctypes.c_long(8))
         self.pending = False
         res = self._event.res
         self.error = OSError(-res, os.strerror(-res)) if res < 0 else None
