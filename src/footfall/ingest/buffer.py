@@ -489,7 +489,7 @@ class WriteAheadBuffer:
             self._wake.set()
         return self._seq
 
-    # -- the group commit (the syncer thread) --------------------------------------------
+    # -- the group commit (kernel syncs from the loop, or the syncer thread) -------------
 
     def _start_kernel_sync(self, loop: asyncio.AbstractEventLoop) -> bool:
         """Sync from `loop` through the kernel where it can (see footfall.ingest.kernel_sync);
@@ -528,6 +528,8 @@ class WriteAheadBuffer:
             while True:
                 records.append(self._unwritten.popleft())
         try:
+            # In the loop thread: a copy into the page cache. Once per segment (64 MB) it also
+            # rotates, syncing the old segment (already synced, so quick) and the directory.
             with self._lock:
                 self._write_records_locked(records)
                 fd = self._fd
