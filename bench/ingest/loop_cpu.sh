@@ -10,6 +10,7 @@
 # kernel; with py-spy in .venv (`pip install py-spy`) they are named as in Python
 # (footfall-wal-sync, footfall-flusher, ...) from a `py-spy dump` taken during the warm-up.
 # MIX=new-visits selects events.lua's other mix (default: visits).
+# C=200 loads with 200 connections (default 50).
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 SRC=${1:-$ROOT/src}
 DUR=${DUR:-12}
@@ -37,7 +38,7 @@ snapshot() {
   done
 }
 snapshot >"$D/before"
-out=$(wrk -t1 -c50 -d"${DUR}"s -s bench/ingest/events.lua "$URL")
+out=$(wrk -t1 -c"${C:-50}" -d"${DUR}"s -s bench/ingest/events.lua "$URL")
 snapshot >"$D/after"
 rps=$(echo "$out" | awk '/Requests\/sec/{print $2}')
 python3 - "$D/before" "$D/after" "$rps" "$PID" "$DUR" <<'PY'

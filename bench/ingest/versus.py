@@ -4,6 +4,7 @@
     (cd /tmp/before && make compile)                # or copy this tree's .so files if unchanged
     python -m bench.ingest.versus /tmp/before/src   # 4 rounds, visits mix
     python -m bench.ingest.versus /tmp/before/src --rounds 6 --mix new-visits
+    python -m bench.ingest.versus src --env FLUSH_BATCH_SIZE=200000   # one setting against the default
 
 `python -m bench.ingest` compares footfall with a bare endpoint; from one run to the next the
 machine's speed moves that ratio by more than most changes do (on 7 Dec 2026 one code measured
@@ -35,7 +36,22 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10, help="seconds per run (default 10)")
     parser.add_argument("--connections", type=int, default=200)
     parser.add_argument("--mix", default="visits", choices=("visits", "new-visits"))
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting for this tree's server (repeatable)",
+    )
+    parser.add_argument(
+        "--other-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting for the other's server",
+    )
     args = parser.parse_args()
+    settings = {"this tree": _settings(parser, args.env), "other": _settings(parser, args.other_env)}
     if not (args.other / "footfall" / "__init__.py").is_file():
         parser.error(f"{args.other} holds no footfall package")
     binary = ensure_wrk()
@@ -47,7 +63,8 @@ def main() -> None:
     try:
         for name, source in sources.items():
             data = tempfile.mkdtemp(prefix="footfall-bench-versus-")
-            servers[name] = start_footfall({**base, "DATA_DIR": data, "PYTHONPATH": str(source)})
+            env = {**base, **settings[name], "DATA_DIR": data, "PYTHONPATH": str(source)}
+            servers[name] = start_footfall(env)
         for _, url in servers.values():
             wait_until_up(url + "/api/health")
             wrk(binary, url + "/api/event", seconds=3, connections=50, label="warm-up", mix=args.mix)
@@ -72,10 +89,22 @@ def main() -> None:
         for process, _ in servers.values():
             stop(process)
     print()
+    described = {name: "".join(f", {k}={v}" for k, v in settings[name].items()) for name in sources}
     print(
-        f"this tree ({sources['this tree']}) / other ({sources['other']}), {args.mix} mix: "
+        f"this tree ({sources['this tree']}{described['this tree']}) / "
+        f"other ({sources['other']}{described['other']}), {args.mix} mix: "
         f"{statistics.median(ratios):.2f} (median of the rounds: {', '.join(f'{r:.2f}' for r in ratios)})"
     )
+
+
+def _settings(parser: argparse.ArgumentParser, pairs: list[str]) -> dict[str, str]:
+    found = {}
+    for pair in pairs:
+        name, equals, value = pair.partition("=")
+        if not equals or not name:
+            parser.error(f"expected NAME=VALUE, got {pair!r}")
+        found[name] = value
+    return found
 
 
 if __name__ == "__main__":

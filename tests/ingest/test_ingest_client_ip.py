@@ -5,7 +5,7 @@ import ipaddress
 import pytest
 
 from footfall.config import DEFAULT_TRUSTED_PROXIES
-from footfall.ingest.client_ip import ClientIpResolver
+from footfall.ingest.client_ip import ClientIpResolver, parse_address
 from tests.ingest.conftest import SAFARI_IPHONE, Server
 
 DEFAULT = ClientIpResolver([ipaddress.ip_network(n) for n in DEFAULT_TRUSTED_PROXIES])
@@ -125,6 +125,32 @@ WITH_SITE_NGINX = ClientIpResolver(
 )
 def test_client_ip_matrix(resolver: ClientIpResolver, peer: str, headers: dict, visitor: str) -> None:
     assert resolver.resolve(peer, headers) == visitor
+
+
+@pytest.mark.parametrize(
+    ("raw", "text"),
+    [
+        ("198.51.100.7", "198.51.100.7"),
+        (' "198.51.100.7:443" ', "198.51.100.7"),
+        ('198.51.100.7"', "198.51.100.7"),
+        ('"[2001:db8::1]:80"', "2001:db8::1"),
+        ("2001:DB8:0:0::1", "2001:db8::1"),
+        ("fe80::1%eth0", "fe80::1"),
+        ("::ffff:198.51.100.7", "198.51.100.7"),
+        # Not addresses: zero-padded or short IPv4 forms (which some parsers read as octal or
+        # fill in), an RFC 7239 obfuscated id, "unknown".
+        ("198.051.100.7", None),
+        ("198.51.100", None),
+        ("_proxy1", None),
+        ("unknown", None),
+        ("", None),
+    ],
+)
+def test_addresses_are_parsed_to_their_canonical_text(raw: str, text: str | None) -> None:
+    address = parse_address(raw)
+    assert (address.text if address else None) == text
+    if address is not None:  # the value is the text's
+        assert address.value == int(ipaddress.ip_address(text))
 
 
 def test_seed_scenario_counts_real_visitors_and_their_countries(make_settings, services) -> None:

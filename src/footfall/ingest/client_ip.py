@@ -37,18 +37,22 @@ def parse_address(raw: str) -> Address | None:
 
     socket.inet_pton validates strictly and is ten times faster than the ipaddress module.
     Cached: the peer (a proxy) and a returning visitor's address repeat from request to request."""
-    text = raw.strip().strip('"').strip()
+    text = raw.strip()
+    if '"' in text:
+        text = text.strip('"').strip()
     if not text or text.startswith(("_", "u", "U")):  # RFC 7239 obfuscated ids, "unknown"
         return None
     if text.startswith("["):
         text = text[1 : text.find("]")] if "]" in text else text[1:]
     elif text.count(":") == 1:
         text = text.split(":", 1)[0]
-    text = text.split("%", 1)[0]
+    if "%" in text:  # an IPv6 zone
+        text = text.split("%", 1)[0]
     try:
         if ":" not in text:
-            packed = socket.inet_pton(socket.AF_INET, text)
-            return _address(4, int.from_bytes(packed, "big"), socket.inet_ntop(socket.AF_INET, packed))
+            # inet_pton takes only the canonical dotted quad (no leading zeros, no short
+            # forms: glibc and musl alike), so the text it accepted is the canonical text.
+            return _address(4, int.from_bytes(socket.inet_pton(socket.AF_INET, text), "big"), text)
         packed = socket.inet_pton(socket.AF_INET6, text)
     except (OSError, ValueError):
         return None
