@@ -1,5 +1,6 @@
 """Visitor ids: stable for a day, different across days and sites, never holding the IP or UA."""
 
+import hashlib
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
@@ -91,6 +92,15 @@ def test_visitor_id_uses_the_root_domain_of_the_page() -> None:
     b = visitor_id(salt, CHROME_MAC, IP, "example.co.uk", "blog.example.co.uk")
     assert a == b
     assert a != visitor_id(b"t" * 32, CHROME_MAC, IP, "example.co.uk", "shop.example.co.uk")
+
+
+def test_visitor_id_is_the_keyed_blake2b_of_the_visit_fields() -> None:
+    """The documented formula, so ids stay the same across releases (a change would split
+    every visit under way at the upgrade in two), whatever the code does to compute it."""
+    for salt in (b"s" * 32, b"t" * 32, b"s" * 32):  # the same salt again: its cached state is unchanged
+        data = "\x00".join((CHROME_MAC, IP, "example.co.uk", "example.co.uk")).encode()
+        expected = int.from_bytes(hashlib.blake2b(data, key=salt, digest_size=8).digest(), "big")
+        assert visitor_id(salt, CHROME_MAC, IP, "example.co.uk", "shop.example.co.uk") == expected
 
 
 def test_the_running_server_deletes_salts_once_their_day_is_over(services) -> None:
