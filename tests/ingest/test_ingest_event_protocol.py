@@ -221,9 +221,20 @@ def test_pipelined_requests_are_answered_in_order_across_both_paths(running: Run
     assert running.stored("SELECT pathname FROM {db}.events ORDER BY pathname") == [("/b",), ("/pricing",)]
 
 
-def test_http_1_0_gets_its_answer_and_the_connection_closed(running: Running) -> None:
+@pytest.mark.parametrize("extra", ["", "Connection: keep-alive\r\n"], ids=["plain", "keep-alive-asked"])
+def test_http_1_0_gets_its_answer_and_the_connection_closed(running: Running, extra: str) -> None:
+    """As uvicorn does, even when the client asks to keep an HTTP/1.0 connection."""
     with running.connect() as sock:
-        sock.sendall(request(json.dumps(PAGEVIEW), version="1.0"))
+        sock.sendall(request(json.dumps(PAGEVIEW), version="1.0", extra=extra))
+        [(status, headers, _)] = read_responses(sock, 1)
+        assert status == 202 and headers["connection"] == "close"
+        assert closed(sock)
+    assert running.fast == [202]
+
+
+def test_http_1_1_asking_to_close_gets_its_answer_and_the_connection_closed(running: Running) -> None:
+    with running.connect() as sock:
+        sock.sendall(request(json.dumps(PAGEVIEW), extra="Connection: close\r\n"))
         [(status, headers, _)] = read_responses(sock, 1)
         assert status == 202 and headers["connection"] == "close"
         assert closed(sock)

@@ -22,6 +22,7 @@ still starting), goes through uvicorn's own path to the ASGI application unchang
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
@@ -170,9 +171,15 @@ class EventProtocol(HttpToolsProtocol):
         return ingestion if ingestion.buffer is not None else None
 
     def _start_event(self, ingestion: Ingestion) -> None:
-        http_version = self.parser.get_http_version()
-        keep_alive = http_version != "1.0" and self.parser.should_keep_alive()
-        cycle = _EventCycle(header_map(self.headers), keep_alive)
+        headers = header_map(self.headers)
+        # uvicorn keeps no HTTP/1.0 connection alive. llhttp keeps one alive only when it says
+        # `Connection: keep-alive`, so without that header the version need not be asked
+        # (`get_http_version` formats a new string on every call).
+        parser = self.parser
+        keep_alive = parser.should_keep_alive() and (
+            b"connection" not in headers or parser.get_http_version() != "1.0"
+        )
+        cycle = _EventCycle(headers, keep_alive)
         if declared_too_large(cycle.headers, ingestion.max_body_bytes):
             cycle.too_large = True
         self.cycle = cycle  # type: ignore[assignment]
@@ -210,7 +217,7 @@ class EventProtocol(HttpToolsProtocol):
             cycle.headers,
             client[0] if client else None,
             cycle.body,
-            lambda reply: self._answer(cycle, reply),
+            partial(self._answer, cycle),
         )
 
     def _answer(self, cycle: _EventCycle, reply: Reply) -> None:
