@@ -115,3 +115,17 @@ def test_the_running_server_deletes_salts_once_their_day_is_over(services) -> No
     with services.sessions() as db:
         kept = sorted(db.scalars(select(Salt.day)))
     assert kept == [date(2026, 3, 3), date(2026, 3, 4)]
+
+
+def test_a_deleted_salt_leaves_no_keyed_hash_state_in_memory(services) -> None:
+    """The keyed state a visitor id is hashed from works as its salt does: once the salt is
+    deleted, the process keeps neither."""
+    from footfall.ingest import identity
+    from footfall.ingest.ingestion import ingestion_for
+
+    ingestion = ingestion_for(services)
+    old = ingestion.pipeline.salts.for_day(date(2026, 3, 1))
+    visitor_id(old, CHROME_MAC, IP, "example.com", "example.com")
+    assert identity._keyed.cache_info().currsize >= 1
+    ingestion.rotate_salts(date(2026, 3, 3))
+    assert identity._keyed.cache_info().currsize == 0

@@ -35,9 +35,10 @@ def root_domain(hostname: str) -> str:
     return _psl.privatesuffix(hostname) or hostname
 
 
-@lru_cache(maxsize=4)  # today's salt and yesterday's
+@lru_cache(maxsize=4)  # today's salt and yesterday's; emptied when salts are deleted
 def _keyed(salt: bytes) -> hashlib.blake2b:
-    """A keyed BLAKE2b-64 that has taken its key (the key is its own first block)."""
+    """A keyed BLAKE2b-64 that has taken its key (the key is its own first block). The state
+    hashes as the salt does, so `Salts.rotate` empties this cache when it deletes salts."""
     return hashlib.blake2b(key=salt, digest_size=8)
 
 
@@ -91,3 +92,4 @@ class Salts:
             self._store.delete_before(oldest_kept)
             for day in [d for d in self._cache if d < oldest_kept]:
                 del self._cache[day]
+            _keyed.cache_clear()  # a deleted salt's keyed state must not outlive it either
