@@ -3,6 +3,13 @@
   "use strict";
   function ready(fn) { if (document.readyState !== "loading") fn(); else document.addEventListener("DOMContentLoaded", fn); }
   ready(function () {
+    // Settings on a phone: the tabs scroll sideways; bring the open one into view.
+    var tab = document.querySelector(".tabs [aria-current=page]");
+    var strip = tab && tab.closest(".tabs");
+    if (strip && strip.scrollWidth > strip.clientWidth) {
+      var a = tab.getBoundingClientRect(), b = strip.getBoundingClientRect();
+      strip.scrollLeft += (a.left + a.width / 2) - (b.left + b.width / 2);
+    }
     // Add a site: preselect the browser's time zone when the form is fresh.
     var zone = document.querySelector("select[data-browser-zone]");
     if (zone && zone.value === "Etc/UTC") {
