@@ -5,9 +5,9 @@
 #   install  a virtual environment with that wheel, checked to report the compiled write path
 # and the runtime stage copies that environment onto a slim Python image.
 #
-#   docker build -t registry.example.com/footfall:0.1.0 .
+#   docker build -t registry.example.com/footfall:0.2.0 .
 #   docker run --read-only --tmpfs /tmp -v footfall-data:/data -p 8000:8000 \
-#     -e BASE_URL=http://localhost:8000 registry.example.com/footfall:0.1.0
+#     -e BASE_URL=http://localhost:8000 registry.example.com/footfall:0.2.0
 #
 # Base images are pinned to exact versions. Pin their digests too where you build
 # (`docker buildx imagetools inspect python:3.11.13-slim-bookworm`, then
