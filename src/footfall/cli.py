@@ -11,6 +11,7 @@ from typing import Any
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
+from footfall import __version__
 from footfall.accounts.apikeys import SCOPES, create_api_key
 from footfall.accounts.errors import DomainError
 from footfall.accounts.users import create_user, get_user_by_email
@@ -61,7 +62,7 @@ def _services(with_events: bool = False) -> Iterator[Services]:
 
 
 @click.group(cls=FootfallGroup)
-@click.version_option(package_name="footfall")
+@click.version_option(__version__, prog_name="footfall")
 def cli() -> None:
     """footfall: privacy-first web analytics that speaks Plausible's protocol."""
 

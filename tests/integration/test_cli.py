@@ -319,3 +319,13 @@ def test_funnel_errors_are_one_line_and_exit_1(tmp_path: Path, args, message) ->
     assert run(tmp_path, "funnel", "list", "shop.example").stdout.startswith("no funnels yet")
     with closing(sqlite3.connect(tmp_path / "footfall.db")) as db:
         assert db.execute("SELECT count(*) FROM goals").fetchone() == (0,)
+
+
+def test_version_is_the_codes_own(tmp_path: Path) -> None:
+    """`--version` says what the code running is (not an installed package's stale metadata),
+    the version written to DATA_DIR/VERSION and into backups."""
+    import footfall
+
+    result = run(tmp_path, "--version")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"footfall, version {footfall.__version__}"

@@ -1,14 +1,18 @@
-"""Upgrades never break: a data directory written by footfall v0.1.0's own CLI and server
-(tests/ops/fixtures/v0.1.0-data.tar.gz: a user, a site with goals, a funnel, a saved segment,
-two API keys, 2,544 demo events; expected.json holds v0.1.0's Stats API answers over fixed
-dates) is opened by today's `footfall serve`, which migrates it, and answers the same. A data
-directory or a backup from a newer footfall is refused in one line naming both versions.
+"""Upgrades never break: a data directory written by each earlier release's own CLI and server
+(tests/ops/fixtures/vX.Y.Z-data.tar.gz, with expected.json holding that release's Stats API
+answers over fixed dates) is opened by today's `footfall serve`, which migrates it, and answers
+the same; a backup of it restores the same; and from 0.2.0 on (the first release with `backup`)
+the backup that release made while serving restores to the same answers. A data directory or a
+backup from a newer footfall is refused in one line naming both versions.
 
-How the fixture was made: `git worktree add /tmp/v010 v0.1.0`, then with
+v0.1.0's fixture (a user, a site with goals, a funnel, a saved segment, two API keys, 2,544 demo
+events) was made by hand: `git worktree add /tmp/v010 v0.1.0`, then with
 `PYTHONPATH=/tmp/v010/src` its CLI: `user create`, `site create shop.example --timezone
 Europe/Berlin --owner ...`, `funnel create shop.example --name Checkout --step /pricing --step
 Signup`, `apikey create --scope stats`, `demo --domain shop.example --events 3000 --days 3`;
 then its `serve`, a segment through its Sites API, and `fixtures/stats_answers.py` against it.
+Later releases' fixtures are made by `fixtures/make_release_fixture.py` (its docstring says how):
+the same, plus a shield rule, an import of a Plausible CSV export and a backup.
 """
 
 from __future__ import annotations
@@ -22,24 +26,55 @@ import pytest
 
 import footfall
 from tests.e2e.harness import FOOTFALL, FootfallServer
-from tests.ops.fixtures.stats_answers import stats_answers
+from tests.ops.fixtures.stats_answers import RANGE, stats_answers
 
 pytestmark = pytest.mark.slow
-FIXTURE = Path(__file__).with_name("fixtures") / "v0.1.0-data.tar.gz"
+FIXTURES = Path(__file__).with_name("fixtures")
+RELEASES = sorted(p.name.removesuffix("-data.tar.gz") for p in FIXTURES.glob("v*-data.tar.gz"))
 
 
-def unpack(into: Path) -> dict:
-    with tarfile.open(FIXTURE) as archive:
+def unpack(into: Path, release: str = "v0.1.0") -> dict:
+    with tarfile.open(FIXTURES / f"{release}-data.tar.gz") as archive:
         archive.extractall(into, filter="data")
     return json.loads((into / "expected.json").read_text())
 
 
-def test_a_v0_1_0_data_dir_is_migrated_by_todays_serve_and_answers_the_same(tmp_path: Path) -> None:
-    expected = unpack(tmp_path)
+def answers(url: str, expected: dict) -> list:
+    ranges = {"date_range": tuple(expected.get("range", RANGE))}
+    if "imports_range" in expected:
+        ranges["imports_range"] = tuple(expected["imports_range"])
+    return stats_answers(url, expected["api_key"], expected["segment_id"], **ranges)
+
+
+def restore(backup: Path, into: Path) -> FootfallServer:
+    restored = FootfallServer(into, env={"LOG_LEVEL": "info"})
+    done = subprocess.run(
+        [FOOTFALL, "backup", "restore", str(backup)],
+        env=restored.env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    return restored
+
+
+def test_every_release_has_a_fixture() -> None:
+    """Each tagged release of the code before today's has its data dir here."""
+    assert "v0.1.0" in RELEASES and "v0.2.0" in RELEASES, RELEASES
+    assert footfall.__version__ not in {r.removeprefix("v") for r in RELEASES}
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_an_earlier_releases_data_dir_is_migrated_by_todays_serve_and_answers_the_same(
+    tmp_path: Path, release: str
+) -> None:
+    expected = unpack(tmp_path, release)
+    assert (tmp_path / "data" / "VERSION").exists() == (release != "v0.1.0")
     server = FootfallServer(tmp_path / "data", env={"LOG_LEVEL": "info"})
     server.start()
     try:
-        assert stats_answers(server.url, expected["api_key"], expected["segment_id"]) == expected["answers"]
+        assert answers(server.url, expected) == expected["answers"]
         assert (tmp_path / "data" / "VERSION").read_text().strip() == footfall.__version__
         # ... and a backup of the upgraded directory restores to the same answers.
         made = subprocess.run(
@@ -52,18 +87,25 @@ def test_a_v0_1_0_data_dir_is_migrated_by_todays_serve_and_answers_the_same(tmp_
         assert made.returncode == 0, made.stderr
     finally:
         server.stop()
-    restored = FootfallServer(tmp_path / "restored", env={"LOG_LEVEL": "info"})
-    done = subprocess.run(
-        [FOOTFALL, "backup", "restore", str(tmp_path / "backups")],
-        env=restored.env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
+    restored = restore(tmp_path / "backups", tmp_path / "restored")
     restored.start()
     try:
-        assert stats_answers(restored.url, expected["api_key"], expected["segment_id"]) == expected["answers"]
+        assert answers(restored.url, expected) == expected["answers"]
+    finally:
+        restored.stop()
+
+
+@pytest.mark.parametrize("release", [r for r in RELEASES if r != "v0.1.0"])
+def test_a_backup_an_earlier_release_made_while_serving_restores_to_its_answers(
+    tmp_path: Path, release: str
+) -> None:
+    expected = unpack(tmp_path, release)
+    manifest = next((tmp_path / "backup").glob("*/manifest.json"))
+    assert json.loads(manifest.read_text())["footfall_version"] == release.removeprefix("v")
+    restored = restore(tmp_path / "backup", tmp_path / "restored")
+    restored.start()
+    try:
+        assert answers(restored.url, expected) == expected["answers"]
     finally:
         restored.stop()
 
