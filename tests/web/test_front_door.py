@@ -124,3 +124,18 @@ def test_a_form_post_without_a_valid_csrf_token_is_403(web):
         visitor.post("/sites/new", {"domain": "a.example"}, token=stale.csrf("/sites/new")).status_code == 403
     )
     assert visitor.post("/sites/new", {"domain": "a.example"}).status_code == 303
+
+
+def test_every_page_shell_names_the_icon_and_favicon_ico_answers_it_to_anyone(web):
+    """Browsers ask `/favicon.ico` of every page; it must not fall through to `/:domain` (a 404
+    for a member, a redirect to /login for anyone else)."""
+    visitor = web.visitor()
+    for path in ("/favicon.ico", "/assets/favicon.svg"):
+        answer = visitor.get(path)
+        assert answer.status_code == 200, path
+        assert answer.headers["content-type"] == "image/svg+xml"
+        assert answer.text.startswith("<svg ")
+    assert '<link rel="icon" href="/assets/favicon.svg"' in visitor.get("/register").text
+    from footfall.web.dashboard import page_html
+
+    assert "<link rel=icon href=/assets/favicon.svg type=image/svg+xml>" in page_html({}, "demo.test")

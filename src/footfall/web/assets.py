@@ -1,5 +1,7 @@
-"""The pages' own stylesheet and script (`/assets/app.css`, `/assets/pages.js`), from `web/page_assets/`
-(hand-written and committed; `web/static/` holds only what the builds write)."""
+"""The pages' own stylesheet, script and icon (`/assets/app.css`, `/assets/pages.js`,
+`/assets/favicon.svg`, which `/favicon.ico` answers too, for the clients that ask it without
+reading the pages' `<link rel=icon>`), from `web/page_assets/` (hand-written and committed;
+`web/static/` holds only what the builds write)."""
 
 from __future__ import annotations
 
@@ -13,10 +15,14 @@ from starlette.routing import BaseRoute, Route
 from footfall.web.pages import OPEN, declare
 
 STATIC = Path(__file__).parent / "page_assets"
-_TYPES = {"app.css": "text/css; charset=utf-8", "pages.js": "text/javascript; charset=utf-8"}
+_TYPES = {
+    "app.css": "text/css; charset=utf-8",
+    "pages.js": "text/javascript; charset=utf-8",
+    "favicon.svg": "image/svg+xml",
+}
 
 
-def _serve(name: str):
+def _serve(name: str, route_name: str | None = None):
     body = (STATIC / name).read_bytes()
     etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
 
@@ -26,9 +32,12 @@ def _serve(name: str):
             return Response(status_code=304, headers=headers)
         return Response(body, media_type=_TYPES[name], headers=headers)
 
-    serve.__name__ = "asset_" + name.replace(".", "_")
+    serve.__name__ = route_name or "asset_" + name.replace(".", "_")
     return serve
 
 
 def asset_routes() -> list[BaseRoute]:
-    return declare(OPEN, [Route(f"/assets/{name}", _serve(name), methods=["GET"]) for name in _TYPES])
+    routes = [Route(f"/assets/{name}", _serve(name), methods=["GET"]) for name in _TYPES]
+    # Ahead of `/:domain`, which would take the path for a site's dashboard.
+    routes.append(Route("/favicon.ico", _serve("favicon.svg", "favicon"), methods=["GET"]))
+    return declare(OPEN, routes)

@@ -589,6 +589,7 @@ def page_html(config: dict[str, Any], title: str, header: str = "") -> str:
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
         "<meta name=viewport content='width=device-width, initial-scale=1'>"
         f"<title>{html.escape(title)} · footfall</title>"
+        "<link rel=icon href=/assets/favicon.svg type=image/svg+xml>"
         "<link rel=stylesheet href=/static/dashboard/styles.css>"
         f"<script id=dashboard-config type=application/json>{payload}</script>"
         f"</head><body{' class=transparent' if transparent else ''}>{header}<div id=dashboard>{missing}</div>"
