@@ -214,6 +214,19 @@ def test_a_details_view_sorts_by_a_column(server: FootfallServer, owner: Any) ->
     )
     assert header.get_attribute("aria-sort") == "ascending"
     assert "PAGEVIEWS" in dialog.locator(".row-head").inner_text().upper()
+    # Every metric's heading stands over its numbers, on one line with them: each row of the
+    # view holds the same columns at the same places (six for pages: the page and five metrics).
+    columns = owner.evaluate(
+        """() => Array.from(document.querySelectorAll('dialog.details .row'), row =>
+            Array.from(row.children, cell => { const r = cell.getBoundingClientRect();
+                return [Math.round(r.right), Math.round(r.top)]; }))"""
+    )
+    assert len(columns) == 3 and all(len(row) == 6 for row in columns), columns
+    for row in columns:
+        assert [right for right, _ in row] == [right for right, _ in columns[0]], columns
+    for row in columns[1:]:  # a heading may take two lines; a row of numbers takes one
+        tops = [top for _, top in row[1:]]
+        assert max(tops) - min(tops) <= 2, f"a row's numbers wrapped: {row}"
     owner.keyboard.press("Escape")
     owner.wait_for_function("() => !location.search.includes('details=')")
 

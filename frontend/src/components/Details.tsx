@@ -93,7 +93,7 @@ export function Details({ site, id }: { site: BootConfig; id: string }) {
           ×
         </button>
       </header>
-      <div class="rows details-rows" aria-busy={loaded.loading}>
+      <div class="rows details-rows" style={{ "--cols": String(Math.max(1, shown.length)) }} aria-busy={loaded.loading}>
         <div class="row row-head">
           <span>{tab.column(state)}</span>
           {shown.map((m) => (

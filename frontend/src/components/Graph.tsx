@@ -6,6 +6,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { addAnnotation, annotations, deleteAnnotation, query, type Annotation, type V2Response } from "../api";
 import type { BootConfig } from "../config";
 import { metric } from "../format";
+import { lineParts, scale, tickAnchor } from "../graph";
 import { intervalsFor, shortDate, todayIn } from "../periods";
 import { body, importsEnd, includeImports, interval, skipReason } from "../query";
 import { navigate, useLoad, view } from "../state";
@@ -51,13 +52,6 @@ function nowLabel(timezone: string): string {
   return `${todayIn(timezone, now)} ${time}`;
 }
 
-function niceMax(value: number): number {
-  if (value <= 0) return 1;
-  const step = Math.pow(10, Math.floor(Math.log10(value)));
-  for (const m of [1, 2, 2.5, 5, 10]) if (m * step >= value) return m * step;
-  return 10 * step;
-}
-
 export function tickLabel(label: string, unit: string): string {
   if (unit === "minute" || unit === "hour") return label.slice(11, 16);
   if (unit === "month") return shortDate(label).split(" ")[1] + " " + label.slice(2, 4);
@@ -89,10 +83,10 @@ export function Graph({ site }: { site: BootConfig }) {
   const series = loaded.data;
   const labels = series?.labels ?? [];
   const now = nowLabel(site.timezone);
-  const upto = labels.filter((l) => l <= now).length; // buckets not in the future
+  const { upto, solidEnd, dashed } = lineParts(labels, now, series?.end || String(labels[labels.length - 1] ?? "").slice(0, 10));
   const values = series?.values ?? [];
   const previous = series?.previous ?? null;
-  const max = niceMax(Math.max(0, ...values.slice(0, upto).map((v) => v ?? 0), ...(previous ?? []).map((v) => v ?? 0)));
+  const { max, ticks } = scale(Math.max(0, ...values.slice(0, upto).map((v) => v ?? 0), ...(previous ?? []).map((v) => v ?? 0)));
   const innerW = width - PAD.left - PAD.right;
   const innerH = HEIGHT - PAD.top - PAD.bottom;
   const x = (i: number) => PAD.left + (labels.length <= 1 ? innerW / 2 : (i / (labels.length - 1)) * innerW);
@@ -102,7 +96,6 @@ export function Graph({ site }: { site: BootConfig }) {
       .slice(from, to)
       .map((v, i) => `${i ? "L" : "M"}${x(from + i).toFixed(1)},${y(v ?? 0).toFixed(1)}`)
       .join("");
-  const incomplete = upto > 0 && upto <= labels.length && state.period !== "custom" ? upto - 1 : labels.length;
   const every = Math.max(1, Math.ceil(labels.length / Math.max(2, Math.floor(innerW / 70))));
   const move = (e: MouseEvent) => {
     const rect = (e.currentTarget as SVGElement).getBoundingClientRect();
@@ -152,17 +145,17 @@ export function Graph({ site }: { site: BootConfig }) {
       <div class="graph" ref={box}>
         {loaded.error && <p class="panel-error" role="alert">{loaded.error}</p>}
         <svg width={width} height={HEIGHT} role="img" aria-label={`${statLabel(chosen, state, site)} over time`} onMouseMove={move} onMouseLeave={() => setHover(null)}>
-          {[0, 0.25, 0.5, 0.75, 1].map((f) => (
-            <g key={f}>
-              <line class="grid" x1={PAD.left} x2={width - PAD.right} y1={y(max * f)} y2={y(max * f)} />
-              <text class="axis" x={PAD.left - 6} y={y(max * f) + 4} text-anchor="end">
-                {metric(chosen, max * f)}
+          {ticks.map((t) => (
+            <g key={t}>
+              <line class="grid" x1={PAD.left} x2={width - PAD.right} y1={y(t)} y2={y(t)} />
+              <text class="axis" x={PAD.left - 6} y={y(t) + 4} text-anchor="end">
+                {metric(chosen, t)}
               </text>
             </g>
           ))}
           {labels.map((l, i) =>
             i % every === 0 ? (
-              <text key={l} class="axis" x={x(i)} y={HEIGHT - 8} text-anchor="middle">
+              <text key={l} class="axis" x={x(i)} y={HEIGHT - 8} text-anchor={tickAnchor(x(i), width)}>
                 {tickLabel(l, unit)}
               </text>
             ) : null,
@@ -171,8 +164,8 @@ export function Graph({ site }: { site: BootConfig }) {
           {series && (
             <>
               <path class="area" d={`${line(values, 0, Math.min(upto, labels.length))}L${x(Math.max(0, Math.min(upto, labels.length) - 1))},${y(0)}L${x(0)},${y(0)}Z`} />
-              <path class="line" d={line(values, 0, Math.min(incomplete + 1, upto))} />
-              {incomplete < upto && incomplete > 0 && <path class="line incomplete" d={line(values, incomplete - 1, upto)} />}
+              <path class="line" d={line(values, 0, solidEnd)} />
+              {dashed && <path class="line incomplete" d={line(values, dashed[0], dashed[1])} />}
             </>
           )}
           {importsAt >= 0 && (

@@ -115,7 +115,7 @@ function Rows({ site, report, tab }: { site: BootConfig; report: Report; tab: Re
     <>
       {tab.kind === "map" && <MapView site={site} rows={loaded.data?.results ?? null} />}
       {tab.kind !== "map" && (
-        <div class="rows" aria-busy={loaded.loading}>
+        <div class="rows" style={{ "--cols": String(Math.max(1, metrics.length)) }} aria-busy={loaded.loading}>
           <div class="row row-head">
             <span>{tab.column(state)}</span>
             {metrics.map((m) => (

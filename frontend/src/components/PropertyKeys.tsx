@@ -11,7 +11,7 @@ export function PropertyKeys({ site }: { site: BootConfig }) {
   const request = body(site, view.value, { metrics: ["visitors"] });
   const loaded = useLoad(JSON.stringify(request), (signal) => propertyKeys(request, signal).then((keys) => allowedKeys(site, keys)));
   return (
-    <div class="rows" aria-busy={loaded.loading}>
+    <div class="rows keys" aria-busy={loaded.loading}>
       <div class="row row-head">
         <span>Property</span>
       </div>
