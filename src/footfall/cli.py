@@ -152,12 +152,26 @@ def user() -> None:
 @click.option("--password", required=True)
 @click.option("--name", default="")
 @click.option("--superuser", is_flag=True, help="May see and manage every site.")
-def user_create(email: str, password: str, name: str, superuser: bool) -> None:
+@click.option("--admin", is_flag=True, help="An instance admin (the instance's first user is one anyway).")
+def user_create(email: str, password: str, name: str, superuser: bool, admin: bool) -> None:
     """Create a user."""
     with _services() as services, session_scope(services.sessions) as db:
-        created = create_user(db, email, password, name)
+        created = create_user(db, email, password, name, admin=admin)
         created.is_superuser = superuser
-        click.echo(f"created user {created.email} (id {created.id})")
+        role = " (instance admin)" if created.is_admin else ""
+        click.echo(f"created user {created.email} (id {created.id}){role}")
+
+
+@user.command("make-admin")
+@click.argument("email")
+@click.option("--revoke", is_flag=True, help="Take the admin flag away instead.")
+def user_make_admin(email: str, revoke: bool) -> None:
+    """Make EMAIL an instance admin (or, with --revoke, no longer one): admins see
+    /settings/instance, the operator notices and get the operator alerts."""
+    with _services() as services, session_scope(services.sessions) as db:
+        target = get_user_by_email(db, email)
+        target.is_admin = not revoke
+        click.echo(f"{target.email} is {'no longer' if revoke else 'now'} an instance admin")
 
 
 @cli.group()

@@ -329,3 +329,38 @@ def test_version_is_the_codes_own(tmp_path: Path) -> None:
     result = run(tmp_path, "--version")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == f"footfall, version {footfall.__version__}"
+
+
+def test_the_first_user_is_the_instance_admin_and_make_admin_grants_and_revokes(tmp_path: Path) -> None:
+    """An instance set up from the command line has an admin (the instance page, operator
+    notices and alerts need one), as one set up at /register does."""
+    first = run(
+        tmp_path, "user", "create", "--email", "first@example.com", "--password", "a long passphrase!"
+    )
+    assert first.returncode == 0 and first.stdout.strip().endswith("(instance admin)"), first
+    second = run(
+        tmp_path, "user", "create", "--email", "second@example.com", "--password", "a long passphrase!"
+    )
+    assert second.returncode == 0 and "admin" not in second.stdout, second
+    third = run(
+        tmp_path,
+        "user",
+        "create",
+        "--email",
+        "third@example.com",
+        "--password",
+        "a long passphrase!",
+        "--admin",
+    )
+    assert third.stdout.strip().endswith("(instance admin)"), third
+    made = run(tmp_path, "user", "make-admin", "second@example.com")
+    assert made.returncode == 0 and made.stdout.strip() == "second@example.com is now an instance admin"
+    assert run(tmp_path, "user", "make-admin", "third@example.com", "--revoke").returncode == 0
+    with closing(sqlite3.connect(tmp_path / "footfall.db")) as db:
+        admins = dict(db.execute("SELECT email, is_admin FROM users"))
+    assert admins == {"first@example.com": 1, "second@example.com": 1, "third@example.com": 0}
+    missing = run(tmp_path, "user", "make-admin", "nobody@example.com")
+    assert (
+        missing.returncode != 0
+        and missing.stderr.strip() == "footfall: error: no user with email nobody@example.com"
+    )

@@ -82,6 +82,9 @@ class WebWorld:
         return Visitor(self.app, base_url)
 
     def user(self, email: str, **attrs: Any) -> int:
+        """A user; not an instance admin unless `is_admin=True` (create_user makes an
+        instance's first user one, which most tests' first user must not be)."""
+        attrs.setdefault("is_admin", False)
         with session_scope(self.services.sessions) as db:
             user = create_user(db, email, PASSWORD)
             for name, value in attrs.items():

@@ -484,15 +484,13 @@ def test_shared_access_resolves_a_request_by_auth_parameter_or_header(owned):
 
 
 def test_a_shared_link_limited_to_a_segment_shows_only_its_visits(owned):
-    from datetime import UTC, datetime
-
     from footfall.ingest.api import Hit, record_hits
     from footfall.ingest.ingestion import ingestion_for
     from footfall.meta.segments import Segment, SegmentType
-    from tests.web.test_site_pages import CHROME
+    from tests.web.test_site_pages import CHROME, earlier_today
 
     web, owner, site_id = owned
-    now = datetime.now(UTC) - timedelta(minutes=5)
+    now = earlier_today()
     hits = [
         Hit(
             "pageview",

@@ -1,8 +1,9 @@
-"""What an instance admin (`User.is_admin`: the first user to register, and whom they make
-admin) may do to the instance's users, as Plausible CE's first user would expect: see every
-user, turn off a user's two-factor authentication (as `footfall user reset-2fa`), log a user
-out everywhere, make or unmake instance admins, and delete a user who owns no site. An
-instance admin sees no other owner's sites by this: sites are reached through memberships."""
+"""What an instance admin (`User.is_admin`: the instance's first user, and whom they or
+`footfall user make-admin` make admin) may do to the instance's users, as Plausible CE's
+first user would expect: see every user, turn off a user's two-factor authentication (as
+`footfall user reset-2fa`), log a user out everywhere, make or unmake instance admins, and
+delete a user who owns no site. An instance admin sees no other owner's sites by this: sites
+are reached through memberships."""
 
 from __future__ import annotations
 

@@ -21,12 +21,19 @@ def normalise_email(email: str) -> str:
     return email
 
 
-def create_user(db: Session, email: str, password: str, name: str = "") -> User:
+def create_user(db: Session, email: str, password: str, name: str = "", *, admin: bool = False) -> User:
+    """A new user; the instance's first user is its admin whichever way it is made (the
+    registration page or `footfall user create`), so an instance always has one."""
     email = normalise_email(email)
     check_new_password(password)
     if db.scalar(select(User.id).where(User.email == email)) is not None:
         raise Conflict(f"a user with email {email} already exists", field="email")
-    user = User(email=email, name=(name or "").strip()[:200], password_hash=hash_password(password))
+    user = User(
+        email=email,
+        name=(name or "").strip()[:200],
+        password_hash=hash_password(password),
+        is_admin=admin or count_users(db) == 0,
+    )
     db.add(user)
     db.flush()
     return user

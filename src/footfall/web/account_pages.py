@@ -138,7 +138,6 @@ def register(page: Page) -> Response:
                         invitation=invitation,
                         status=400,
                     )
-                user.is_admin = first
                 log_in(page, user)
                 if invitation:
                     return page.redirect(f"/invitations/{invitation}")
