@@ -184,7 +184,7 @@ def test_clicking_a_source_filters_every_panel_and_back_removes_it(
 
 def test_the_range_changes_with_the_picker_and_with_a_shortcut(server: FootfallServer, owner: Any) -> None:
     owner.locator("#period-button").click()
-    owner.get_by_role("menuitem", name=re.compile("Last 7 days")).click()
+    owner.locator(".menu-list").get_by_role("button", name=re.compile("Last 7 days")).click()
     owner.wait_for_url(re.compile(r"[?&]period=7d"))
     assert "Last 7 days" in owner.locator("#period-button").inner_text()
     owner.keyboard.press("t")
@@ -207,12 +207,14 @@ def test_a_details_view_sorts_by_a_column(server: FootfallServer, owner: Any) ->
     rows = dialog.locator(".row-link")
     owner.wait_for_function("() => document.querySelectorAll('dialog.details .row-link').length === 2")
     assert rows.all_inner_texts() == ["/pricing", "/landing"]  # 2 visitors, 1 visitor
-    header = dialog.get_by_role("button", name=re.compile("^Visitors"))
-    header.click()  # descending → ascending
+    header = dialog.get_by_role("columnheader", name=re.compile("^Visitors"))
+    assert header.get_attribute("aria-sort") == "descending"
+    header.get_by_role("button").click()  # descending → ascending
     owner.wait_for_function(
         "() => document.querySelector('dialog.details .row-link')?.textContent === '/landing'"
     )
     assert header.get_attribute("aria-sort") == "ascending"
+    assert dialog.get_by_role("table").get_by_role("row").count() == 3  # the heading and two pages
     assert "PAGEVIEWS" in dialog.locator(".row-head").inner_text().upper()
     # Every metric's heading stands over its numbers, on one line with them: each row of the
     # view holds the same columns at the same places (six for pages: the page and five metrics).

@@ -172,7 +172,7 @@ def test_the_csv_export_is_a_zip_of_the_views_numbers(server: FootfallServer) ->
     assert stat_is(page, "Total pageviews", "4")
     page.get_by_role("button", name="Options").click()
     with page.expect_download() as download:
-        page.get_by_role("menuitem", name="Export CSV (ZIP)").click()
+        page.locator(".menu-list").get_by_role("button", name="Export CSV (ZIP)").click()
     assert re.fullmatch(
         rf"footfall_export_{re.escape(SITE)}_\d{{4}}-\d\d-\d\d\.zip", download.value.suggested_filename
     )
@@ -240,9 +240,9 @@ def test_a_viewer_sees_the_dashboard_but_no_settings(server: FootfallServer, bro
     assert viewer.get_by_role("button", name="+ Note").count() == 0
     assert viewer.get_by_role("button", name=re.compile("^Delete note")).count() == 0
     viewer.get_by_role("button", name="Options").click()
-    menu = viewer.locator(".menu-list[role=menu]")
-    assert menu.get_by_role("menuitem", name="Export CSV (ZIP)").count() == 1
-    assert menu.get_by_role("menuitem", name="Site settings").count() == 0
+    menu = viewer.locator(".menu-list")
+    assert menu.get_by_role("button", name="Export CSV (ZIP)").count() == 1
+    assert menu.get_by_role("link", name="Site settings").count() == 0
     response = viewer.goto(f"{server.url}/{SITE}/settings/general")
     assert response is not None and response.status == 403
     response = viewer.goto(f"{server.url}/{SITE}/settings/visibility")
@@ -293,7 +293,7 @@ def test_compare_sites_shows_each_sites_top_stats(server: FootfallServer) -> Non
     page.get_by_role("link", name="Compare sites").click()
     page.wait_for_url("**/sites/compare")
     page.locator("#period-button").click()
-    page.get_by_role("menuitem", name=re.compile("^Today")).click()
+    page.locator(".menu-list").get_by_role("button", name=re.compile("^Today")).click()
     page.wait_for_url(re.compile(r"/sites/compare\?period=day"))
 
     def stat(domain: str, label: str) -> str:
@@ -330,7 +330,7 @@ def test_a_saved_segment_is_edited_from_the_segment_menu(server: FootfallServer)
         editor.get_by_role("button", name="Update segment").click()
     page.goto(f"{server.url}/{SITE}?period=day")
     page.get_by_role("button", name="Segments ▾").click()
-    page.get_by_role("menuitem", name=re.compile("^Saw pricing")).click()
+    page.locator(".menu-list").get_by_role("button", name=re.compile("^Saw pricing")).click()
     page.wait_for_url(re.compile(r"[?&]f=is,segment,\d+"))
     assert page.locator(".chips .chip", has_text="Segment is Saw pricing").count() == 1
     assert stat_is(page, "Unique visitors", "3")  # every visitor of the day saw /pricing

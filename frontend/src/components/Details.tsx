@@ -93,18 +93,20 @@ export function Details({ site, id }: { site: BootConfig; id: string }) {
           ×
         </button>
       </header>
-      <div class="rows details-rows" style={{ "--cols": String(Math.max(1, shown.length)) }} aria-busy={loaded.loading}>
-        <div class="row row-head">
-          <span>{tab.column(state)}</span>
+      {loaded.error && <p class="panel-error" role="alert">{loaded.error}</p>}
+      {loaded.data && rows.length === 0 && <p class="panel-empty">No data</p>}
+      <div class="rows details-rows" role="table" aria-labelledby="details-title" style={{ "--cols": String(Math.max(1, shown.length)) }} aria-busy={loaded.loading}>
+        <div class="row row-head" role="row">
+          <span role="columnheader">{tab.column(state)}</span>
           {shown.map((m) => (
-            <button type="button" class="num sort" key={m} onClick={() => sortBy(m)} aria-sort={current[0] === m ? (current[1] === "asc" ? "ascending" : "descending") : "none"}>
-              {METRIC_LABELS[m] ?? m}
-              {current[0] === m ? (current[1] === "asc" ? " ↑" : " ↓") : ""}
-            </button>
+            <span class="num" role="columnheader" key={m} aria-sort={current[0] === m ? (current[1] === "asc" ? "ascending" : "descending") : "none"}>
+              <button type="button" class="sort" onClick={() => sortBy(m)}>
+                {METRIC_LABELS[m] ?? m}
+                {current[0] === m ? (current[1] === "asc" ? " ↑" : " ↓") : ""}
+              </button>
+            </span>
           ))}
         </div>
-        {loaded.error && <p class="panel-error" role="alert">{loaded.error}</p>}
-        {loaded.data && rows.length === 0 && <p class="panel-empty">No data</p>}
         {rows.map((row) => (
           <RowLine
             key={String(row.dimensions[0])}
@@ -115,6 +117,7 @@ export function Details({ site, id }: { site: BootConfig; id: string }) {
             values={[...row.metrics, loaded.data?.exitRates?.get(String(row.dimensions[0] ?? ""))]}
             share={(Number(row.metrics[0]) || 0) / top}
             link
+            table
           />
         ))}
       </div>

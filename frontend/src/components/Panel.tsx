@@ -45,20 +45,22 @@ export function Panel({ site, report }: { site: BootConfig; report: Report }) {
     <section class="panel" aria-labelledby={`panel-${report.id}`}>
       <header class="panel-head">
         <h2 id={`panel-${report.id}`}>{tab.kind === "map" ? "Locations" : report.id === "sources" ? "Top Sources" : tab.label}</h2>
-        <div class="tabs" role="tablist" aria-label={report.title}>
-          {mainTabs.map((t) => (
-            <button
-              role="tab"
-              type="button"
-              key={t.id}
-              aria-selected={t.id === tab.id}
-              tabIndex={t.id === tab.id ? 0 : -1}
-              onClick={() => select(t.id)}
-              onKeyDown={(e) => tabKeys(e, mainTabs, t, select)}
-            >
-              {t.label}
-            </button>
-          ))}
+        <div class="tabs">
+          <div class="tab-list" role="tablist" aria-label={report.title}>
+            {mainTabs.map((t) => (
+              <button
+                role="tab"
+                type="button"
+                key={t.id}
+                aria-selected={t.id === tab.id}
+                tabIndex={t.id === tab.id ? 0 : -1}
+                onClick={() => select(t.id)}
+                onKeyDown={(e) => tabKeys(e, mainTabs, t, select)}
+              >
+                {t.label}
+              </button>
+            ))}
+          </div>
           {report.id === "sources" && (
             <select
               aria-label="Campaigns"
@@ -172,6 +174,8 @@ export function RowLine(props: {
   share: number;
   link: boolean;
   onPick?: () => void;
+  /** Rows of an ARIA table (the details view): the row and its cells say so. */
+  table?: boolean;
 }) {
   const key = filterKeyOf(props.dimension);
   const value = props.value ?? "";
@@ -184,8 +188,8 @@ export function RowLine(props: {
     });
   };
   return (
-    <div class="row">
-      <span class="bar-cell">
+    <div class="row" role={props.table ? "row" : undefined}>
+      <span class="bar-cell" role={props.table ? "cell" : undefined}>
         <span class="bar" style={{ width: `${Math.max(1, props.share * 100)}%` }} />
         {props.link ? (
           <button type="button" class="row-link" onClick={pick} title={text}>
@@ -197,7 +201,7 @@ export function RowLine(props: {
         )}
       </span>
       {props.metrics.map((m, i) => (
-        <span class="num" key={m}>
+        <span class="num" key={m} role={props.table ? "cell" : undefined}>
           {metric(m, props.values[i])}
         </span>
       ))}

@@ -36,13 +36,13 @@ export function SegmentsMenu({ site }: { site: BootConfig }) {
       </button>
       {open && editing && <SegmentEditor segment={editing} current={filters} onCancel={() => setEditing(null)} />}
       {open && !editing && (
-        <div class="menu-list" role="menu">
+        <div class="menu-list">
           {site.segments.length === 0 && <p class="muted">No saved segments</p>}
           {site.segments.map((s) => (
             <div class="segment-item" key={s.id}>
               <button
                 type="button"
-                role="menuitem"
+               
                 onClick={() => {
                   navigate((d) => void (d.filters = withFilter(d.filters, { op: "is", key: "segment", values: [String(s.id)] })));
                   setOpen(false);

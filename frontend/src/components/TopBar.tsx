@@ -54,7 +54,7 @@ export function TopBar({ site, onAddFilter }: { site: BootConfig; onAddFilter: (
               {compareText} ▾
             </button>
             {open === "compare" && (
-              <div class="menu-list" role="menu">
+              <div class="menu-list">
                 {(
                   [
                     [undefined, "No comparison"],
@@ -62,7 +62,7 @@ export function TopBar({ site, onAddFilter }: { site: BootConfig; onAddFilter: (
                     ["year_over_year", "Year over year"],
                   ] as const
                 ).map(([mode, label]) => (
-                  <button type="button" role="menuitem" key={label} class={state.comparison === mode ? "selected" : ""} onClick={() => (navigate((d) => void (d.comparison = mode)), setOpen(null))}>
+                  <button type="button" key={label} class={state.comparison === mode ? "selected" : ""} onClick={() => (navigate((d) => void (d.comparison = mode)), setOpen(null))}>
                     {label}
                     {mode === undefined && <kbd>X</kbd>}
                   </button>
@@ -98,15 +98,15 @@ export function TopBar({ site, onAddFilter }: { site: BootConfig; onAddFilter: (
             ⋯
           </button>
           {open === "options" && (
-            <div class="menu-list right" role="menu">
-              <button type="button" role="menuitem" onClick={() => (exportCsv(site, view.value), setOpen(null))}>
+            <div class="menu-list right">
+              <button type="button" onClick={() => (exportCsv(site, view.value), setOpen(null))}>
                 Export CSV (ZIP)
               </button>
               {((site.imports?.length ?? 0) > 0 || state.with_imported !== undefined) && (
                 <label class="check">
                   <input
                     type="checkbox"
-                    role="menuitemcheckbox"
+                   
                     checked={includeImports(site, state)}
                     onChange={(e) => navigate((d) => void (d.with_imported = (e.target as HTMLInputElement).checked))}
                   />
@@ -114,7 +114,7 @@ export function TopBar({ site, onAddFilter }: { site: BootConfig; onAddFilter: (
                 </label>
               )}
               {site.settings_url && (
-                <a role="menuitem" href={site.settings_url}>
+                <a href={site.settings_url}>
                   Site settings
                 </a>
               )}
@@ -147,9 +147,9 @@ export function PeriodMenu({ site, open, onToggle }: { site: Pick<BootConfig, "t
         {periodText} ▾
       </button>
       {open && (
-        <div class="menu-list" role="menu" aria-labelledby="period-button">
+        <div class="menu-list">
           {PERIOD_CHOICES.filter((c) => c.period !== "custom").map((c) => (
-            <button type="button" role="menuitem" key={c.id} class={current?.id === c.id ? "selected" : ""} onClick={() => (pickPeriod(c, today), onToggle(false))}>
+            <button type="button" key={c.id} class={current?.id === c.id ? "selected" : ""} onClick={() => (pickPeriod(c, today), onToggle(false))}>
               <span>{c.label}</span>
               <kbd>{c.key.toUpperCase()}</kbd>
             </button>
