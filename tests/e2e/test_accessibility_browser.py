@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from footfall.web.pages import SETTINGS_TABS
 from tests.e2e.conftest import new_page
 from tests.e2e.harness import FootfallServer
 
@@ -31,21 +32,7 @@ MEMBER = [
     "/settings",
     "/settings/2fa",
     "/settings/instance",
-    *(
-        f"/{SITE}/settings/{tab}"
-        for tab in (
-            "general",
-            "people",
-            "visibility",
-            "goals",
-            "properties",
-            "funnels",
-            "email-reports",
-            "shields",
-            "imports-exports",
-            "danger-zone",
-        )
-    ),
+    *(f"/{SITE}/settings/{slug}" for slug, _label, _role in SETTINGS_TABS),
 ]
 DASHBOARD = [
     f"/{SITE}?period=7d",

@@ -19,6 +19,7 @@ import pyotp
 import pytest
 from playwright.sync_api import expect
 
+from footfall.web.pages import SETTINGS_TABS
 from tests.e2e.conftest import new_page
 from tests.e2e.harness import FootfallServer, PageServer, html, wait_until
 
@@ -343,21 +344,7 @@ PAGES = [
     ("account", "/settings", True),
     ("two-factor", "/settings/2fa", True),
     ("instance", "/settings/instance", True),
-    *[
-        (f"settings-{tab}", f"/shop.test/settings/{tab}", True)
-        for tab in (
-            "general",
-            "people",
-            "visibility",
-            "goals",
-            "properties",
-            "funnels",
-            "email-reports",
-            "shields",
-            "imports-exports",
-            "danger-zone",
-        )
-    ],
+    *[(f"settings-{slug}", f"/shop.test/settings/{slug}", True) for slug, _label, _role in SETTINGS_TABS],
 ]
 
 

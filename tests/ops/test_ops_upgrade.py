@@ -46,7 +46,9 @@ def answers(url: str, expected: dict) -> list:
     return stats_answers(url, expected["api_key"], expected["segment_id"], **ranges)
 
 
-def restore(backup: Path, into: Path) -> FootfallServer:
+def restored_answers(backup: Path, into: Path, expected: dict) -> list:
+    """`footfall backup restore` of `backup` into a fresh DATA_DIR `into`, then the answers of
+    a server on it."""
     restored = FootfallServer(into, env={"LOG_LEVEL": "info"})
     done = subprocess.run(
         [FOOTFALL, "backup", "restore", str(backup)],
@@ -56,7 +58,11 @@ def restore(backup: Path, into: Path) -> FootfallServer:
         timeout=300,
     )
     assert done.returncode == 0, done.stderr
-    return restored
+    restored.start()
+    try:
+        return answers(restored.url, expected)
+    finally:
+        restored.stop()
 
 
 def test_every_release_has_a_fixture() -> None:
@@ -87,12 +93,7 @@ def test_an_earlier_releases_data_dir_is_migrated_by_todays_serve_and_answers_th
         assert made.returncode == 0, made.stderr
     finally:
         server.stop()
-    restored = restore(tmp_path / "backups", tmp_path / "restored")
-    restored.start()
-    try:
-        assert answers(restored.url, expected) == expected["answers"]
-    finally:
-        restored.stop()
+    assert restored_answers(tmp_path / "backups", tmp_path / "restored", expected) == expected["answers"]
 
 
 @pytest.mark.parametrize("release", [r for r in RELEASES if r != "v0.1.0"])
@@ -102,12 +103,7 @@ def test_a_backup_an_earlier_release_made_while_serving_restores_to_its_answers(
     expected = unpack(tmp_path, release)
     manifest = next((tmp_path / "backup").glob("*/manifest.json"))
     assert json.loads(manifest.read_text())["footfall_version"] == release.removeprefix("v")
-    restored = restore(tmp_path / "backup", tmp_path / "restored")
-    restored.start()
-    try:
-        assert answers(restored.url, expected) == expected["answers"]
-    finally:
-        restored.stop()
+    assert restored_answers(tmp_path / "backup", tmp_path / "restored", expected) == expected["answers"]
 
 
 def test_a_data_dir_from_a_newer_footfall_is_refused_in_one_line(tmp_path: Path) -> None:
