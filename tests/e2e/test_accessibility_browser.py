@@ -109,3 +109,36 @@ def test_no_page_has_a_serious_accessibility_violation(
     anonymous.context.close()
     owner.context.close()
     assert not found, "\n".join(f"{path}:\n  " + "\n  ".join(lines) for path, lines in found.items())
+
+
+def test_popovers_close_on_escape_and_on_a_press_outside(server: FootfallServer, browser: Any) -> None:
+    """As disclosures do: Escape closes the open menu and gives focus back to its button
+    (without also clearing the filters, which Escape does otherwise); a press elsewhere closes it."""
+    page = new_page(browser, 1280)
+    page.goto(f"{server.url}/login")
+    page.get_by_label("Email").fill(OWNER)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/sites")
+    page.goto(f"{server.url}/{SITE}?period=7d&f=is,page,/pricing")
+    menus = page.locator(".menu-list")
+    for button in (
+        page.get_by_role("button", name="Options"),
+        page.get_by_role("button", name="Segments ▾"),
+        page.get_by_role("button", name="Last 7 days ▾"),
+        page.get_by_role("button", name="Compare ▾"),
+    ):
+        button.click()
+        assert button.get_attribute("aria-expanded") == "true"
+        assert menus.count() == 1
+        page.keyboard.press("Escape")
+        assert menus.count() == 0 and button.get_attribute("aria-expanded") == "false"
+        assert page.evaluate("document.activeElement.getAttribute('aria-expanded')") == "false"
+        assert "f=is,page,/pricing" in page.url  # the filter stays
+        button.click()
+        assert menus.count() == 1
+        page.locator(".dash-foot").click()  # a press on the page, away from the menu
+        assert menus.count() == 0
+    page.keyboard.press("Escape")  # no menu open: Escape clears the filters, as in Plausible
+    page.wait_for_function("() => !location.search.includes('f=')")
+    page.context.close()

@@ -3,11 +3,12 @@
 // it. Who may edit is Plausible's rule: your own personal segments; the site's segments
 // when you are the site's owner or an admin (the server checks again).
 
-import { useState } from "preact/hooks";
+import { useRef, useState } from "preact/hooks";
 import { deleteSegment, saveSegment, updateSegment } from "../api";
 import type { BootConfig, Segment } from "../config";
 import { chipText, filtersToV2, fromV2, withFilter, type DashFilter } from "../filters";
 import { navigate, view } from "../state";
+import { useDismiss } from "./dismiss";
 
 export function mayEdit(site: BootConfig, segment: Segment): boolean {
   if (!site.can_save_segments) return false;
@@ -20,6 +21,8 @@ export function SegmentsMenu({ site }: { site: BootConfig }) {
   const [name, setName] = useState("");
   const [message, setMessage] = useState<string | null>(null);
   const [editing, setEditing] = useState<Segment | null>(null);
+  const box = useRef<HTMLDivElement>(null);
+  useDismiss(open, box, () => (setOpen(false), setEditing(null)));
   const filters = view.value.filters.filter((f) => f.key !== "segment");
   if (!site.segments.length && !site.can_save_segments) return null;
   const save = (e: Event) => {
@@ -30,7 +33,7 @@ export function SegmentsMenu({ site }: { site: BootConfig }) {
     );
   };
   return (
-    <div class="menu">
+    <div class="menu" ref={box}>
       <button type="button" class="button" aria-expanded={open} onClick={() => (setOpen(!open), setEditing(null))}>
         Segments ▾
       </button>

@@ -1,13 +1,14 @@
 // The top bar: site switcher, date range picker, comparison, filter chips, the add-filter
 // button, saved segments and the options menu (CSV export, include imported data, theme).
 
-import { useState } from "preact/hooks";
+import { useRef, useState } from "preact/hooks";
 import type { BootConfig } from "../config";
 import { chipText, withoutFilter } from "../filters";
 import { choiceDate, choiceFor, PERIOD_CHOICES, shortDate, todayIn, type PeriodChoice } from "../periods";
 import { includeImports } from "../query";
 import { navigate, view } from "../state";
 import { exportCsv } from "../export";
+import { useDismiss } from "./dismiss";
 import { SegmentsMenu } from "./Segments";
 
 export function pickPeriod(choice: PeriodChoice, today: string): void {
@@ -24,6 +25,10 @@ export function TopBar({ site, onAddFilter }: { site: BootConfig; onAddFilter: (
   const state = view.value;
   const [open, setOpen] = useState<"period" | "compare" | "options" | null>(null);
   const toggle = (menu: typeof open) => setOpen(open === menu ? null : menu);
+  const compareBox = useRef<HTMLDivElement>(null);
+  const optionsBox = useRef<HTMLDivElement>(null);
+  useDismiss(open === "compare", compareBox, () => setOpen(null));
+  useDismiss(open === "options", optionsBox, () => setOpen(null));
   const compareText = state.comparison === "year_over_year" ? "vs. last year" : state.comparison === "custom" ? "vs. custom" : state.comparison ? "vs. previous period" : "Compare";
   return (
     <div class="top-bar">
@@ -49,7 +54,7 @@ export function TopBar({ site, onAddFilter }: { site: BootConfig; onAddFilter: (
         </button>
         <PeriodMenu site={site} open={open === "period"} onToggle={(on) => setOpen(on ? "period" : null)} />
         {state.period !== "realtime" && state.period !== "all" && (
-          <div class="menu">
+          <div class="menu" ref={compareBox}>
             <button type="button" class="button" aria-expanded={open === "compare"} onClick={() => toggle("compare")}>
               {compareText} ▾
             </button>
@@ -93,7 +98,7 @@ export function TopBar({ site, onAddFilter }: { site: BootConfig; onAddFilter: (
             )}
           </div>
         )}
-        <div class="menu">
+        <div class="menu" ref={optionsBox}>
           <button type="button" class="button" aria-label="Options" aria-expanded={open === "options"} onClick={() => toggle("options")}>
             ⋯
           </button>
@@ -135,6 +140,8 @@ export function PeriodMenu({ site, open, onToggle }: { site: Pick<BootConfig, "t
   const [from, setFrom] = useState(state.from ?? today);
   const [to, setTo] = useState(state.to ?? today);
   const current = choiceFor(state.period, state.date, today);
+  const box = useRef<HTMLDivElement>(null);
+  useDismiss(open, box, () => onToggle(false));
   const periodText =
     state.period === "custom" && state.from && state.to
       ? `${shortDate(state.from, true)} – ${shortDate(state.to, true)}`
@@ -142,7 +149,7 @@ export function PeriodMenu({ site, open, onToggle }: { site: Pick<BootConfig, "t
         ? `${current.label} (${shortDate(state.date, true)})`
         : (current?.label ?? state.period);
   return (
-    <div class="menu">
+    <div class="menu" ref={box}>
       <button type="button" class="button" aria-expanded={open} onClick={() => onToggle(!open)} id="period-button">
         {periodText} ▾
       </button>
