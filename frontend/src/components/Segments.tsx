@@ -45,7 +45,6 @@ export function SegmentsMenu({ site }: { site: BootConfig }) {
             <div class="segment-item" key={s.id}>
               <button
                 type="button"
-               
                 onClick={() => {
                   navigate((d) => void (d.filters = withFilter(d.filters, { op: "is", key: "segment", values: [String(s.id)] })));
                   setOpen(false);

@@ -111,7 +111,6 @@ export function TopBar({ site, onAddFilter }: { site: BootConfig; onAddFilter: (
                 <label class="check">
                   <input
                     type="checkbox"
-                   
                     checked={includeImports(site, state)}
                     onChange={(e) => navigate((d) => void (d.with_imported = (e.target as HTMLInputElement).checked))}
                   />
