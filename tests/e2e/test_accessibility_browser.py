@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from footfall.web.pages import SETTINGS_TABS
 from tests.e2e.conftest import new_page
@@ -129,16 +130,17 @@ def test_popovers_close_on_escape_and_on_a_press_outside(server: FootfallServer,
         page.get_by_role("button", name="Compare ▾"),
     ):
         button.click()
-        assert button.get_attribute("aria-expanded") == "true"
-        assert menus.count() == 1
+        expect(button).to_have_attribute("aria-expanded", "true")
+        expect(menus).to_have_count(1)
         page.keyboard.press("Escape")
-        assert menus.count() == 0 and button.get_attribute("aria-expanded") == "false"
-        assert page.evaluate("document.activeElement.getAttribute('aria-expanded')") == "false"
+        expect(menus).to_have_count(0)
+        expect(button).to_have_attribute("aria-expanded", "false")
+        expect(button).to_be_focused()
         assert "f=is,page,/pricing" in page.url  # the filter stays
         button.click()
-        assert menus.count() == 1
+        expect(menus).to_have_count(1)
         page.locator(".dash-foot").click()  # a press on the page, away from the menu
-        assert menus.count() == 0
+        expect(menus).to_have_count(0)
     page.keyboard.press("Escape")  # no menu open: Escape clears the filters, as in Plausible
     page.wait_for_function("() => !location.search.includes('f=')")
     page.context.close()
