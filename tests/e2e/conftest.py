@@ -163,6 +163,24 @@ def new_page(browser: Any, width: int = 1280, **options: Any) -> Any:
     return context.new_page()
 
 
+def log_in(page: Any, base_url: str, email: str, password: str) -> None:
+    """Fills in and sends the login form; the caller waits for what should follow."""
+    page.goto(f"{base_url}/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+
+
+def logged_in_page(
+    browser: Any, base_url: str, email: str, password: str, width: int = 1280, **options: Any
+) -> Any:
+    """A fresh page (see `new_page`) logged in as `email`, on the sites list."""
+    page = new_page(browser, width, **options)
+    log_in(page, base_url, email, password)
+    page.wait_for_url("**/sites")
+    return page
+
+
 @pytest.fixture(scope="module")
 def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Where a module's screenshots go: `$FOOTFALL_SCREENSHOTS`, else a temporary folder."""

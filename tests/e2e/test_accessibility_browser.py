@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import expect
 
 from footfall.web.pages import SETTINGS_TABS
-from tests.e2e.conftest import new_page
+from tests.e2e.conftest import logged_in_page, new_page
 from tests.e2e.harness import FootfallServer
 
 AXE = Path(__file__).with_name("npm-trackers") / "node_modules" / "axe-core" / "axe.min.js"
@@ -76,12 +76,7 @@ def test_no_page_has_a_serious_accessibility_violation(
     server: FootfallServer, browser: Any, scheme: str
 ) -> None:
     anonymous = new_page(browser, 1280, color_scheme=scheme)
-    owner = new_page(browser, 1280, color_scheme=scheme)
-    owner.goto(f"{server.url}/login")
-    owner.get_by_label("Email").fill(OWNER)
-    owner.get_by_label("Password").fill(PASSWORD)
-    owner.get_by_role("button", name="Log in").click()
-    owner.wait_for_url("**/sites")
+    owner = logged_in_page(browser, server.url, OWNER, PASSWORD, color_scheme=scheme)
     found: dict[str, list[str]] = {}
     for page, paths in ((anonymous, ANONYMOUS), (owner, MEMBER + DASHBOARD)):
         for path in paths:
@@ -115,12 +110,7 @@ def test_no_page_has_a_serious_accessibility_violation(
 def test_popovers_close_on_escape_and_on_a_press_outside(server: FootfallServer, browser: Any) -> None:
     """As disclosures do: Escape closes the open menu and gives focus back to its button
     (without also clearing the filters, which Escape does otherwise); a press elsewhere closes it."""
-    page = new_page(browser, 1280)
-    page.goto(f"{server.url}/login")
-    page.get_by_label("Email").fill(OWNER)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url("**/sites")
+    page = logged_in_page(browser, server.url, OWNER, PASSWORD)
     page.goto(f"{server.url}/{SITE}?period=7d&f=is,page,/pricing")
     menus = page.locator(".menu-list")
     for button in (

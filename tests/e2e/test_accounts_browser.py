@@ -20,7 +20,7 @@ import pytest
 from playwright.sync_api import expect
 
 from footfall.web.pages import SETTINGS_TABS
-from tests.e2e.conftest import new_page
+from tests.e2e.conftest import log_in, new_page
 from tests.e2e.harness import FootfallServer, PageServer, html, wait_until
 
 OWNER = "owner@shop.test"
@@ -35,13 +35,6 @@ def server(tmp_path_factory: pytest.TempPathFactory, built_tracker: Path) -> Ite
     footfall.start()
     yield footfall
     footfall.stop()
-
-
-def log_in(page: Any, server: FootfallServer, email: str, password: str) -> None:
-    page.goto(f"{server.url}/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
 
 
 def shows_visitors(page: Any, count: str) -> None:
@@ -128,7 +121,7 @@ def test_two_factor_with_a_totp_code_then_a_recovery_code(server: FootfallServer
     assert len(codes) == 10
     STATE["codes"] = codes
     other = new_page(browser)
-    log_in(other, server, OWNER, PASSWORD)
+    log_in(other, server.url, OWNER, PASSWORD)
     other.wait_for_url("**/login/2fa")
     # The next step's code: the enrolment used this one.
     other.get_by_label("Code from your authenticator app").fill(pyotp.TOTP(secret).at(time.time() + 30))
@@ -136,7 +129,7 @@ def test_two_factor_with_a_totp_code_then_a_recovery_code(server: FootfallServer
     other.wait_for_url("**/sites")
     other.context.close()
     third = new_page(browser)
-    log_in(third, server, OWNER, PASSWORD)
+    log_in(third, server.url, OWNER, PASSWORD)
     third.wait_for_url("**/login/2fa")
     third.get_by_label("Code from your authenticator app").fill(codes[0])
     third.get_by_role("button", name="Verify").click()
@@ -158,7 +151,7 @@ def test_reset_a_password_with_the_logged_link(server: FootfallServer, browser: 
     page.get_by_label("New password again").fill("the clerk's new passphrase")
     page.get_by_role("button", name="Set password").click()
     page.wait_for_url("**/login")
-    log_in(page, server, "clerk@shop.test", "the clerk's new passphrase")
+    log_in(page, server.url, "clerk@shop.test", "the clerk's new passphrase")
     page.wait_for_url("**/sites")
     page.context.close()
 
@@ -232,7 +225,7 @@ def test_change_email_through_the_link_sent_to_the_new_address(
     server.cli("user", "create", "--email", "mover@shop.test", "--password", "the mover's passphrase")
     here, there = new_page(browser), new_page(browser)
     for page in (here, there):
-        log_in(page, server, "mover@shop.test", "the mover's passphrase")
+        log_in(page, server.url, "mover@shop.test", "the mover's passphrase")
         page.wait_for_url("**/sites")
     here.goto(server.url + "/settings")
     here.get_by_label("New email").fill(OWNER)
@@ -257,7 +250,7 @@ def test_change_email_through_the_link_sent_to_the_new_address(
     assert "/login" in there.url  # the other session ended
     used = here.goto(url)
     assert used is not None and used.status == 400 and "not valid or has been used" in here.content()
-    log_in(there, server, "moved@shop.test", "the mover's passphrase")
+    log_in(there, server.url, "moved@shop.test", "the mover's passphrase")
     there.wait_for_url("**/sites")
     here.context.close()
     there.context.close()
@@ -278,7 +271,7 @@ def test_transfer_a_site_which_the_new_owner_accepts(
     shoot(owner, shots, "settings-danger-zone-pending")
     url = log_line(server, r"ownership transfer of outlet\.test from \S+ to viewer@shop\.test: ([^\s']+)")
     heir = new_page(browser)
-    log_in(heir, server, "viewer@shop.test", "the viewer's passphrase")
+    log_in(heir, server.url, "viewer@shop.test", "the viewer's passphrase")
     heir.wait_for_url("**/sites")
     heir.goto(url)
     assert heir.get_by_role("heading", name="Take over outlet.test?").count() == 1

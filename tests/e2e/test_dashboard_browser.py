@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import FAILURES, new_page
+from tests.e2e.conftest import FAILURES, logged_in_page, new_page
 from tests.e2e.harness import FootfallServer, PageServer, dashboard_stat, html
 
 OWNER = "owner@dash.test"
@@ -136,12 +136,7 @@ def test_the_owner_sees_each_visit_with_its_source_country_and_device(
         server.wait_acknowledged(before + 1, timeout=60)  # the shared machine may be slow
         visitor.context.close()
 
-    page = new_page(browser)
-    page.goto(f"{server.url}/login")
-    page.get_by_label("Email").fill(OWNER)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url("**/sites")
+    page = logged_in_page(browser, server.url, OWNER, PASSWORD)
     page.goto(f"{server.url}/{SITE}")
     for _ in range(20):  # the last events may still be on their way to the store
         if dashboard_stat(page, "Total pageviews") == "3":
@@ -260,12 +255,7 @@ def test_a_shared_link_embedded_and_a_stranger_who_gets_nothing(
     guest.wait_for_url(re.compile(r"[?&]auth=.*f=is,page,/landing"))
     assert stat_is(guest, "Unique visitors", "1")
     guest.context.close()
-    stranger = new_page(browser)
-    stranger.goto(f"{server.url}/login")
-    stranger.get_by_label("Email").fill("stranger@dash.test")
-    stranger.get_by_label("Password").fill(PASSWORD)
-    stranger.get_by_role("button", name="Log in").click()
-    stranger.wait_for_url("**/sites")
+    stranger = logged_in_page(browser, server.url, "stranger@dash.test", PASSWORD)
     response = stranger.goto(f"{server.url}/{SITE}")
     assert response is not None and response.status == 404
     answer = stranger.request.post(

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.conftest import new_page
+from tests.e2e.conftest import logged_in_page, new_page
 from tests.e2e.harness import FootfallServer
 from tests.e2e.test_dashboard_browser import stat_is
 
@@ -94,12 +94,7 @@ def test_visits_arrive(server: FootfallServer, browser: Any) -> None:
     send(server, SHOP, "81.2.69.160", "/pricing")
     send(server, BLOG, "85.214.132.117", "/docs")
     send(server, BLOG, "81.2.69.142", "/post")
-    page = new_page(browser, 1280)
-    page.goto(f"{server.url}/login")
-    page.get_by_label("Email").fill(OWNER)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url("**/sites")
+    page = logged_in_page(browser, server.url, OWNER, PASSWORD)
     STATE["owner"] = page
 
 

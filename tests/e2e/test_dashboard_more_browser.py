@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.conftest import new_page
+from tests.e2e.conftest import logged_in_page, new_page
 from tests.e2e.harness import FootfallServer, dashboard_stat
 from tests.e2e.test_dashboard_browser import IPHONE, stat_is
 
@@ -51,13 +51,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, built_tracker: Path) -> Ite
 
 
 def log_in(browser: Any, server: FootfallServer, email: str, width: int = 1280, **options: Any) -> Any:
-    page = new_page(browser, width, **options)
-    page.goto(f"{server.url}/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url("**/sites")
-    return page
+    return logged_in_page(browser, server.url, email, PASSWORD, width, **options)
 
 
 DESKTOP = (
