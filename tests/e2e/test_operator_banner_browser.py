@@ -8,8 +8,9 @@ import os
 from pathlib import Path
 from typing import Any
 
+from tests.e2e.conftest import log_in, new_page
 from tests.e2e.harness import FootfallServer
-from tests.e2e.test_accounts_browser import log_in, new_page, shoot
+from tests.e2e.test_accounts_browser import shoot
 
 
 def test_the_instance_admin_sees_the_low_disk_notice_and_a_member_does_not(
@@ -38,7 +39,7 @@ def test_the_instance_admin_sees_the_low_disk_notice_and_a_member_does_not(
         assert "1 notice above needs your attention" in admin.content()
         server.cli("user", "create", "--email", "member@ops.test", "--password", "the member's passphrase")
         member = new_page(browser)
-        log_in(member, server, "member@ops.test", "the member's passphrase")
+        log_in(member, server.url, "member@ops.test", "the member's passphrase")
         member.wait_for_url("**/sites")
         assert member.locator(".operator-notices").count() == 0
         assert member.get_by_role("link", name="Instance").count() == 0
